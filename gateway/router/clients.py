@@ -1,0 +1,56 @@
+"""Typed calls from the router to the services, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
+from shared.settings import ServiceUrls
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A service did not answer usefully; the agent degrades that stage."""
+
+
+class Services:
+    def __init__(self, http: httpx.AsyncClient, urls: ServiceUrls) -> None:
+        self.http = http
+        self.urls = urls
+
+    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self.http.post(url, json=body)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
+        if response.status_code != 200:
+            raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    @staticmethod
+    def _messages(messages: list[Message]) -> list[dict[str, str]]:
+        return [m.model_dump() for m in messages]
+
+    async def intent(self, messages: list[Message]) -> dict[str, Any]:
+        return await self._post(f"{self.urls.intent}/v1/intent", {"messages": self._messages(messages)})
+
+    async def extract(self, messages: list[Message]) -> dict[str, Any]:
+        return await self._post(f"{self.urls.extraction}/v1/extract", {"messages": self._messages(messages)})
+
+    async def recommend(self, call: FunctionCall, top_k: int = 5) -> list[SkuInfo]:
+        data = await self._post(f"{self.urls.catalog}/v1/recommend", {"call": call.model_dump(), "top_k": top_k})
+        return [SkuInfo.model_validate(ad["skuInfo"]) for ad in data["adList"]]
+
+    async def knowledge(self, query: str, category: str | None, top_k: int = 3) -> list[KnowledgeHit]:
+        body: dict[str, Any] = {"query": query, "top_k": top_k}
+        if category:
+            body["category"] = category
+        data = await self._post(f"{self.urls.catalog}/v1/knowledge/search", body)
+        return [KnowledgeHit.model_validate(hit) for hit in data["hits"]]
+
+    async def dialog(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"{self.urls.dialog}/v1/dialog", body)

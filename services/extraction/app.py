@@ -1,0 +1,38 @@
+"""Extraction service (:8102): the dialog as a ``get_recommds_by_sku`` call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from shared.deps import llm_resources
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+from shared.taxonomy import load_taxonomy
+
+from services.extraction.engine import Extractor, LocalExtractor
+from services.extraction.schemas import ExtractRequest, ExtractResponse
+
+router = APIRouter(prefix="/v1", tags=["extraction"])
+
+
+def get_extractor(request: Request) -> Extractor:
+    return request.state.extractor
+
+
+@router.post("/extract", response_model=ExtractResponse, summary="Extract the recommendation-API call")
+async def extract(body: ExtractRequest, extractor: Annotated[Extractor, Depends(get_extractor)]) -> ExtractResponse:
+    return await extractor.extract(body.messages, body.engine)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with llm_resources(settings) as state:
+        yield {**state, "extractor": Extractor(state["llm"], LocalExtractor(load_taxonomy()))}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app("extraction", routers=[router], settings=settings, resources=resources)

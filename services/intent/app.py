@@ -1,0 +1,40 @@
+"""Intent service (:8101): purchase intent and scene of the last user turn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from shared.deps import llm_resources
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+
+from services.intent.engine import IntentRecogniser, LocalIntentEngine
+from services.intent.schemas import IntentRequest, IntentResponse
+
+router = APIRouter(prefix="/v1", tags=["intent"])
+
+
+def get_recogniser(request: Request) -> IntentRecogniser:
+    return request.state.recogniser
+
+
+@router.post("/intent", response_model=IntentResponse, summary="Classify the last user turn")
+async def intent(
+    body: IntentRequest, recogniser: Annotated[IntentRecogniser, Depends(get_recogniser)]
+) -> IntentResponse:
+    return await recogniser.recognise(body.messages, body.engine)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with llm_resources(settings) as state:
+        recogniser = IntentRecogniser(state["llm"], LocalIntentEngine(), settings.cascade_threshold)
+        yield {**state, "recogniser": recogniser}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app("intent", routers=[router], settings=settings, resources=resources)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.schemas import Conversation, Engine, EngineChoice, IntentLabel, Scene
+
+
+class IntentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: Conversation = Field(description="The dialog so far; the last user message is classified")
+    engine: EngineChoice = "auto"
+
+
+class IntentResponse(BaseModel):
+    intent: IntentLabel
+    reason: str
+    scene: Scene
+    confidence: float = Field(ge=0, le=1)
+    engine: Engine

@@ -1,0 +1,1 @@
+"""The platform's common package: settings, LLM layer, cache, telemetry, schemas."""

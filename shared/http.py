@@ -1,0 +1,23 @@
+"""The internal HTTP client: pooled keep-alive connections, request id carried to the next hop."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.settings import Settings
+from shared.telemetry import REQUEST_ID_HEADER, request_id_var
+
+
+async def _propagate_request_id(request: httpx.Request) -> None:
+    request_id = request_id_var.get()
+    if request_id and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
+
+def create_http_client(settings: Settings, **kwargs: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.service_timeout_s, connect=2.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        event_hooks={"request": [_propagate_request_id]},
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,85 @@
+"""The one async chat-completion interface every service uses, whatever serves the model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared.settings import Task
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatMessage(BaseModel):
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One completion request, already routed: ``model`` is what the backend sends upstream."""
+
+    task: Task
+    messages: list[ChatMessage]
+    model: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 512
+    stop: list[str] | None = None
+    # Pins a conversation to one replica so the server's prefix cache is reused.
+    session_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    text: str
+    backend: str
+    model: str
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+
+
+class LLMError(Exception):
+    """A backend failed to answer; callers fall back to their local engine."""
+
+
+class LLMUnavailable(LLMError):
+    """No endpoint could take the request (all ejected, connect errors, 5xx after retries)."""
+
+
+class LLMStreamCut(LLMError):
+    """The stream broke after tokens were already delivered, so it cannot be retried transparently."""
+
+
+class LLMBackend(ABC):
+    """A source of chat completions. Implementations: local, openai (pools), bedrock."""
+
+    name: str
+
+    @abstractmethod
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """The whole reply at once."""
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        """Token deltas as they are generated; closing the iterator cancels the generation upstream."""
+
+    async def start(self) -> None:
+        """Begin background work (health checks); called from the app lifespan."""
+
+    async def aclose(self) -> None:
+        """Release connections and stop background work."""
+
+    async def ready(self) -> bool:
+        """Whether at least one path to the model answers now."""
+        return True

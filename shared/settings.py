@@ -1,0 +1,141 @@
+"""One settings object for every process, read from the environment (prefix ``SG_``) and ``.env``.
+
+Nested values use ``__``: ``SG_LLM_TASKS__INTENT__BACKEND=openai``. Dict/list values may be given
+as JSON: ``SG_LLM_POOLS='{"vllm": {"endpoints": ["http://10.0.0.5:8000"]}}'``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Task(StrEnum):
+    """The language tasks; each is routed to a backend and model by ``Settings.llm_tasks``."""
+
+    INTENT = "intent"
+    SCENE = "scene"
+    EXTRACTION = "extraction"
+    DIALOG = "dialog"
+    COPYWRITING = "copywriting"
+    SUMMARY = "summary"
+
+
+class PoolSettings(BaseModel):
+    """A logical model served by several OpenAI-compatible replicas (vLLM, llama.cpp, TGI, Ollama)."""
+
+    endpoints: list[str] = Field(min_length=1, description="Base URLs, e.g. http://10.0.0.5:8000")
+    model: str | None = Field(None, description="Model name sent upstream when a task names none")
+    api_key: str | None = None
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 60.0
+    max_retries: int = Field(2, ge=0, le=10, description="Retries on connect errors and 5xx before the first token")
+    backoff_s: float = Field(0.05, ge=0)
+    health_path: str = "/health"
+    health_interval_s: float = Field(10.0, gt=0)
+    eject_s: float = Field(30.0, gt=0, description="How long a failing endpoint stays out before it is retried")
+    session_affinity: bool = Field(True, description="Same session -> same replica, for prefix-cache reuse")
+    max_connections: int = Field(100, ge=1)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _strip_slash(cls, value: list[str]) -> list[str]:
+        return [url.rstrip("/") for url in value]
+
+
+class TaskRoute(BaseModel):
+    """Where one task's completions go."""
+
+    backend: Literal["local", "openai", "bedrock"] = "local"
+    pool: str | None = Field(None, description="Pool name in llm_pools, for backend=openai")
+    model: str | None = Field(None, description="Model name or Bedrock model id; defaults per backend")
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1, le=32768)
+
+
+def _default_tasks() -> dict[Task, TaskRoute]:
+    return {task: TaskRoute() for task in Task}
+
+
+class ServiceUrls(BaseModel):
+    """Where each internal service answers; defaults are the local ports from the README."""
+
+    gateway: str = "http://127.0.0.1:8000"
+    router: str = "http://127.0.0.1:8001"
+    intent: str = "http://127.0.0.1:8101"
+    extraction: str = "http://127.0.0.1:8102"
+    dialog: str = "http://127.0.0.1:8103"
+    copywriting: str = "http://127.0.0.1:8104"
+    summary: str = "http://127.0.0.1:8105"
+    catalog: str = "http://127.0.0.1:8106"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SG_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+    log_json: bool = True
+    data_dir: Path = PROJECT_ROOT / "var"
+
+    # Internal HTTP between services.
+    services: ServiceUrls = ServiceUrls()
+    service_timeout_s: float = Field(30.0, gt=0)
+    host: str = "127.0.0.1"
+
+    # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_backend: Literal["auto", "redis", "memory"] = "auto"
+    cache_namespace: str = "sg"
+    cache_default_ttl_s: int = Field(3600, ge=1)
+
+    # Qdrant: a server by URL in production, embedded under data_dir by default.
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    qdrant_path: Path | None = Field(None, description="Embedded store path; defaults to data_dir/qdrant")
+
+    # LLM layer.
+    llm_pools: dict[str, PoolSettings] = {}
+    llm_tasks: dict[Task, TaskRoute] = Field(default_factory=_default_tasks)
+    bedrock_region: str = "us-east-1"
+    bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    bedrock_endpoint_url: str | None = None
+
+    # Gateway.
+    api_keys: list[str] = Field(default_factory=lambda: ["dev-key"], description="Accepted client API keys")
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    cors_origins: list[str] = ["*"]
+
+    # Cascade: a local answer at or above this confidence is used without asking the LLM.
+    cascade_threshold: float = Field(0.7, ge=0, le=1)
+
+    # Input limits shared by the service schemas.
+    max_message_chars: int = Field(8000, ge=1)
+    max_messages: int = Field(100, ge=1)
+
+    @field_validator("llm_tasks", mode="after")
+    @classmethod
+    def _every_task_routed(cls, value: dict[Task, TaskRoute]) -> dict[Task, TaskRoute]:
+        return {**_default_tasks(), **value}
+
+    @property
+    def qdrant_location(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests build their own ``Settings`` instead."""
+    return Settings()

@@ -1,0 +1,128 @@
+"""Starting the suite: one process per app, on the ports of ``Settings.services``.
+
+``python -m shared.suite run`` starts everything (what ``make run`` does) and stops it all on Ctrl-C;
+``python -m shared.suite serve intent`` starts one app (what a container runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+
+from shared.settings import Settings, get_settings
+from shared.telemetry import configure_logging
+
+# App name -> module with its create_app factory. The name is also its key in Settings.services.
+APPS: dict[str, str] = {
+    "catalog": "services.catalog.app",
+    "intent": "services.intent.app",
+    "extraction": "services.extraction.app",
+    "dialog": "services.dialog.app",
+    "copywriting": "services.copywriting.app",
+    "summary": "services.summary.app",
+    "router": "gateway.router.app",
+    "gateway": "gateway.tier1.app",
+}
+
+
+def port_of(settings: Settings, name: str) -> int:
+    return urlsplit(getattr(settings.services, name)).port or 80
+
+
+def serve(name: str, host: str | None = None) -> None:
+    settings = get_settings()
+    configure_logging(name, settings.log_level, settings.log_json)
+    uvicorn.run(
+        f"{APPS[name]}:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port_of(settings, name),
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _wait_healthy(settings: Settings, procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    pending = set(procs)
+    while pending and time.monotonic() < deadline:
+        for name in list(pending):
+            if procs[name].poll() is not None:
+                print(f"!! {name} exited with code {procs[name].returncode}", file=sys.stderr)
+                return False
+            try:
+                if httpx.get(f"{getattr(settings.services, name)}/healthz", timeout=0.5).status_code == 200:
+                    pending.discard(name)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.2)
+    return not pending
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_all(startup_timeout_s: float = 120.0) -> int:
+    settings = get_settings()
+    procs = {
+        name: subprocess.Popen([sys.executable, "-m", "shared.suite", "serve", name], env=os.environ.copy())
+        for name in APPS
+    }
+    try:
+        if not _wait_healthy(settings, procs, startup_timeout_s):
+            print("!! the suite did not start; see the logs above", file=sys.stderr)
+            return 1
+        key = settings.api_keys[0] if settings.api_keys else "<key>"
+        print("\nShopping-guide suite is up:", flush=True)
+        for name in APPS:
+            print(f"  {name:<12} {getattr(settings.services, name)}   (docs: /docs)")
+        print(
+            f"\nTry:\n  curl -s {settings.services.gateway}/v1/chat -H 'Authorization: Bearer {key}' "
+            "-H 'Content-Type: application/json' -d '{\"message\": \"I want a phone with a good camera\"}'\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while all(proc.poll() is None for proc in procs.values()):
+            time.sleep(0.5)
+        dead = [name for name, proc in procs.items() if proc.poll() is not None]
+        print(f"!! {', '.join(dead)} stopped; stopping the suite", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(procs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.suite", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start every app")
+    one = commands.add_parser("serve", help="start one app")
+    one.add_argument("name", choices=sorted(APPS))
+    one.add_argument("--host", default=None)
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(args.name, args.host)
+    else:
+        sys.exit(run_all())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite: test settings, in-process app clients, the real Redis."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import redis
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from shared.settings import Settings
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings isolated from the developer's .env: memory cache, a throwaway data dir."""
+    return Settings(_env_file=None, env="test", cache_backend="memory", log_json=False)
+
+
+@asynccontextmanager
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client wired to the app in-process, its lifespan (resources) entered."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+def client_for() -> Callable[[FastAPI], object]:
+    return app_client
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The real Redis at 127.0.0.1:6379 (database 15), flushed per test; fails loudly when absent."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - CI starts one
+        pytest.fail(f"these tests need Redis at 127.0.0.1:6379 ({exc}); .ci/run starts one")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"

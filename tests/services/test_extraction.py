@@ -1,0 +1,55 @@
+"""Extraction service: the seed's smartphone dialog, chit-chat, validation."""
+
+from __future__ import annotations
+
+from services.extraction.app import create_app
+from tests.conftest import app_client
+
+SEED_DIALOG = [
+    {"role": "user", "content": "Hi, I'm looking to buy a new smartphone. Can you help recommend one based on my needs?"},
+    {"role": "assistant", "content": "Absolutely! What are some of the key features you're looking for in your new phone?"},
+    {"role": "user", "content": "I need a phone with a really good camera and display since I watch a lot of videos and "
+     "take tons of pictures. Long battery life is also pretty important to me."},
+    {"role": "assistant", "content": "Do you have any preferences for the brand or operating system?"},
+    {"role": "user", "content": "I'm open to either iOS or Android. As for brands, I like Samsung and Google Pixel "
+     "phones. I also want a 6 inch screen."},
+]
+
+
+async def test_seed_smartphone_dialog(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/extract", json={"messages": SEED_DIALOG})
+    assert response.status_code == 200
+    call = response.json()["call"]
+    assert call["name"] == "get_recommds_by_sku"
+    args = call["arguments"]
+    assert args["category"] == "smartphone"
+    assert "Samsung" in args["brand"] and "Google Pixel" in args["brand"]
+    assert "6" in args["screen size"]
+
+
+async def test_greetings_give_no_call(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        for text in ("Hello there!", "你好，在吗？"):
+            response = await client.post("/v1/extract", json={"messages": [{"role": "user", "content": text}]})
+            assert response.json() == {"call": None, "engine": "local"}
+
+
+async def test_chinese_budget_and_later_turn_override(settings) -> None:
+    messages = [
+        {"role": "user", "content": "我想买个笔记本电脑，预算5000以内"},
+        {"role": "assistant", "content": "好的，您主要用来做什么？"},
+        {"role": "user", "content": "还是8000以内吧，要联想的"},
+    ]
+    async with app_client(create_app(settings)) as client:
+        args = (await client.post("/v1/extract", json={"messages": messages})).json()["call"]["arguments"]
+    assert args["category"] == "laptop"
+    assert args["brand"] == "Lenovo"
+    assert "8000" in args["price"]
+
+
+async def test_bad_input(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/extract", json={"messages": [{"role": "user", "content": ""}]})
+    assert response.status_code == 422
+    assert "messages.0.content" in response.json()["error"]["message"]

@@ -1,0 +1,94 @@
+"""Intent service: the routes, validation, the local baseline and the LLM path with its fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.intent.app import create_app
+from services.intent.engine import normalise_label, parse_llm_answer
+from tests.conftest import app_client
+
+
+async def test_health_ready_metrics(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok", "service": "intent"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        await client.post("/v1/intent", json={"messages": [{"role": "user", "content": "hi"}]})
+        metrics = (await client.get("/metrics")).text
+        assert 'sg_http_requests_total{method="POST",route="/v1/intent",service="intent",status="200"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "assistant", "content": "hello"}]}, "at least one message with role 'user'"),
+        ({"messages": [{"role": "user", "content": "   "}]}, "at least 1 character"),
+        ({"messages": [{"role": "robot", "content": "hi"}]}, "'user' or 'assistant'"),
+        ({"messages": [{"role": "user", "content": "x" * 9000}]}, "the limit is 8000"),
+        ({"messages": [{"role": "user", "content": "hi"}], "engine": "gpu"}, "engine"),
+        ({"text": "hi"}, "messages"),
+    ],
+)
+async def test_bad_input_is_a_readable_422(settings, body, fragment) -> None:
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/intent", json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == "validation_error"
+    assert fragment in error["message"]
+
+
+async def test_request_id_is_echoed_or_made(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        given = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+        made = await client.get("/healthz")
+    assert given.headers["x-request-id"] == "abc-123"
+    assert len(made.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Hello, how are you today?", "random chat"),
+        ("你好呀", "random chat"),
+        ("I'm interested in a large, high-performance device. How's the battery life on this model?", "specific needs"),
+        ("I want to buy a new laptop", "intended shopping"),
+        ("I need a tent for camping next weekend", "specific scenarios"),
+        ("Do you have any Samsung phones?", "specific brand"),
+    ],
+)
+async def test_local_engine_labels(settings, text, label) -> None:
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/intent", json={"messages": [{"role": "user", "content": text}]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intent"] == label
+    assert body["engine"] == "local"
+    assert 0 <= body["confidence"] <= 1
+
+
+def test_brand_offered_by_the_bot_is_specific_needs() -> None:
+    from services.intent.engine import LocalIntentEngine
+    from shared.schemas import Message
+
+    messages = [
+        Message(role="user", content="I need a phone"),
+        Message(role="assistant", content="How about Samsung or Google Pixel?"),
+        Message(role="user", content="Samsung sounds good"),
+    ]
+    assert LocalIntentEngine().classify(messages).intent == "specific needs"
+
+
+def test_llm_answer_parsing_tolerates_prose_and_near_misses() -> None:
+    reply = (
+        "<thinking>the user names a brand</thinking> Sure!\n<response>\n"
+        '{"category": "Specific_Brand", "reason": "names Samsung", "aim": "photos", "scene": ""}\n</response>'
+    )
+    answer = parse_llm_answer(reply)
+    assert answer is not None and answer.intent == "specific brand" and answer.scene.aim == "photos"
+    assert normalise_label("random  Chat") == "random chat"
+    assert normalise_label("specfic needs") == "specific needs"
+    assert normalise_label("weather") is None
+    assert parse_llm_answer("no json here") is None

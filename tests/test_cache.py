@@ -1,0 +1,98 @@
+"""The KV cache against the real Redis, and the in-process fallback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.cache import Cache, CacheError, MemoryCache, RedisCache, open_cache
+from shared.settings import Settings
+
+
+@pytest.fixture
+async def redis_cache(redis_url: str, namespace: str):
+    cache = RedisCache.from_url(redis_url, namespace)
+    yield cache
+    await cache.aclose()
+
+
+async def _roundtrip(cache: Cache) -> None:
+    assert await cache.get("missing") is None
+    await cache.set("k", b"v")
+    assert await cache.get("k") == b"v"
+    await cache.set_json("j", {"用户问题": "没收到货", "n": 1})
+    assert await cache.get_json("j") == {"用户问题": "没收到货", "n": 1}
+    await cache.delete("k")
+    assert await cache.get("k") is None
+    assert await cache.incr("c", ttl_s=60) == 1
+    assert await cache.incr("c", 4, ttl_s=60) == 5
+    assert await cache.ping()
+
+
+async def test_redis_roundtrip(redis_cache: RedisCache) -> None:
+    await _roundtrip(redis_cache)
+
+
+async def test_memory_roundtrip() -> None:
+    await _roundtrip(MemoryCache("t"))
+
+
+async def test_redis_ttl_expires(redis_cache: RedisCache) -> None:
+    await redis_cache.set("short", b"x", ttl_s=1)
+    assert await redis_cache.get("short") == b"x"
+    await asyncio.sleep(1.2)
+    assert await redis_cache.get("short") is None
+
+
+async def test_redis_counter_ttl_set_once(redis_cache: RedisCache) -> None:
+    await redis_cache.incr("window", ttl_s=100)
+    await redis_cache.incr("window", ttl_s=5)
+    assert 5 < await redis_cache.client.ttl(redis_cache.key("window")) <= 100
+
+
+async def test_namespaces_do_not_collide(redis_url: str) -> None:
+    a, b = RedisCache.from_url(redis_url, "a"), RedisCache.from_url(redis_url, "b")
+    await a.set("k", b"from-a")
+    assert await b.get("k") is None
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_memory_ttl_and_lru_bound() -> None:
+    cache = MemoryCache("t", max_items=2)
+    await cache.set("a", b"1")
+    await cache.set("b", b"2")
+    await cache.get("a")  # a is now the most recently used
+    await cache.set("c", b"3")
+    assert await cache.get("b") is None
+    assert await cache.get("a") == b"1"
+    await cache.set("ttl", b"x", ttl_s=1)
+    await asyncio.sleep(1.05)
+    assert await cache.get("ttl") is None
+
+
+async def test_open_cache_uses_redis_when_it_answers(redis_url: str) -> None:
+    cache = await open_cache(Settings(_env_file=None, redis_url=redis_url, cache_backend="auto"))
+    assert cache.backend == "redis"
+    await cache.aclose()
+
+
+async def test_open_cache_falls_back_to_memory_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:1/0", cache_backend="auto")
+    cache = await open_cache(settings)
+    assert cache.backend == "memory"
+    assert "in-process cache" in caplog.text
+
+
+async def test_open_cache_strict_redis_fails_clearly() -> None:
+    settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:1/0", cache_backend="redis")
+    with pytest.raises(CacheError, match="does not answer"):
+        await open_cache(settings)
+
+
+async def test_redis_errors_surface_as_cache_errors() -> None:
+    cache = RedisCache.from_url("redis://127.0.0.1:1/0", "t")
+    with pytest.raises(CacheError):
+        await cache.get("k")
+    await cache.aclose()
