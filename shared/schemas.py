@@ -104,3 +104,10 @@ EngineChoice = Literal["auto", "local", "llm"]
 def render_transcript(messages: list[Message], user: str = "user", assistant: str = "bot") -> str:
     """The dialog as ``user: ...`` / ``bot: ...`` lines, the form seed 000's prompts read."""
     return "\n".join(f"{user if m.role == 'user' else assistant}: {m.content}" for m in messages)
+
+
+def require_messages(value: Any) -> Any:
+    if isinstance(value, list) and not value:
+        raise ValueError("the conversation is empty: send at least one {\"role\": \"user\", \"content\": ...} message")
+    return value
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,16 +18,17 @@ from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
-def suite() -> Iterator[dict[str, str]]:
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in APPS}
     env = {
         **os.environ,
         **{f"SG_SERVICES__{name.upper()}": url for name, url in urls.items()},
         "SG_API_KEYS": '["e2e-key"]',
-        "SG_LOG_JSON": "false",
     }
+    log_path = tmp_path_factory.mktemp("suite") / "suite.log"
+    log_file = log_path.open("wb")  # a file, not a pipe: eight chatty processes would fill a pipe and block
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.suite", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "shared.suite", "run"], env=env, stdout=log_file, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 90
@@ -39,15 +42,15 @@ def suite() -> Iterator[dict[str, str]]:
                 pass
             time.sleep(0.3)
         else:
-            output = proc.stdout.read().decode() if proc.poll() is not None and proc.stdout else ""
-            pytest.fail(f"the suite did not come up:\n{output[-3000:]}")
-        yield urls
+            pytest.fail(f"the suite did not come up:\n{log_path.read_text()[-3000:]}")
+        yield {**urls, "log": str(log_path)}
     finally:
-        proc.send_signal(2)
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
 
 
 def _chat(suite: dict[str, str], body: dict, key: str = "e2e-key") -> httpx.Response:
@@ -87,7 +90,25 @@ def test_wrong_key_and_bad_input_through_the_gateway(suite) -> None:
     assert bad.status_code == 422 and "message" in bad.json()["error"]["message"]
 
 
+def test_request_id_travels_every_hop(suite) -> None:
+    response = httpx.post(
+        f"{suite['gateway']}/v1/chat",
+        json={"message": "I need running shoes for a marathon"},
+        headers={"X-API-Key": "e2e-key", "X-Request-ID": "trace-e2e-42"},
+        timeout=30,
+    )
+    assert response.headers["x-request-id"] == "trace-e2e-42"
+    time.sleep(0.5)  # let the access logs flush
+    services = set()
+    for line in open(suite["log"], encoding="utf-8", errors="replace"):
+        if line.startswith("{") and "trace-e2e-42" in line:
+            services.add(json.loads(line)["service"])
+    assert {"gateway", "router", "intent", "extraction", "dialog"} <= services
+
+
 def test_each_service_is_healthy_with_docs(suite) -> None:
     for name, url in suite.items():
+        if name == "log":
+            continue
         assert httpx.get(f"{url}/healthz").json()["service"] == name
         assert httpx.get(f"{url}/openapi.json").status_code == 200

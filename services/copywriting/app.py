@@ -1,0 +1,52 @@
+"""Copywriting service (:8104): short persuasive product copy from attributes, intro and reviews."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+
+from services.copywriting.engine import Copywriter, LocalCopywriter
+from services.copywriting.schemas import CopyRequest, CopyResponse
+from shared.deps import llm_resources
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+from shared.sse import EventStreamResponse
+from shared.taxonomy import load_taxonomy
+from shared.taxonomy.index import TaxonomyIndex
+
+router = APIRouter(prefix="/v1", tags=["copywriting"])
+
+_STREAM_DOC = {
+    200: {
+        "description": "JSON, or with stream=true a text/event-stream of token events, then done or error",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+def get_copywriter(request: Request) -> Copywriter:
+    return request.state.copywriter
+
+
+@router.post("/copywriting", response_model=CopyResponse, responses=_STREAM_DOC, summary="Recommendation copy")
+async def copywriting(
+    body: CopyRequest, writer: Annotated[Copywriter, Depends(get_copywriter)]
+) -> Response | CopyResponse:
+    if body.stream:
+        return EventStreamResponse(writer.stream(body))
+    return await writer.write(body)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with llm_resources(settings) as state:
+        writer = Copywriter(state["llm"], LocalCopywriter(TaxonomyIndex(load_taxonomy())))
+        yield {**state, "copywriter": writer}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app("copywriting", routers=[router], settings=settings, resources=resources)

@@ -1,0 +1,50 @@
+"""Dialog service (:8103): the shopping guide's reply, grounded in the recommended products."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+
+from services.dialog.engine import DialogGuide, LocalDialogEngine
+from services.dialog.schemas import DialogRequest, DialogResponse
+from shared.deps import llm_resources
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+from shared.sse import EventStreamResponse
+from shared.taxonomy import load_taxonomy
+from shared.taxonomy.index import TaxonomyIndex
+
+router = APIRouter(prefix="/v1", tags=["dialog"])
+
+_STREAM_DOC = {
+    200: {
+        "description": "JSON, or with stream=true a text/event-stream of token events, then done or error",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+def get_guide(request: Request) -> DialogGuide:
+    return request.state.guide
+
+
+@router.post("/dialog", response_model=DialogResponse, responses=_STREAM_DOC, summary="The guide's next reply")
+async def dialog(body: DialogRequest, guide: Annotated[DialogGuide, Depends(get_guide)]) -> Response | DialogResponse:
+    if body.stream:
+        return EventStreamResponse(guide.stream(body))
+    return await guide.answer(body)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with llm_resources(settings) as state:
+        guide = DialogGuide(state["llm"], LocalDialogEngine(TaxonomyIndex(load_taxonomy())))
+        yield {**state, "guide": guide}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app("dialog", routers=[router], settings=settings, resources=resources)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from shared.schemas import (
+    Conversation,
+    Engine,
+    EngineChoice,
+    FunctionCall,
+    IntentLabel,
+    KnowledgeHit,
+    SkuInfo,
+    require_messages,
+)
+from shared.settings import get_settings
+
+MAX_PRODUCTS = 10
+MAX_KNOWLEDGE = 10
+
+
+def _knowledge_within_size(hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
+    limit = get_settings().max_message_chars
+    for i, hit in enumerate(hits):
+        if len(hit.text) > limit:
+            raise ValueError(f"knowledge[{i}].text is {len(hit.text)} characters; the limit is {limit}")
+    return hits
+
+
+def _products_within_size(products: list[SkuInfo]) -> list[SkuInfo]:
+    limit = get_settings().max_message_chars
+    for i, product in enumerate(products):
+        size = len(product.intro) + sum(len(c.commentContent) for c in product.skuCommentList)
+        if size > 4 * limit:
+            raise ValueError(
+                f"products[{i}] carries {size} characters of intro and reviews; the limit is {4 * limit}: "
+                "send the few best reviews only"
+            )
+    return products
+
+
+Products = Annotated[list[SkuInfo], Field(max_length=MAX_PRODUCTS), AfterValidator(_products_within_size)]
+Knowledge = Annotated[list[KnowledgeHit], Field(max_length=MAX_KNOWLEDGE), AfterValidator(_knowledge_within_size)]
+
+
+class DialogRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: Conversation = Field(description="The dialog so far; the guide answers the last user message")
+    intent: IntentLabel | None = Field(
+        None, description="The intent service's label; 'random chat' and 'random shopping' get small talk"
+    )
+    call: FunctionCall | None = Field(None, description="The recommendation call extracted for this turn")
+    products: Products = Field(
+        default_factory=list, description="The recommended products; the only ones the guide may mention"
+    )
+    knowledge: Knowledge = Field(default_factory=list, description="Retrieved snippets the guide may quote")
+    stream: bool = Field(False, description="Answer as text/event-stream: token events, then done (or error)")
+    engine: EngineChoice = Field("auto", description="auto: the LLM when the dialog task is routed to one")
+
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        return require_messages(value)
+
+
+class DialogResponse(BaseModel):
+    reply: str
+    engine: Engine

@@ -1,0 +1,38 @@
+"""Summary service (:8105): the customer-service dialog as 用户问题 / 客服方案 / 是否接受 / 是否负面情绪."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from services.summary.engine import LocalSummariser, Summariser
+from services.summary.schemas import SummaryRequest, SummaryResponse
+from shared.deps import llm_resources
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["summary"])
+
+
+def get_summariser(request: Request) -> Summariser:
+    return request.state.summariser
+
+
+@router.post("/summary", response_model=SummaryResponse, summary="Summarise a customer-service dialog")
+async def summary(
+    body: SummaryRequest, summariser: Annotated[Summariser, Depends(get_summariser)]
+) -> SummaryResponse:
+    return await summariser.summarise(body)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with llm_resources(settings) as state:
+        yield {**state, "summariser": Summariser(state["llm"], LocalSummariser())}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app("summary", routers=[router], settings=settings, resources=resources)

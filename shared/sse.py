@@ -1,0 +1,75 @@
+"""Server-sent events without a dependency: ``event:``/``data:`` frames and a response that always closes
+its generator, so a client that hangs up stops the upstream generation too.
+
+Streams here carry ``token`` events (``{"text": ...}``), one final ``done`` event, or an ``error`` event;
+a stream never just stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from shared.llm.chunking import split_chunks
+from shared.telemetry import request_id_var
+
+log = logging.getLogger(__name__)
+
+Event = tuple[str, dict[str, Any]]
+
+
+def sse_frame(event: str, data: Mapping[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+def error_event(kind: str, message: str, **extra: Any) -> Event:
+    return "error", {"type": kind, "message": message, "request_id": request_id_var.get(), **extra}
+
+
+async def _frames(events: AsyncIterator[Event]) -> AsyncIterator[str]:
+    try:
+        async for event, data in events:
+            yield sse_frame(event, data)
+    except Exception:  # noqa: BLE001 - a failing producer still ends the stream with an error event
+        log.exception("event stream failed")
+        yield sse_frame(*error_event("internal_error", "the stream failed; quote the request id"))
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class EventStreamResponse(StreamingResponse):
+    """``text/event-stream`` of ``(event, data)`` pairs.
+
+    Starlette leaves a generator suspended when the client disconnects between two frames; this response
+    closes it in every case, which runs the producers' ``finally`` blocks (closing the LLM stream).
+    """
+
+    def __init__(self, events: AsyncIterator[Event], headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(
+            _frames(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+
+
+async def text_events(text: str, field: str, engine: str = "local") -> AsyncIterator[Event]:
+    """A whole answer as token events (the same small pieces a model would stream), then ``done``."""
+    for piece in split_chunks(text):
+        yield "token", {"text": piece}
+    yield "done", {field: text, "engine": engine}
+

@@ -1,0 +1,366 @@
+"""Dialog service: routes, validation, the grounded local guide, small talk, streaming, the LLM path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+import services.dialog.app as dialog_app
+from services.dialog.app import create_app
+from services.dialog.engine import HISTORY_TURNS
+from shared.lexicon import invented_numbers
+from shared.llm import LLMStreamCut, LLMUnavailable
+from shared.llm.base import ChatResponse
+from shared.settings import Task
+from shared.sse import EventStreamResponse
+from shared.taxonomy import load_taxonomy
+from shared.text import is_chinese
+from tests.conftest import app_client
+
+PHONES = [
+    {
+        "skuId": "p1",
+        "skuName": "Galaxy S24 Ultra",
+        "brand": "Samsung",
+        "category": "smartphone",
+        "price": 9699.0,
+        "attributes": {"screen size": "6.8 inch", "camera": "200MP quad camera", "battery": "5000mAh"},
+        "skuCommentList": [
+            {"commentContent": "Heavy in the hand. The camera is amazing, night photos are crisp.", "score": 5}
+        ],
+    },
+    {
+        "skuId": "p2",
+        "skuName": "Pixel 8",
+        "brand": "Google Pixel",
+        "category": "smartphone",
+        "price": 4999,
+        "attributes": {"screen size": "6.2 inch", "camera": "50MP dual camera", "battery": "4575mAh"},
+        "skuCommentList": [{"commentContent": "Battery is poor. Great photos though!", "score": 4}],
+    },
+]
+OTHER_PHONES = ("iPhone", "Xiaomi", "Huawei", "OnePlus", "Honor", "OPPO", "vivo")
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def bot(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for frame in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def taxonomy_text() -> str:
+    """Every value the taxonomy offers as an example, so numbers from the guide's questions count as known."""
+    tax = load_taxonomy()
+    attrs = [a for c in tax.categories.values() for a in c.attributes] + list(tax.common_attributes)
+    return " ".join(v for a in attrs for v in (*a.values_en, *a.values_zh))
+
+
+class FakeLLM:
+    """Stands in for LLMClient: scripted replies (text or exception) and scripted stream pieces."""
+
+    def __init__(self, replies: list[Any] | None = None, pieces: list[Any] | None = None, endless: bool = False):
+        self.replies = list(replies or [])
+        self.pieces = list(pieces or [])
+        self.endless = endless
+        self.calls: list[list[Any]] = []
+        self.closed = False
+        self.generators: list[AsyncIterator[str]] = []
+
+    def uses_local(self, task: Task) -> bool:
+        return False
+
+    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return ChatResponse(text=reply, backend="fake", model="fake")
+
+    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncIterator[str]:
+        self.calls.append(list(messages))
+        generator = self._stream()
+        self.generators.append(generator)  # held, so only an explicit aclose() (not GC) can close it
+        return generator
+
+    async def _stream(self) -> AsyncIterator[str]:
+        try:
+            for piece in self.pieces:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
+            while self.endless:
+                await asyncio.sleep(0.001)
+                yield "la "
+        finally:
+            self.closed = True
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch):
+    """Install a FakeLLM as the service's LLM client; returns a function that sets its script."""
+
+    def install(**script: Any) -> FakeLLM:
+        llm = FakeLLM(**script)
+
+        @asynccontextmanager
+        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
+            yield {"llm": llm, "readiness": {}}
+
+        monkeypatch.setattr(dialog_app, "llm_resources", resources)
+        return llm
+
+    return install
+
+
+async def post(settings: Any, body: dict[str, Any]) -> Any:
+    async with app_client(create_app(settings)) as client:
+        return await client.post("/v1/dialog", json=body)
+
+
+# --------------------------------------------------------------------------- service basics
+async def test_health_ready_metrics(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok", "service": "dialog"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        assert (await client.post("/v1/dialog", json={"messages": [user("hi")]})).status_code == 200
+        metrics = (await client.get("/metrics")).text
+    assert 'sg_http_requests_total{method="POST",route="/v1/dialog",service="dialog",status="200"}' in metrics
+    assert 'sg_engine_answers_total{engine="local",outcome="answered",service="dialog"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"messages": []}, "the conversation is empty"),
+        ({"messages": [bot("hello")]}, "at least one message with role 'user'"),
+        ({"messages": [user("hi")], "intent": "buying"}, "intent"),
+        ({"messages": [user("hi")], "products": [{"skuId": "x", "skuName": "A"}] * 11}, "at most 10"),
+        ({"messages": [user("hi")], "products": [{"skuId": "x"}]}, "products.0.skuName"),
+        ({"messages": [user("hi")], "knowledge": [{"text": "x" * 9000}]}, "knowledge[0].text is 9000 characters"),
+        ({"messages": [user("x" * 9000)]}, "the limit is 8000"),
+        ({"messages": [user("hi")], "stream": "maybe"}, "stream"),
+        ({"messages": [user("hi")], "temperature": 1}, "temperature"),
+    ],
+)
+async def test_bad_input_is_a_readable_422(settings, body, fragment) -> None:
+    response = await post(settings, body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == "validation_error" and fragment in error["message"]
+
+
+# --------------------------------------------------------------------------- grounded guide (local)
+async def test_grounded_reply_mentions_only_given_products_and_asks_the_top_missing_attribute(settings) -> None:
+    body = {
+        "messages": [user("I need a phone with a really good camera and long battery life.")],
+        "intent": "specific needs",
+        "call": {"arguments": {"category": "smartphone", "camera": "good camera", "battery": "long battery life"}},
+        "products": PHONES,
+    }
+    response = await post(settings, body)
+    assert response.status_code == 200
+    reply = response.json()["reply"]
+    assert response.json()["engine"] == "local"
+    assert "Galaxy S24 Ultra" in reply and "Pixel 8" in reply
+    assert "¥9699" in reply and "¥4999" in reply
+    assert "night photos are crisp" in reply and "Great photos though" in reply  # the best review sentence
+    assert "Battery is poor" not in reply and "Heavy in the hand" not in reply
+    assert not any(name.lower() in reply.lower() for name in OTHER_PHONES)
+    # camera and battery are known; screen size is the smartphone's most important attribute left.
+    assert reply.rstrip().endswith("?") and "screen size" in reply.splitlines()[-1]
+    sources = [json.dumps(body), taxonomy_text(), "1 2 3"]
+    assert invented_numbers(reply, sources) == []
+
+
+async def test_more_products_than_three_are_cut_to_three(settings) -> None:
+    many = [{**PHONES[0], "skuId": f"p{i}", "skuName": f"Model {chr(65 + i)}"} for i in range(5)]
+    reply = (await post(settings, {"messages": [user("recommend a phone")], "products": many})).json()["reply"]
+    assert "Model A" in reply and "Model C" in reply and "Model D" not in reply
+
+
+async def test_known_slots_from_call_dialog_and_answered_question(settings) -> None:
+    base = {"intent": "specific needs", "call": {"arguments": {"category": "smartphone", "screen size": "6.7英寸"}}}
+    first = await post(settings, {**base, "messages": [user("我想买个手机，拍照要好")]})
+    reply = first.json()["reply"]
+    assert is_chinese(reply)
+    assert "屏幕材质" in reply and "屏幕尺寸" not in reply  # size from the call, camera from the dialog
+    answered = [user("我想买个手机，拍照要好"), bot(reply), user("都可以")]
+    second = (await post(settings, {**base, "messages": answered})).json()["reply"]
+    assert "预算" in second and "屏幕材质" not in second
+    done = [*answered, bot(second), user("5000元以内吧")]
+    third = (await post(settings, {**base, "messages": done, "products": PHONES[:1]})).json()["reply"]
+    assert "？" in third and "预算" not in third and "屏幕材质" not in third and "Galaxy S24 Ultra" in third
+
+
+async def test_unknown_category_asks_what_to_buy_and_knowledge_is_quoted(settings) -> None:
+    body = {"messages": [user("I want to buy something nice")], "intent": "intended shopping"}
+    reply = (await post(settings, body)).json()["reply"]
+    assert "What kind of product" in reply
+    tip = "Wider screens suit video lovers. Ignore this sentence."
+    body = {"messages": [user("I need a laptop")], "intent": "intended shopping", "knowledge": [{"text": tip}]}
+    reply = (await post(settings, body)).json()["reply"]
+    assert "Tip: Wider screens suit video lovers." in reply and "Ignore this" not in reply
+    assert "screen size" in reply  # the laptop's first attribute
+
+
+async def test_history_window_keeps_the_last_turns() -> None:
+    from services.dialog.engine import window
+    from shared.schemas import Message
+
+    messages = [Message(**m) for i in range(15) for m in (user(f"u{i}"), bot(f"b{i}"))] + [Message(**user("now"))]
+    kept = window(messages)
+    assert kept[0].content == "u5" and kept[-1].content == "now"
+    assert sum(m.role == "user" for m in kept) == HISTORY_TURNS + 1
+
+
+# --------------------------------------------------------------------------- small talk
+@pytest.mark.parametrize(
+    ("text", "intent", "expect"),
+    [
+        ("Hello! How are you?", "random chat", ("Hi there", "doing great", "buy")),
+        ("你好呀，今天好无聊", "random chat", ("您好", "添置")),
+        ("just browsing, anything interesting?", "random shopping", ("Browsing is fun", "gift")),
+    ],
+)
+async def test_chit_chat_is_friendly_steers_to_shopping_and_names_no_product(settings, text, intent, expect) -> None:
+    response = await post(settings, {"messages": [user(text)], "intent": intent, "products": PHONES})
+    reply = response.json()["reply"]
+    assert all(fragment in reply for fragment in expect), reply
+    assert "Galaxy" not in reply and "Pixel" not in reply and "¥" not in reply
+    assert is_chinese(reply) == is_chinese(text)
+
+
+# --------------------------------------------------------------------------- streaming
+async def test_stream_sends_tokens_then_done_equal_to_the_reply(settings) -> None:
+    body = {"messages": [user("我想买个手机，拍照要好")], "intent": "specific needs", "products": PHONES}
+    async with app_client(create_app(settings)) as client:
+        plain = (await client.post("/v1/dialog", json=body)).json()
+        streamed = await client.post("/v1/dialog", json={**body, "stream": True})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(streamed.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"token"} and len(kinds) > 5
+    tokens = "".join(data["text"] for kind, data in events if kind == "token")
+    assert tokens == events[-1][1]["reply"] == plain["reply"]
+    assert events[-1][1]["engine"] == "local"
+
+
+# --------------------------------------------------------------------------- the LLM path (fake LLM)
+async def test_llm_stream_is_relayed_with_products_and_window_in_the_prompt(settings, fake_llm) -> None:
+    llm = fake_llm(pieces=["Shopping Guide: ", "The Galaxy ", "S24 Ultra ", "has a 200MP camera."])
+    history = [m for i in range(12) for m in (user(f"question {i}"), bot(f"answer {i}"))]
+    body = {
+        "messages": [*history, user("which phone?")], "intent": "specific needs", "products": PHONES, "stream": True
+    }
+    events = parse_sse((await post(settings, body)).text)
+    tokens = "".join(d["text"] for k, d in events if k == "token")
+    assert tokens == "The Galaxy S24 Ultra has a 200MP camera."  # the "Shopping Guide:" prefix is dropped
+    assert events[-1] == ("done", {"reply": tokens, "engine": "llm"})
+    system, *chat = llm.calls[0]
+    assert system.role == "system"
+    assert '"name":"Galaxy S24 Ultra"' in system.content and '"price":4999' in system.content
+    assert "screen size" in system.content  # what to ask next
+    assert chat[0].content == "question 2" and chat[-1].content == "which phone?" and chat[0].role == "user"
+    assert llm.closed
+
+
+async def test_llm_failing_before_the_first_token_falls_back_to_the_local_reply(settings, fake_llm) -> None:
+    fake_llm(pieces=[LLMUnavailable("all endpoints down")])
+    body = {"messages": [user("I need a phone with a good camera")], "intent": "specific needs", "products": PHONES}
+    events = parse_sse((await post(settings, {**body, "stream": True})).text)
+    assert events[-1][0] == "done" and events[-1][1]["engine"] == "local"
+    assert "Galaxy S24 Ultra" in events[-1][1]["reply"]
+    assert "".join(d["text"] for k, d in events if k == "token") == events[-1][1]["reply"]
+
+
+async def test_llm_failing_mid_stream_ends_with_an_error_event(settings, fake_llm) -> None:
+    llm = fake_llm(pieces=["The Galaxy ", "S24 Ultra is ", LLMStreamCut("connection reset")])
+    body = {"messages": [user("which phone?")], "intent": "specific needs", "products": PHONES, "stream": True}
+    events = parse_sse((await post(settings, body)).text)
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "error" and "done" not in kinds and kinds.count("token") >= 1
+    error = events[-1][1]
+    assert error["type"] == "llm_stream_cut" and "retry" in error["message"]
+    assert error["partial"] == "".join(d["text"] for k, d in events if k == "token")
+    assert llm.closed
+
+
+async def test_llm_non_streamed_answer_and_fallback(settings, fake_llm) -> None:
+    body = {"messages": [user("hi")], "intent": "random chat"}
+    fake_llm(replies=["Hello! Anything you'd like to shop for today?"])
+    answer = (await post(settings, body)).json()
+    assert answer == {"reply": "Hello! Anything you'd like to shop for today?", "engine": "llm"}
+    fake_llm(replies=[LLMUnavailable("down")])
+    fallback = (await post(settings, body)).json()
+    assert fallback["engine"] == "local" and "Hi there" in fallback["reply"]
+    llm = fake_llm(replies=["unused"])
+    forced = (await post(settings, {**body, "engine": "local"})).json()
+    assert forced["engine"] == "local" and llm.calls == []
+
+
+async def test_client_disconnect_closes_the_llm_stream(settings, fake_llm) -> None:
+    """A client hanging up mid-stream must stop the upstream generation (the LLM iterator is closed)."""
+    from services.dialog.engine import DialogGuide, LocalDialogEngine
+    from services.dialog.schemas import DialogRequest
+    from shared.taxonomy.index import TaxonomyIndex
+
+    llm = FakeLLM(endless=True)
+    guide = DialogGuide(llm, LocalDialogEngine(TaxonomyIndex(load_taxonomy())))  # type: ignore[arg-type]
+    request = DialogRequest(messages=[user("tell me a story")], intent="random chat")
+    response = EventStreamResponse(guide.stream(request))
+    sent: list[dict[str, Any]] = []
+
+    stalled = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await stalled.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if len(sent) == 3:  # a slow client, gone: the generator waits at a yield when the client hangs up
+            stalled.set()
+            await asyncio.sleep(10)
+
+    scope = {"type": "http", "asgi": {"spec_version": "2.3"}, "method": "POST", "path": "/v1/dialog", "headers": []}
+    await asyncio.wait_for(response(scope, receive, send), timeout=2)
+    assert len([m for m in sent if m["type"] == "http.response.body"]) == 2  # tokens went out, then the client left
+    assert llm.closed
+
+
+async def test_a_failing_producer_ends_the_stream_with_an_error_event() -> None:
+    async def broken() -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        yield "token", {"text": "Hel"}
+        raise RuntimeError("bug")
+
+    response = EventStreamResponse(broken())
+    body = b""
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal body
+        body += message.get("body", b"")
+
+    await response({"type": "http", "asgi": {"spec_version": "2.4"}, "headers": []}, receive, send)
+    events = parse_sse(body.decode())
+    assert events[0] == ("token", {"text": "Hel"})
+    assert events[-1][0] == "error" and events[-1][1]["type"] == "internal_error"

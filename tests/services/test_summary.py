@@ -1,0 +1,216 @@
+"""Summary service: routes, validation, the seed-004 dialog, refusals and complaints, the LLM path with its
+repair round and fallback, and label accuracy on the labelled set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import services.summary.app as summary_app
+from services.summary.app import create_app
+from services.summary.engine import LocalSummariser
+from services.summary.schemas import parse_transcript
+from shared.llm import LLMUnavailable
+from shared.llm.base import ChatResponse
+from shared.settings import PROJECT_ROOT, Task
+from tests.conftest import app_client
+
+KEYS = ["用户问题", "客服方案", "是否接受", "是否负面情绪"]
+SEED_004 = (
+    "用户：你好，我购买的商品一直没有收到，能帮我查一下物流信息吗？"
+    "客服：您好，非常抱歉给您带来不便。请问您能提供一下订单号吗？我帮您查询一下物流信息。"
+    "用户：订单号是123456789，麻烦你了。"
+    "客服：好的，我帮您查询一下。根据物流信息显示，您的包裹目前正在途中，预计明天就能送达，请您耐心等待一下。"
+    "用户：好的，谢谢你。"
+    "客服：不客气，如果后续有任何问题，欢迎您随时联系我们。"
+)
+REFUSAL_AND_COMPLAINT = (
+    "用户：我买的耳机才用了三天就坏了，左耳没声音。\n"
+    "客服：非常抱歉，您可以申请售后维修，我们会在收到商品后7个工作日内处理。\n"
+    "用户：维修？我要退货，不接受维修。\n"
+    "客服：根据规定，超过7天只能维修哦。\n"
+    "用户：太过分了，我要投诉你们，还要给差评！"
+)
+LABELLED = PROJECT_ROOT / "training" / "data" / "summary.jsonl"
+
+
+class FakeLLM:
+    def __init__(self, replies: list[Any]):
+        self.replies = list(replies)
+        self.calls: list[list[Any]] = []
+
+    def uses_local(self, task: Task) -> bool:
+        return False
+
+    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
+        assert task == Task.SUMMARY
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return ChatResponse(text=reply, backend="fake", model="fake")
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch):
+    def install(replies: list[Any]) -> FakeLLM:
+        llm = FakeLLM(replies)
+
+        @asynccontextmanager
+        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
+            yield {"llm": llm, "readiness": {}}
+
+        monkeypatch.setattr(summary_app, "llm_resources", resources)
+        return llm
+
+    return install
+
+
+async def summarise(settings: Any, body: dict[str, Any]) -> Any:
+    async with app_client(create_app(settings)) as client:
+        return await client.post("/v1/summary", json=body)
+
+
+async def test_health_ready_metrics(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok", "service": "summary"}
+        assert (await client.get("/readyz")).json()["ready"] is True
+        assert (await client.post("/v1/summary", json={"conversation": SEED_004})).status_code == 200
+        metrics = (await client.get("/metrics")).text
+    assert 'sg_engine_answers_total{engine="local",outcome="answered",service="summary"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"conversation": "   "}, "conversation: the conversation is empty"),
+        ({"conversation": "客服：您好，请问有什么可以帮您？"}, "no customer turn found: prefix the customer's lines with '用户：'"),
+        ({"conversation": "我的快递没到"}, "no customer turn found"),
+        ({}, "nothing to summarise: send 'conversation'"),
+        ({"conversation": SEED_004, "messages": [{"role": "user", "content": "hi"}]}, "not both"),
+        ({"messages": []}, "the conversation is empty"),
+        ({"messages": [{"role": "assistant", "content": "您好"}]}, "at least one message with role 'user'"),
+        ({"conversation": "用户：" + "啊" * 40000}, "the limit is 32000"),
+        ({"conversation": SEED_004, "engine": "gpt"}, "engine"),
+    ],
+)
+async def test_bad_input_is_a_readable_422(settings, body, fragment) -> None:
+    response = await summarise(settings, body)
+    assert response.status_code == 422
+    assert fragment in response.json()["error"]["message"]
+
+
+async def test_seed_004_dialog(settings) -> None:
+    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    summary = body["summary"]
+    assert body["engine"] == "local" and list(summary) == KEYS
+    assert summary["是否接受"] == "是" and summary["是否负面情绪"] == "否"
+    assert "没有收到" in summary["用户问题"] and len(summary["用户问题"]) <= 30
+    assert "预计明天" in summary["客服方案"] and len(summary["客服方案"]) <= 50
+    assert "抱歉" not in summary["客服方案"] and "不客气" not in summary["客服方案"]
+
+
+async def test_messages_form_gives_the_same_summary(settings) -> None:
+    turns = parse_transcript(SEED_004)
+    messages = [{"role": "user" if t.speaker == "用户" else "assistant", "content": t.text} for t in turns]
+    by_text = (await summarise(settings, {"conversation": SEED_004})).json()
+    by_messages = (await summarise(settings, {"messages": messages})).json()
+    assert by_text == by_messages and len(turns) == 6
+
+
+async def test_refusal_and_complaint(settings) -> None:
+    summary = (await summarise(settings, {"conversation": REFUSAL_AND_COMPLAINT})).json()["summary"]
+    assert summary["是否接受"] == "否" and summary["是否负面情绪"] == "是"
+    assert "坏" in summary["用户问题"] and "维修" in summary["客服方案"]
+
+
+OFFER = "用户：我买的台灯不亮了。\n客服：很抱歉，可以为您补发一个新的灯泡，预计两天送达。\n"
+
+
+@pytest.mark.parametrize(
+    ("last", "accepted", "negative"),
+    [
+        ("好的，谢谢！", "是", "否"),
+        ("行吧，那我再等等。", "是", "否"),
+        ("不接受，我要退货。", "否", "否"),
+        ("不行，这样太麻烦了。", "否", "否"),
+        ("算了，我不要了。", "否", "否"),
+        ("我要投诉你们！", "否", "是"),
+        ("再不解决我就打12315。", "否", "是"),  # leaves with a threat instead of agreeing
+        ("好吧，再不解决我就打12315。", "是", "是"),  # agrees now; the threat is for later
+        ("你们这是什么垃圾服务，我要给差评。", "否", "是"),
+        ("我考虑一下。", "否", "否"),
+        ("好吧，真是无语，下次别这样了。", "是", "是"),
+    ],
+)
+def test_acceptance_and_emotion_from_the_final_turn(last, accepted, negative) -> None:
+    summary = LocalSummariser().summarise(parse_transcript(OFFER + "用户：" + last))
+    assert (summary.accepted, summary.negative) == (accepted, negative)
+
+
+def test_picking_an_offered_option_is_acceptance_and_a_raised_voice_is_negative() -> None:
+    engine = LocalSummariser()
+    options = "用户：杯子收到就裂了。\n客服：非常抱歉，您可以选择补发或者退款。\n用户：算了，退款吧。"
+    summary = engine.summarise(parse_transcript(options))
+    assert (summary.accepted, summary.negative) == ("是", "否")
+    shouted = "用户：我的包裹怎么还没到！\n客服：已为您催促快递，预计明天送达。\n用户：好的。"
+    assert engine.summarise(parse_transcript(shouted)).negative == "是"
+
+
+def test_closing_no_thanks_is_acceptance_but_declining_an_offer_is_not() -> None:
+    closing = OFFER + "用户：好的\n客服：请问还有其他问题吗？\n用户：不用了，谢谢"
+    declined = "用户：这个券能用吗？\n客服：需要满300元，您可以凑单再用。\n用户：不用了"
+    engine = LocalSummariser()
+    assert engine.summarise(parse_transcript(closing)).accepted == "是"
+    assert engine.summarise(parse_transcript(declined)).accepted == "否"
+
+
+GOOD = '{"用户问题": "购买的商品未收到，请求查询物流", "客服方案": "查询物流告知包裹在途，预计明天送达", "是否接受": "是", "是否负面情绪": "否"}'
+
+
+async def test_llm_json_is_used(settings, fake_llm) -> None:
+    llm = fake_llm([f"```json\n{GOOD}\n```"])
+    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    assert body == {"summary": json.loads(GOOD), "engine": "llm"}
+    assert "订单号是123456789" in llm.calls[0][0].content  # the transcript is in the prompt
+
+
+async def test_llm_malformed_answer_is_repaired_once(settings, fake_llm) -> None:
+    wordy = GOOD.replace('"是否接受": "是"', '"是否接受": "用户接受客服提供的方案，表示耐心等待"')
+    llm = fake_llm([wordy, GOOD])
+    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    assert body["engine"] == "llm" and body["summary"]["是否接受"] == "是"
+    repair = llm.calls[1][-1].content
+    assert llm.calls[1][1].content == wordy and "是否接受" in repair and "'是' or '否'" in repair
+
+
+async def test_llm_twice_malformed_or_failing_falls_back_to_local(settings, fake_llm) -> None:
+    fake_llm(["我认为用户接受了方案。", '{"用户问题": "x"}'])
+    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    assert body["engine"] == "local" and body["summary"]["是否接受"] == "是" and list(body["summary"]) == KEYS
+    fake_llm([LLMUnavailable("down")])
+    assert (await summarise(settings, {"conversation": REFUSAL_AND_COMPLAINT})).json()["engine"] == "local"
+
+
+async def test_llm_yes_no_variants_are_normalised(settings, fake_llm) -> None:
+    fake_llm([GOOD.replace('"是否接受": "是"', '"是否接受": "是。"').replace('"是否负面情绪": "否"', '"是否负面情绪": "no"')])
+    summary = (await summarise(settings, {"conversation": SEED_004})).json()["summary"]
+    assert summary["是否接受"] == "是" and summary["是否负面情绪"] == "否"
+
+
+@pytest.mark.skipif(not Path(LABELLED).exists(), reason="training/data/summary.jsonl is not there")
+def test_label_accuracy_on_the_labelled_set() -> None:
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    engine = LocalSummariser()
+    accepted = negative = 0
+    for row in rows:
+        summary = engine.summarise(parse_transcript(row["conversation"]))
+        accepted += summary.accepted == row["summary"]["是否接受"]
+        negative += summary.negative == row["summary"]["是否负面情绪"]
+        assert len(summary.problem) <= 30 and len(summary.solution) <= 50
+    assert accepted / len(rows) >= 0.9 and negative / len(rows) >= 0.9, (accepted, negative, len(rows))
