@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = ["*"]
 
+    # Dialog history the guide reads: the last N exchanges before the current message (seed 000: 10).
+    dialog_history_turns: int = Field(10, ge=1, le=50)
+
     # Cascade: a local answer at or above this confidence is used without asking the LLM.
     cascade_threshold: float = Field(0.7, ge=0, le=1)
 

@@ -20,7 +20,6 @@ from gateway.router.sessions import Session
 
 log = logging.getLogger(__name__)
 
-HISTORY_TURNS = 10  # seed 000 keeps the last 10 turns
 T = TypeVar("T")
 
 
@@ -35,11 +34,12 @@ async def _degrade(stage: str, work: Awaitable[T], fallback: T, engines: dict[st
 
 
 class ShoppingTurn:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, history_turns: int) -> None:
         self.services = services
+        self.history_turns = history_turns
 
     async def run(self, session: Session, message: str) -> ChatResponse:
-        history = [*session.history[-2 * HISTORY_TURNS :], Message(role="user", content=message)]
+        history = [*session.history[-2 * self.history_turns :], Message(role="user", content=message)]
         engines: dict[str, Any] = {}
         intent, extraction = await asyncio.gather(
             _degrade("intent", self.services.intent(history), None, engines),

@@ -62,7 +62,7 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
             http_state,
             cache_state,
             {
-                "shopping_turn": ShoppingTurn(Services(http, urls)),
+                "shopping_turn": ShoppingTurn(Services(http, urls), settings.dialog_history_turns),
                 "sessions": SessionStore(cache_state["cache"]),
                 "readiness": readiness,
             },

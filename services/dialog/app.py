@@ -42,7 +42,7 @@ async def dialog(body: DialogRequest, guide: Annotated[DialogGuide, Depends(get_
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     async with llm_resources(settings) as state:
-        guide = DialogGuide(state["llm"], LocalDialogEngine(TaxonomyIndex(load_taxonomy())))
+        guide = DialogGuide(state["llm"], LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns))
         yield {**state, "guide": guide}
 
 

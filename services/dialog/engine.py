@@ -42,8 +42,7 @@ from shared.text import is_chinese
 
 log = logging.getLogger(__name__)
 
-# The dialog history the guide reads: the last HISTORY_TURNS exchanges before the current user message,
-# as seed 000's demo does (history[-10:]). To become a setting (Settings.dialog_history_turns).
+# The dialog history the guide reads by default (Settings.dialog_history_turns): seed 000's history[-10:].
 HISTORY_TURNS = 10
 MAX_PRESENTED = 3
 
