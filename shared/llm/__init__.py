@@ -1,0 +1,37 @@
+"""The LLM layer: one async interface over the local engine, OpenAI-compatible pools and Bedrock."""
+
+from shared.llm.base import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    LLMBackend,
+    LLMError,
+    LLMStreamCut,
+    LLMUnavailable,
+    Usage,
+)
+from shared.llm.bedrock import BedrockBackend
+from shared.llm.client import LLMClient, LLMConfigError
+from shared.llm.local import Handler, LocalBackend
+from shared.llm.openai_compat import OpenAICompatBackend
+from shared.llm.pool import Endpoint, EndpointPool, EndpointSnapshot
+
+__all__ = [
+    "BedrockBackend",
+    "ChatMessage",
+    "ChatRequest",
+    "ChatResponse",
+    "Endpoint",
+    "EndpointPool",
+    "EndpointSnapshot",
+    "Handler",
+    "LLMBackend",
+    "LLMClient",
+    "LLMConfigError",
+    "LLMError",
+    "LLMStreamCut",
+    "LLMUnavailable",
+    "LocalBackend",
+    "OpenAICompatBackend",
+    "Usage",
+]

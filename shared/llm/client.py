@@ -1,0 +1,194 @@
+"""The one entry point services use: routes each task to its backend and records metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from types import TracebackType
+from typing import cast
+
+from botocore.client import BaseClient
+
+from shared.llm.base import ChatMessage, ChatRequest, ChatResponse, LLMBackend, LLMStreamCut, LLMUnavailable
+from shared.llm.bedrock import BedrockBackend
+from shared.llm.local import LocalBackend
+from shared.llm.metrics import LATENCY, REQUESTS, TIME_TO_FIRST_TOKEN
+from shared.llm.openai_compat import OpenAICompatBackend
+from shared.llm.pool import EndpointSnapshot
+from shared.settings import Settings, Task, TaskRoute
+
+
+class LLMConfigError(ValueError):
+    """``llm_tasks`` routes a task somewhere ``llm_pools`` does not define."""
+
+
+class LLMClient:
+    def __init__(self, settings: Settings, *, bedrock_client: BaseClient | None = None) -> None:
+        _check_routes(settings)
+        self._settings = settings
+        self._local = LocalBackend()
+        self._pools = {name: OpenAICompatBackend(name, pool) for name, pool in settings.llm_pools.items()}
+        self._bedrock = (
+            BedrockBackend(settings, client=bedrock_client)
+            if any(route.backend == "bedrock" for route in settings.llm_tasks.values())
+            else None
+        )
+
+    @property
+    def local(self) -> LocalBackend:
+        """Where services register their CPU handlers."""
+        return self._local
+
+    def route(self, task: Task) -> TaskRoute:
+        return self._settings.llm_tasks[task]
+
+    def uses_local(self, task: Task) -> bool:
+        return self.route(task).backend == "local"
+
+    async def complete(
+        self,
+        task: Task,
+        messages: Sequence[ChatMessage],
+        *,
+        session_id: str | None = None,
+        request_id: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatResponse:
+        label, backend, request = self._prepare(task, messages, session_id, request_id, temperature, max_tokens, stop)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await backend.complete(request)
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            REQUESTS.labels(label, task, outcome).inc()
+            LATENCY.labels(label, task).observe(time.perf_counter() - started)
+
+    async def stream(
+        self,
+        task: Task,
+        messages: Sequence[ChatMessage],
+        *,
+        session_id: str | None = None,
+        request_id: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """Deltas as generated; closing this iterator closes the backend's, cancelling upstream."""
+        label, backend, request = self._prepare(task, messages, session_id, request_id, temperature, max_tokens, stop)
+        started = time.perf_counter()
+        outcome = "ok"
+        first = True
+        # Every backend's stream is an async generator (base.py: closing it cancels upstream).
+        deltas = cast(AsyncGenerator[str, None], backend.stream(request))
+        try:
+            async with aclosing(deltas):
+                async for delta in deltas:
+                    if first:
+                        TIME_TO_FIRST_TOKEN.labels(label, task).observe(time.perf_counter() - started)
+                        first = False
+                    yield delta
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            REQUESTS.labels(label, task, outcome).inc()
+            LATENCY.labels(label, task).observe(time.perf_counter() - started)
+
+    def _prepare(
+        self,
+        task: Task,
+        messages: Sequence[ChatMessage],
+        session_id: str | None,
+        request_id: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        stop: list[str] | None,
+    ) -> tuple[str, LLMBackend, ChatRequest]:
+        route = self.route(task)
+        backend: LLMBackend
+        if route.backend == "openai":
+            assert route.pool is not None, "checked at construction"
+            pool = self._pools[route.pool]
+            backend, label, model = pool, pool.label, route.model or self._settings.llm_pools[route.pool].model
+        elif route.backend == "bedrock":
+            assert self._bedrock is not None, "created whenever a task routes to Bedrock"
+            backend, label, model = self._bedrock, BedrockBackend.label, route.model or self._settings.bedrock_model_id
+        else:
+            backend, label, model = self._local, LocalBackend.name, route.model
+        request = ChatRequest(
+            task=task,
+            messages=list(messages),
+            model=model,
+            temperature=route.temperature if temperature is None else temperature,
+            max_tokens=route.max_tokens if max_tokens is None else max_tokens,
+            stop=stop,
+            session_id=session_id,
+            request_id=request_id,
+        )
+        return label, backend, request
+
+    async def ready(self) -> dict[str, bool]:
+        """Per backend some task routes to (``local``, ``openai:<pool>``, ``bedrock``): can it answer now.
+
+        A pool no task uses is left out, so it cannot make a service unready.
+        """
+        status = {LocalBackend.name: await self._local.ready()}
+        routed = {route.pool for route in self._settings.llm_tasks.values() if route.backend == "openai"}
+        for name, backend in self._pools.items():
+            if name in routed:
+                status[backend.label] = await backend.ready()
+        if self._bedrock is not None:
+            status[BedrockBackend.label] = await self._bedrock.ready()
+        return status
+
+    def snapshot(self) -> dict[str, list[EndpointSnapshot]]:
+        """Endpoint state per pool, for /readyz."""
+        return {name: backend.pool.snapshot() for name, backend in self._pools.items()}
+
+    async def start(self) -> None:
+        for backend in self._backends():
+            await backend.start()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(backend.aclose() for backend in self._backends()))
+
+    def _backends(self) -> list[LLMBackend]:
+        return [self._local, *self._pools.values(), *([self._bedrock] if self._bedrock else [])]
+
+    async def __aenter__(self) -> LLMClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+def _check_routes(settings: Settings) -> None:
+    for task, route in settings.llm_tasks.items():
+        if route.backend != "openai":
+            continue
+        pools = ", ".join(sorted(settings.llm_pools)) or "none are configured"
+        if route.pool is None:
+            raise LLMConfigError(f"task {task.value!r} routes to backend 'openai' but names no pool (pools: {pools})")
+        if route.pool not in settings.llm_pools:
+            raise LLMConfigError(f"task {task.value!r} routes to unknown pool {route.pool!r} (pools: {pools})")
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, LLMStreamCut):
+        return "cut"
+    if isinstance(exc, LLMUnavailable):
+        return "unavailable"
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+        return "cancelled"
+    return "error"

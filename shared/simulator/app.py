@@ -1,0 +1,301 @@
+"""An OpenAI-compatible chat server with scripted replies, latency and faults, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared.llm.chunking import split_chunks
+from shared.simulator.config import SimConfig
+
+_LAST_REQUESTS = 20
+
+
+@dataclass
+class SimState:
+    """Counters and runtime state of one simulator app."""
+
+    initial: SimConfig
+    config: SimConfig = field(init=False)
+    rng: random.Random = field(init=False)
+    script_position: int = field(init=False)
+    requests: int = field(init=False)
+    streams: int = field(init=False)
+    in_flight: int = field(init=False)
+    completed: int = field(init=False)
+    cancelled: int = field(init=False)
+    errors: int = field(init=False)
+    hung: int = field(init=False)
+    cut: int = field(init=False)
+    last_requests: deque[dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.config = self.initial
+        self.rng = random.Random(self.initial.seed)
+        self.script_position = 0
+        self.requests = self.streams = self.in_flight = 0
+        self.completed = self.cancelled = self.errors = self.hung = self.cut = 0
+        self.last_requests = deque(maxlen=_LAST_REQUESTS)
+
+    def update(self, changes: dict[str, Any]) -> None:
+        self.config = SimConfig.model_validate({**self.config.model_dump(), **changes})
+        if "script" in changes:
+            self.script_position = 0
+        if "seed" in changes:
+            self.rng = random.Random(self.config.seed)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "streams": self.streams,
+            "in_flight": self.in_flight,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "errors": self.errors,
+            "hung": self.hung,
+            "cut": self.cut,
+            "config": self.config.model_dump(),
+            "last_requests": list(self.last_requests),
+        }
+
+    def should_fail(self) -> bool:
+        if self.config.fail_next:
+            self.config = self.config.model_copy(update={"fail_next": self.config.fail_next - 1})
+            return True
+        return self.config.error_rate > 0 and self.rng.random() < self.config.error_rate
+
+    def should_hang(self) -> bool:
+        return self.config.hang_rate > 0 and self.rng.random() < self.config.hang_rate
+
+    def reply_to(self, messages: list[dict[str, Any]]) -> str:
+        last_user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+        config = self.config
+        if config.echo:
+            return last_user
+        if self.script_position < len(config.script):
+            self.script_position += 1
+            return config.script[self.script_position - 1]
+        return next((reply for key, reply in config.replies.items() if key in last_user), config.reply)
+
+
+class _StatsCollector(Collector):
+    def __init__(self, state: SimState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterable[Metric]:
+        state = self._state
+        counters = {
+            "requests": (state.requests, "Chat completion requests received"),
+            "completed": (state.completed, "Completions answered in full"),
+            "cancelled": (state.cancelled, "Completions abandoned by the client"),
+            "errors": (state.errors, "Requests answered with an error status"),
+        }
+        for name, (value, help_text) in counters.items():
+            yield CounterMetricFamily(f"sim_{name}", help_text, value=value)
+        yield GaugeMetricFamily("sim_in_flight", "Completions being answered now", value=state.in_flight)
+
+
+class _StreamCut(Exception):
+    """Raised mid-stream to make the server drop the connection (``cut_after``)."""
+
+
+class _DropConnectionOnCut:
+    # Swallowing the exception after the response started makes uvicorn close the socket
+    # instead of finishing the chunked body: the client sees an abrupt end, as with a crash.
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(_StreamCut):
+            await self.app(scope, receive, send)
+
+
+def create_app(config: SimConfig | None = None) -> FastAPI:
+    state = SimState(config or SimConfig())
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(_StatsCollector(state))
+    app = FastAPI(title="LLM simulator")
+    app.add_middleware(_DropConnectionOnCut)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        state.requests += 1
+        state.last_requests.append({"body": body, "headers": dict(request.headers)})
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+            state.errors += 1
+            return _error(400, "'messages' must be a non-empty list of objects")
+        if state.should_fail():
+            state.errors += 1
+            return _error(state.config.error_status, "simulated failure")
+        config = state.config  # This request keeps the settings it started with.
+        if state.should_hang():
+            return await _hang(request, state)
+        tokens = split_chunks(state.reply_to(messages))
+        usage = {
+            "prompt_tokens": sum(len(split_chunks(str(m.get("content", "")))) for m in messages),
+            "completion_tokens": len(tokens),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if body.get("stream"):
+            state.streams += 1
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                _sse(state, config, tokens, usage if include_usage else None), media_type="text/event-stream"
+            )
+        return await _whole(request, state, config, tokens, usage)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": state.config.model_name, "object": "model", "owned_by": "simulator"}]}
+
+    @app.get("/health")
+    async def health() -> Response:
+        if state.config.healthy:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "failing"}, status_code=503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/sim/stats")
+    async def stats() -> dict[str, Any]:
+        return state.stats()
+
+    @app.post("/sim/config")
+    async def configure(request: Request) -> Response:
+        try:
+            state.update(await request.json())
+        except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
+            detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+            return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse(state.config.model_dump())
+
+    @app.post("/sim/reset")
+    async def reset() -> dict[str, Any]:
+        state.reset()
+        return state.config.model_dump()
+
+    return app
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+
+async def _client_left_within(request: Request, seconds: float) -> bool:
+    """Wait ``seconds``; True as soon as the client disconnects instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await request.is_disconnected():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(remaining, 0.02))
+    return True
+
+
+async def _hang(request: Request, state: SimState) -> Response:
+    state.hung += 1
+    state.in_flight += 1
+    try:
+        await _client_left_within(request, math.inf)
+        state.cancelled += 1
+    finally:
+        state.in_flight -= 1
+    return Response(status_code=499)  # Nobody reads it; ends the handler.
+
+
+async def _whole(
+    request: Request, state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int]
+) -> Response:
+    delay_s = (config.ttft_ms + config.itl_ms * max(len(tokens) - 1, 0)) / 1000
+    state.in_flight += 1
+    try:
+        if await _client_left_within(request, delay_s):
+            state.cancelled += 1
+            return Response(status_code=499)
+    finally:
+        state.in_flight -= 1
+    state.completed += 1
+    return JSONResponse(
+        {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": config.model_name,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": "stop"}
+            ],
+            "usage": usage,
+        }
+    )
+
+
+async def _sse(
+    state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int] | None
+) -> AsyncIterator[str]:
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    def event(choices: list[dict[str, Any]], **extra: Any) -> str:
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": config.model_name,
+            "choices": choices,
+            **extra,
+        }
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    state.in_flight += 1
+    ended = False  # Finished or cut on purpose; otherwise the client went away.
+    try:
+        await asyncio.sleep(config.ttft_ms / 1000)
+        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        for position, token in enumerate(tokens):
+            if position == config.cut_after:
+                ended = True
+                state.cut += 1
+                raise _StreamCut
+            if position:
+                # Also an await point for cancellation when itl_ms is 0.
+                await asyncio.sleep(config.itl_ms / 1000)
+            yield event([{"index": 0, "delta": {"content": token}, "finish_reason": None}])
+        yield event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        if usage is not None:
+            yield event([], usage=usage)
+        yield "data: [DONE]\n\n"
+        ended = True
+        state.completed += 1
+    finally:
+        state.in_flight -= 1
+        if not ended:
+            state.cancelled += 1
