@@ -73,3 +73,30 @@ async def text_events(text: str, field: str, engine: str = "local") -> AsyncIter
         yield "token", {"text": piece}
     yield "done", {field: text, "engine": engine}
 
+
+
+async def read_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
+    """Parse an upstream ``text/event-stream`` (e.g. ``httpx.Response.aiter_lines()``) into events.
+
+    A frame without ``event:`` is a ``message``; data that is not JSON is wrapped as ``{"text": ...}``.
+    """
+    name, data = "message", []
+    async for line in lines:
+        if line == "":
+            if data:
+                yield name, _decode("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield name, _decode("\n".join(data))
+
+
+def _decode(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return {"text": raw}
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,95 +1,236 @@
-"""Agents: each user operation as a tree of sub-tasks, independent ones run concurrently.
+"""Agents: each user operation as a declared tree of sub-tasks (``tree.py``), independent ones concurrent.
 
-``shopping_turn`` is seed 000's per-turn flow: intent+scene and extraction together; if the intent is a
-shopping one, recommendation and knowledge recall together; then the grounded dialog reply.
+``ShoppingTurn`` is seed 000's per-turn flow: intent+scene and extraction together; if the intent is a
+shopping one, recommendation and knowledge recall together; then the grounded reply, streamed; then
+next-question suggestions. Every stage reports itself as an event (``events.py``) as soon as it is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, KnowledgeHit, Message, Scene, SkuInfo
+from shared.sse import Event, error_event
+from shared.taxonomy import Taxonomy
 from shared.text import is_chinese
 
+from gateway.router import events
 from gateway.router.clients import ServiceError, Services
 from gateway.router.schemas import ChatResponse
-from gateway.router.sessions import Session
+from gateway.router.sessions import Session, SessionStore
+from gateway.router.suggestions import suggest
+from gateway.router.tree import Node, TaskTree
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-async def _degrade(stage: str, work: Awaitable[T], fallback: T, engines: dict[str, Any]) -> T:
-    """Run one sub-task; a failing service costs its stage, never the turn."""
-    try:
-        return await work
-    except ServiceError as exc:
-        log.warning("stage %s degraded: %s", stage, exc)
-        engines[stage] = "unavailable"
-        return fallback
+class TurnFailed(Exception):
+    """The reply broke off mid-way: the turn cannot be completed or saved."""
+
+
+@dataclass
+class Turn:
+    """What one dialog turn knows so far; the tree's nodes fill it in."""
+
+    session: Session
+    message: str
+    history: list[Message]
+    emit: Emit
+    engines: dict[str, Any] = field(default_factory=dict)
+    intent: str = "random chat"
+    extraction: dict[str, Any] | None = None
+    scene: Scene = field(default_factory=Scene)
+    call: FunctionCall | None = None
+    products: list[SkuInfo] = field(default_factory=list)
+    relaxed: list[str] = field(default_factory=list)
+    knowledge: list[KnowledgeHit] = field(default_factory=list)
+    reply: str = ""
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def chinese(self) -> bool:
+        return is_chinese(self.message)
+
+    async def degrade(self, stage: str, work: Awaitable[T], fallback: T) -> T:
+        """Run one service call; a failing service costs its stage, never the turn."""
+        try:
+            return await work
+        except ServiceError as exc:
+            log.warning("stage %s degraded: %s", stage, exc)
+            self.engines[stage] = "unavailable"
+            return fallback
 
 
 class ShoppingTurn:
-    def __init__(self, services: Services, history_turns: int) -> None:
+    def __init__(self, services: Services, sessions: SessionStore, taxonomy: Taxonomy, history_turns: int) -> None:
         self.services = services
+        self.sessions = sessions
+        self.taxonomy = taxonomy
         self.history_turns = history_turns
-
-    async def run(self, session: Session, message: str) -> ChatResponse:
-        history = [*session.history[-2 * self.history_turns :], Message(role="user", content=message)]
-        engines: dict[str, Any] = {}
-        intent, extraction = await asyncio.gather(
-            _degrade("intent", self.services.intent(history), None, engines),
-            _degrade("extraction", self.services.extract(history), None, engines),
+        self.tree: TaskTree[Turn] = TaskTree(
+            [
+                Node("intent", self._intent),
+                Node("extraction", self._extraction),
+                Node("call", self._call, after=("intent", "extraction")),
+                Node("recommend", self._recommend, after=("call",)),
+                Node("knowledge", self._knowledge, after=("call",)),
+                Node("dialog", self._dialog, after=("recommend", "knowledge")),
+                Node("suggestions", self._suggestions, after=("dialog",)),
+            ]
         )
-        label = intent["intent"] if intent else "random chat"
-        scene = Scene.model_validate(intent["scene"]) if intent else Scene()
-        if intent:
-            engines["intent"] = intent["engine"]
-        call: FunctionCall | None = None
-        products: list[SkuInfo] = []
-        knowledge: list[KnowledgeHit] = []
-        if label not in NON_SHOPPING_INTENTS and extraction and extraction.get("call"):
-            engines["extraction"] = extraction["engine"]
-            call = FunctionCall.model_validate(extraction["call"])
-            products, knowledge = await asyncio.gather(
-                _degrade("recommend", self.services.recommend(call), [], engines),
-                _degrade("knowledge", self.services.knowledge(message, call.arguments.get("category")), [], engines),
-            )
-        dialog_body = {
-            "messages": [m.model_dump() for m in history],
-            "intent": label,
-            "call": call.model_dump() if call else None,
-            "products": [p.model_dump() for p in products],
-            "knowledge": [k.model_dump() for k in knowledge],
+
+    # ------------------------------------------------------------------ nodes
+    async def _intent(self, turn: Turn) -> None:
+        result = await turn.degrade("intent", self.services.intent(turn.history), None)
+        if result:
+            turn.intent, turn.scene = result["intent"], Scene.model_validate(result["scene"])
+            turn.engines["intent"] = result["engine"]
+            await turn.emit(events.INTENT, {k: result[k] for k in ("intent", "reason", "confidence", "engine")})
+        await turn.emit(events.SCENE, turn.scene.model_dump())
+
+    async def _extraction(self, turn: Turn) -> None:
+        turn.extraction = await turn.degrade("extraction", self.services.extract(turn.history), None)
+        if turn.extraction:
+            turn.engines["extraction"] = turn.extraction["engine"]
+
+    async def _call(self, turn: Turn) -> None:
+        # Seed 000: no API call for random chat / random shopping, whatever extraction found.
+        if turn.intent not in NON_SHOPPING_INTENTS and turn.extraction and turn.extraction.get("call"):
+            call = FunctionCall.model_validate(turn.extraction["call"])
+            turn.call = FunctionCall(arguments=_with_profile(call.arguments, turn.session.preferences))
+        await turn.emit(events.CALL, {"call": turn.call.model_dump() if turn.call else None})
+
+    async def _recommend(self, turn: Turn) -> None:
+        if turn.call is None:
+            return
+        turn.products, turn.relaxed = await turn.degrade("recommend", self.services.recommend(turn.call), ([], []))
+        await turn.emit(
+            events.PRODUCTS, {"products": [p.model_dump() for p in turn.products], "relaxed": turn.relaxed}
+        )
+
+    async def _knowledge(self, turn: Turn) -> None:
+        if turn.call is None:
+            return
+        category = turn.call.arguments.get("category")
+        turn.knowledge = await turn.degrade("knowledge", self.services.knowledge(turn.message, category), [])
+        await turn.emit(events.KNOWLEDGE, {"hits": [k.model_dump() for k in turn.knowledge]})
+
+    async def _dialog(self, turn: Turn) -> None:
+        body = {
+            "messages": [m.model_dump() for m in turn.history],
+            "intent": turn.intent,
+            "call": turn.call.model_dump() if turn.call else None,
+            "products": [p.model_dump() for p in turn.products],
+            "knowledge": [k.model_dump() for k in turn.knowledge],
         }
-        dialog = await _degrade("dialog", self.services.dialog(dialog_body), None, engines)
-        reply = dialog["reply"] if dialog else _apology(message)
-        if dialog:
-            engines["dialog"] = dialog["engine"]
+        pieces: list[str] = []
+        try:
+            async for name, data in self.services.stream("dialog", "/v1/dialog", body):
+                if name == events.TOKEN:
+                    pieces.append(data.get("text", ""))
+                    await turn.emit(events.TOKEN, data)
+                elif name == events.DONE:
+                    turn.reply, turn.engines["dialog"] = data.get("reply", "".join(pieces)), data.get("engine")
+                    return
+                elif name == events.ERROR:
+                    raise TurnFailed(data.get("message", "the dialog service failed mid-reply"))
+        except ServiceError as exc:
+            if pieces:
+                raise TurnFailed(str(exc)) from exc
+            log.warning("stage dialog degraded: %s", exc)
+        if pieces:
+            raise TurnFailed("the dialog stream ended without its done event")
+        turn.engines["dialog"] = "unavailable"
+        turn.reply = _apology(turn.chinese)
+        await turn.emit(events.TOKEN, {"text": turn.reply})
 
-        session.history = [*history, Message(role="assistant", content=reply)]
-        session.intents.append(label)
-        if call:
-            session.preferences.update(call.arguments)
-        if products:
-            session.last_products = products
+    async def _suggestions(self, turn: Turn) -> None:
+        turn.suggestions = suggest(self.taxonomy, turn.chinese, turn.call, turn.products)
+        await turn.emit(events.SUGGESTIONS, {"suggestions": turn.suggestions})
+
+    # ------------------------------------------------------------------ running a turn
+    async def events(self, session_id: str | None, message: str) -> AsyncIterator[Event]:
+        """The turn's events as they happen; closing the iterator cancels every running stage."""
+        session = await self.sessions.load(session_id)
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        turn = Turn(
+            session=session,
+            message=message,
+            history=[*session.history[-2 * self.history_turns :], Message(role="user", content=message)],
+            emit=lambda name, data: queue.put((name, data)),
+        )
+        yield events.SESSION, {"session_id": session.id}
+        runner = asyncio.create_task(self._run_tree(turn, queue))
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+            await runner
+        finally:
+            if not runner.done():
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+
+    async def _run_tree(self, turn: Turn, queue: asyncio.Queue[Event | None]) -> None:
+        try:
+            await self.tree.run(turn)
+            await self._save(turn)
+            await queue.put((events.DONE, self._response(turn).model_dump()))
+        except* TurnFailed as failed:
+            await queue.put(error_event("upstream_error", str(failed.exceptions[0])))
+        finally:
+            await queue.put(None)
+
+    async def run(self, session_id: str | None, message: str) -> ChatResponse:
+        async for name, data in self.events(session_id, message):
+            if name == events.DONE:
+                return ChatResponse.model_validate(data)
+            if name == events.ERROR:
+                raise TurnFailed(data["message"])
+        raise TurnFailed("the turn ended without a result")
+
+    async def _save(self, turn: Turn) -> None:
+        session = turn.session
+        session.history = [*turn.history, Message(role="assistant", content=turn.reply)]
+        session.intents.append(turn.intent)
+        if turn.call:
+            session.preferences = dict(turn.call.arguments)
+        if turn.products:
+            session.last_products = turn.products
+        await self.sessions.save(session)
+
+    @staticmethod
+    def _response(turn: Turn) -> ChatResponse:
         return ChatResponse(
-            session_id=session.id,
-            reply=reply,
-            intent=label,
-            scene=scene,
-            call=call,
-            products=products,
-            knowledge=knowledge,
-            engines=engines,
+            session_id=turn.session.id,
+            reply=turn.reply,
+            intent=turn.intent,  # type: ignore[arg-type]
+            scene=turn.scene,
+            call=turn.call,
+            products=turn.products,
+            knowledge=turn.knowledge,
+            suggestions=turn.suggestions,
+            engines=turn.engines,
         )
 
 
-def _apology(message: str) -> str:
-    if is_chinese(message):
+def _with_profile(arguments: dict[str, str], preferences: dict[str, str]) -> dict[str, str]:
+    """The user's needs profile (seeds 002/003): what they said earlier about the same category still holds
+    when this turn's call does not repeat it; a new category starts a new profile."""
+    if preferences.get("category") != arguments.get("category"):
+        return dict(arguments)
+    return {**preferences, **arguments}
+
+
+def _apology(chinese: bool) -> str:
+    if chinese:
         return "抱歉，导购助手暂时无法回答，请稍后再试。"
     return "Sorry, the shopping guide cannot answer right now. Please try again in a moment."

@@ -7,38 +7,83 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from starlette.responses import Response
 
 from shared.deps import cache_resources, http_resources, merge_states
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
+from shared.sse import EventStreamResponse
+from shared.taxonomy import load_taxonomy
 
-from gateway.router.agents import ShoppingTurn
-from gateway.router.clients import Services
-from gateway.router.schemas import ChatRequest, ChatResponse
-from gateway.router.sessions import SessionStore
+from gateway.router.agents import ShoppingTurn, TurnFailed
+from gateway.router.clients import ServiceError, Services
+from gateway.router.product_agents import CompareAgent, CopywritingAgent, SummaryAgent
+from gateway.router.schemas import (
+    ChatRequest,
+    ChatResponse,
+    CompareRequest,
+    CompareResponse,
+    CopywritingAgentRequest,
+    SummaryAgentRequest,
+)
+from gateway.router.sessions import Session, SessionStore
 
 router = APIRouter(prefix="/v1", tags=["agents"])
+SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-def get_shopping_turn(request: Request) -> ShoppingTurn:
-    return request.state.shopping_turn
+def _state(name: str) -> Any:
+    def dependency(request: Request) -> Any:
+        return getattr(request.state, name)
+
+    return Depends(dependency)
 
 
-def get_sessions(request: Request) -> SessionStore:
-    return request.state.sessions
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    summary="One dialog turn of the shopping guide",
+    description="With `stream: true`, a text/event-stream of stage events (see gateway/router/events.py).",
+)
+async def chat(body: ChatRequest, agent: Annotated[ShoppingTurn, _state("shopping_turn")]) -> Response | ChatResponse:
+    if body.stream:
+        return EventStreamResponse(agent.events(body.session_id, body.message))
+    try:
+        return await agent.run(body.session_id, body.message)
+    except TurnFailed as exc:
+        raise HTTPException(502, f"the reply broke off: {exc}") from exc
 
 
-@router.post("/chat", response_model=ChatResponse, summary="One dialog turn of the shopping guide")
-async def chat(
-    body: ChatRequest,
-    agent: Annotated[ShoppingTurn, Depends(get_shopping_turn)],
-    sessions: Annotated[SessionStore, Depends(get_sessions)],
-) -> ChatResponse:
-    session = await sessions.load(body.session_id)
-    response = await agent.run(session, body.message)
-    await sessions.save(session)
-    return response
+@router.get("/sessions/{session_id}", response_model=Session, summary="A session's history and needs profile")
+async def session(session_id: SessionId, sessions: Annotated[SessionStore, _state("sessions")]) -> Session:
+    found = await sessions.get(session_id)
+    if found is None:
+        raise HTTPException(404, f"no session {session_id!r} (expired or never created)")
+    return found
+
+
+@router.post("/compare", response_model=CompareResponse, summary="Two to five products side by side")
+async def compare(body: CompareRequest, agent: Annotated[CompareAgent, _state("compare")]) -> CompareResponse:
+    return await agent.run(body)
+
+
+@router.post("/agents/copywriting", summary="Copy for a product, tailored to the session's dialog")
+async def copywriting(
+    body: CopywritingAgentRequest,
+    agent: Annotated[CopywritingAgent, _state("copywriting")],
+    services: Annotated[Services, _state("services")],
+) -> Any:
+    request = await agent.body(body)
+    try:
+        return await services.copywriting(request)
+    except ServiceError as exc:
+        raise HTTPException(502, f"the copywriting service did not answer: {exc}") from exc
+
+
+@router.post("/agents/summary", summary="Customer-service summary of a session")
+async def summary(body: SummaryAgentRequest, agent: Annotated[SummaryAgent, _state("summary")]) -> Any:
+    return await agent.run(body.session_id)
 
 
 async def _answers(http: httpx.AsyncClient, url: str) -> bool:
@@ -53,6 +98,9 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     async with http_resources(settings) as http_state, cache_resources(settings) as cache_state:
         http: httpx.AsyncClient = http_state["http"]
         urls = settings.services
+        services = Services(http, urls)
+        sessions = SessionStore(cache_state["cache"])
+        taxonomy = load_taxonomy()
         readiness = {
             name: (lambda url=url: _answers(http, url))
             for name, url in {"intent": urls.intent, "extraction": urls.extraction, "dialog": urls.dialog,
@@ -62,8 +110,12 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
             http_state,
             cache_state,
             {
-                "shopping_turn": ShoppingTurn(Services(http, urls), settings.dialog_history_turns),
-                "sessions": SessionStore(cache_state["cache"]),
+                "services": services,
+                "sessions": sessions,
+                "shopping_turn": ShoppingTurn(services, sessions, taxonomy, settings.dialog_history_turns),
+                "compare": CompareAgent(services, sessions, taxonomy),
+                "copywriting": CopywritingAgent(services, sessions),
+                "summary": SummaryAgent(services, sessions),
                 "readiness": readiness,
             },
         )

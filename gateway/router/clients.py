@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
 from shared.settings import ServiceUrls
+from shared.sse import Event, read_events
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +24,17 @@ class Services:
         self.http = http
         self.urls = urls
 
-    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            response = await self.http.post(url, json=body)
+            response = await self.http.request(method, url, json=body)
         except httpx.HTTPError as exc:
             raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
         if response.status_code != 200:
             raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
-        return response.json()
+        return response
+
+    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._send("POST", url, body)).json()
 
     @staticmethod
     def _messages(messages: list[Message]) -> list[dict[str, str]]:
@@ -41,9 +46,9 @@ class Services:
     async def extract(self, messages: list[Message]) -> dict[str, Any]:
         return await self._post(f"{self.urls.extraction}/v1/extract", {"messages": self._messages(messages)})
 
-    async def recommend(self, call: FunctionCall, top_k: int = 5) -> list[SkuInfo]:
+    async def recommend(self, call: FunctionCall, top_k: int = 5) -> tuple[list[SkuInfo], list[str]]:
         data = await self._post(f"{self.urls.catalog}/v1/recommend", {"call": call.model_dump(), "top_k": top_k})
-        return [SkuInfo.model_validate(ad["skuInfo"]) for ad in data["adList"]]
+        return [SkuInfo.model_validate(ad["skuInfo"]) for ad in data["adList"]], list(data.get("relaxed", []))
 
     async def knowledge(self, query: str, category: str | None, top_k: int = 3) -> list[KnowledgeHit]:
         body: dict[str, Any] = {"query": query, "top_k": top_k}
@@ -52,5 +57,33 @@ class Services:
         data = await self._post(f"{self.urls.catalog}/v1/knowledge/search", body)
         return [KnowledgeHit.model_validate(hit) for hit in data["hits"]]
 
-    async def dialog(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._post(f"{self.urls.dialog}/v1/dialog", body)
+    async def product(self, sku_id: str) -> SkuInfo | None:
+        url = f"{self.urls.catalog}/v1/products/{sku_id}"
+        try:
+            response = await self.http.get(url)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+        return SkuInfo.model_validate(response.json())
+
+    async def copywriting(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._post(f"{self.urls.copywriting}/v1/copywriting", body)
+
+    async def summary(self, messages: list[Message]) -> dict[str, Any]:
+        return await self._post(f"{self.urls.summary}/v1/summary", {"messages": self._messages(messages)})
+
+    async def stream(self, service: str, path: str, body: dict[str, Any]) -> AsyncIterator[Event]:
+        """A service's event stream; closing this iterator closes the connection, which stops the service."""
+        url = f"{getattr(self.urls, service)}{path}"
+        try:
+            async with self.http.stream("POST", url, json={**body, "stream": True}) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+                async for event in read_events(response.aiter_lines()):
+                    yield event
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.schemas import FunctionCall, IntentLabel, KnowledgeHit, Scene, SkuInfo, Text
 
@@ -25,3 +25,56 @@ class ChatResponse(BaseModel):
     knowledge: list[KnowledgeHit] = []
     suggestions: list[str] = []
     engines: dict[str, Any] = Field(default_factory=dict, description="Which engine answered each stage")
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_ids: list[str] = Field(min_length=2, max_length=5, description="Two to five products, by skuId")
+    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    language: Literal["zh", "en"] | None = None
+
+
+class CompareRow(BaseModel):
+    key: str
+    label: str
+    values: list[str]
+
+
+class Highlight(BaseModel):
+    skuId: str
+    review: str
+
+
+class Recommendation(BaseModel):
+    skuId: str
+    reason: str
+
+
+class CompareResponse(BaseModel):
+    products: list[SkuInfo]
+    rows: list[CompareRow] = Field(description="Price, then each attribute, one value per product")
+    highlights: list[Highlight]
+    recommendation: Recommendation
+
+
+class CopywritingAgentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str | None = Field(None, max_length=128)
+    product: SkuInfo | None = None
+    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    language: Literal["zh", "en"] | None = None
+    max_length: int | None = Field(None, ge=20, le=400)
+
+    @model_validator(mode="after")
+    def _one_product(self) -> CopywritingAgentRequest:
+        if (self.sku_id is None) == (self.product is None):
+            raise ValueError("give exactly one of 'sku_id' or 'product'")
+        return self
+
+
+class SummaryAgentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")

@@ -1,4 +1,4 @@
-"""Dialog sessions in the KV cache (Redis): history, intent trajectory, preferences, last products."""
+"""Dialog sessions in the KV cache (Redis): history, intent trajectory, needs profile, last products."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ SESSION_TTL_S = 24 * 3600
 class Session(BaseModel):
     id: str
     history: list[Message] = Field(default_factory=list)
-    intents: list[str] = Field(default_factory=list)
-    preferences: dict[str, str] = Field(default_factory=dict)
+    intents: list[str] = Field(default_factory=list, description="The intent of each turn: the trajectory")
+    preferences: dict[str, str] = Field(default_factory=dict, description="The needs profile: the latest call")
     last_products: list[SkuInfo] = Field(default_factory=list)
 
 
@@ -28,15 +28,19 @@ class SessionStore:
         self.cache = cache
         self.ttl_s = ttl_s
 
-    async def load(self, session_id: str | None) -> Session:
-        if session_id is None:
-            return Session(id=uuid.uuid4().hex)
+    async def get(self, session_id: str) -> Session | None:
         try:
             raw = await self.cache.get(f"session:{session_id}")
         except CacheError as exc:
-            log.warning("session %s not loaded, starting fresh: %s", session_id, exc)
-            raw = None
-        return Session.model_validate_json(raw) if raw else Session(id=session_id)
+            log.warning("session %s not loaded: %s", session_id, exc)
+            return None
+        return Session.model_validate_json(raw) if raw else None
+
+    async def load(self, session_id: str | None) -> Session:
+        """The stored session, or a new one (with this id, or a fresh one when none is given)."""
+        if session_id is None:
+            return Session(id=uuid.uuid4().hex)
+        return await self.get(session_id) or Session(id=session_id)
 
     async def save(self, session: Session) -> None:
         try:

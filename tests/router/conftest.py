@@ -1,0 +1,90 @@
+"""A small suite in this process: every service and the router on real uvicorn servers (threads), the NLU
+and dialog tasks routed to two LLM simulators so that timings and cancellations can be observed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from gateway.router.app import create_app as create_router
+from services.catalog.app import create_app as create_catalog
+from services.copywriting.app import create_app as create_copywriting
+from services.dialog.app import create_app as create_dialog
+from services.extraction.app import create_app as create_extraction
+from services.intent.app import create_app as create_intent
+from services.summary.app import create_app as create_summary
+from shared.settings import PoolSettings, ServiceUrls, Settings, Task, TaskRoute
+from shared.simulator import SimConfig, create_app as create_simulator, run_in_thread
+
+NLU_TTFT_MS = 300
+# One reply both NLU paths accept: the intent prompt's <response> block, and extraction's {"call": ...}.
+NLU_REPLY = (
+    '<response>{"category": "specific needs", "reason": "simulated", "aim": "photos", "scene": "",'
+    ' "call": {"name": "get_recommds_by_sku", "arguments": {"category": "smartphone", "camera": "good camera"}}}'
+    "</response>"
+)
+CHAT_REPLY = '<response>{"category": "random chat", "reason": "simulated", "call": null}</response>'
+
+
+@dataclass(frozen=True)
+class MiniSuite:
+    router: str
+    nlu_sim: str
+    dialog_sim: str
+
+    def configure(self, sim: str, **config: object) -> None:
+        httpx.post(f"{sim}/sim/reset").raise_for_status()
+        httpx.post(f"{sim}/sim/config", json=config).raise_for_status()
+
+    def stats(self, sim: str) -> dict:
+        return httpx.get(f"{sim}/sim/stats").json()
+
+
+@pytest.fixture(scope="module")
+def mini_suite(redis_url_module: str) -> Iterator[MiniSuite]:
+    with contextlib.ExitStack() as stack:
+        nlu = stack.enter_context(run_in_thread(create_simulator(SimConfig(ttft_ms=NLU_TTFT_MS, reply=NLU_REPLY))))
+        dialog = stack.enter_context(run_in_thread(create_simulator(SimConfig(itl_ms=20))))
+        llm = {
+            "llm_pools": {
+                "nlu": PoolSettings(endpoints=[nlu.url], health_interval_s=60),
+                "dialog": PoolSettings(endpoints=[dialog.url], health_interval_s=60),
+            },
+            "llm_tasks": {
+                Task.INTENT: TaskRoute(backend="openai", pool="nlu"),
+                Task.EXTRACTION: TaskRoute(backend="openai", pool="nlu"),
+                Task.DIALOG: TaskRoute(backend="openai", pool="dialog"),
+            },
+            "cascade_threshold": 1.0,  # always ask the LLM, so both NLU calls take the simulator's time
+        }
+        base = Settings(_env_file=None, redis_url=redis_url_module, cache_backend="redis", **llm)
+        urls = {
+            name: stack.enter_context(run_in_thread(factory(base))).url
+            for name, factory in {
+                "intent": create_intent,
+                "extraction": create_extraction,
+                "dialog": create_dialog,
+                "copywriting": create_copywriting,
+                "summary": create_summary,
+                "catalog": create_catalog,
+            }.items()
+        }
+        router_settings = base.model_copy(update={"services": ServiceUrls(**urls)})
+        router = stack.enter_context(run_in_thread(create_router(router_settings)))
+        yield MiniSuite(router=router.url, nlu_sim=nlu.url, dialog_sim=dialog.url)
+
+
+@pytest.fixture(scope="module")
+def redis_url_module() -> Iterator[str]:
+    import redis
+
+    url = "redis://127.0.0.1:6379/14"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()

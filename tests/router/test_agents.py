@@ -1,0 +1,155 @@
+"""The router's agents over real HTTP: stage events in order, concurrency, cancellation, product agents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+
+from gateway.router.tree import Node, TaskTree
+from tests.router.conftest import CHAT_REPLY, NLU_REPLY, NLU_TTFT_MS, MiniSuite
+
+
+def _events(suite: MiniSuite, body: dict) -> list[tuple[str, dict, float]]:
+    """(event, data, seconds since the request) for every event of a streamed turn."""
+    out = []
+    started = time.perf_counter()
+    with httpx.stream("POST", f"{suite.router}/v1/chat", json={**body, "stream": True}, timeout=30) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                out.append((name, json.loads(line[5:]), time.perf_counter() - started))
+    return out
+
+
+async def test_tree_runs_independent_nodes_together() -> None:
+    log: list[str] = []
+
+    async def work(name: str) -> str:
+        log.append(f"start {name}")
+        await asyncio.sleep(0.2)
+        log.append(f"end {name}")
+        return name
+
+    tree = TaskTree([
+        Node("c", lambda _: work("c"), after=("a", "b")),
+        Node("a", lambda _: work("a")),
+        Node("b", lambda _: work("b")),
+    ])
+    started = time.perf_counter()
+    results = await tree.run(None)
+    elapsed = time.perf_counter() - started
+    assert results == {"a": "a", "b": "b", "c": "c"}
+    assert 0.4 <= elapsed < 0.55, "a and b together (0.2 s), then c (0.2 s)"
+    assert log.index("start c") > max(log.index("end a"), log.index("end b"))
+
+
+def test_tree_rejects_cycles_and_unknown_dependencies() -> None:
+    async def noop(_: object) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="cycle"):
+        TaskTree([Node("a", noop, after=("b",)), Node("b", noop, after=("a",))])
+    with pytest.raises(ValueError, match="unknown node 'z'"):
+        TaskTree([Node("a", noop, after=("z",))])
+
+
+def test_shopping_turn_streams_stages_in_order_with_nlu_concurrent(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, ttft_ms=NLU_TTFT_MS, reply=NLU_REPLY)
+    mini_suite.configure(mini_suite.dialog_sim, reply="These three phones have the best cameras in your budget, see below.")
+    events = _events(mini_suite, {"message": "I want a phone that takes great photos"})
+    names = [name for name, _, _ in events]
+    first_token = names.index("token")
+    assert names[:4] == ["session", "intent", "scene", "call"]
+    assert set(names[4:first_token]) == {"products", "knowledge"}
+    assert names[-2:] == ["suggestions", "done"] and set(names[first_token:-2]) == {"token"}
+    assert len(names[first_token:-2]) > 3, "the reply arrives in pieces"
+    data = {name: payload for name, payload, _ in events}
+    assert data["intent"]["engine"] == "llm" and data["call"]["call"]["arguments"]["category"] == "smartphone"
+    assert data["products"]["products"] and data["done"]["reply"] == "".join(
+        payload["text"] for name, payload, _ in events if name == "token"
+    )
+    # Intent and extraction each wait NLU_TTFT_MS at the simulator; run one after the other they would take
+    # twice that before the call is known.
+    call_at = next(at for name, _, at in events if name == "call")
+    assert NLU_TTFT_MS / 1000 <= call_at < 1.7 * NLU_TTFT_MS / 1000
+    assert mini_suite.stats(mini_suite.nlu_sim)["requests"] == 2
+
+
+def test_chit_chat_skips_recommendation(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, reply=CHAT_REPLY)
+    names = [name for name, _, _ in _events(mini_suite, {"message": "hello there"})]
+    assert names[:4] == ["session", "intent", "scene", "call"]
+    assert "products" not in names and "knowledge" not in names
+    assert names[-2:] == ["suggestions", "done"]
+
+
+async def test_client_disconnect_cancels_the_dialog_generation(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, reply=NLU_REPLY)
+    mini_suite.configure(mini_suite.dialog_sim, itl_ms=50, reply="word " * 200)
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream(
+            "POST", f"{mini_suite.router}/v1/chat", json={"message": "a phone with a good camera", "stream": True}
+        ) as response:
+            tokens = 0
+            async for line in response.aiter_lines():
+                tokens += line.startswith("event: token")
+                if tokens == 3:
+                    break  # hang up mid-reply
+    for _ in range(100):
+        stats = mini_suite.stats(mini_suite.dialog_sim)
+        if stats["cancelled"]:
+            break
+        await asyncio.sleep(0.05)
+    assert stats["cancelled"] == 1 and stats["completed"] == 0
+
+
+def test_sessions_carry_history_and_profile(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, reply=NLU_REPLY)
+    mini_suite.configure(mini_suite.dialog_sim, reply="Here are some phones.")
+    first = httpx.post(f"{mini_suite.router}/v1/chat", json={"message": "a phone with a good camera"}, timeout=30)
+    session_id = first.json()["session_id"]
+    httpx.post(f"{mini_suite.router}/v1/chat", json={"message": "and?", "session_id": session_id}, timeout=30)
+    session = httpx.get(f"{mini_suite.router}/v1/sessions/{session_id}").json()
+    assert [m["role"] for m in session["history"]] == ["user", "assistant", "user", "assistant"]
+    assert session["intents"] == ["specific needs", "specific needs"]
+    assert session["preferences"]["category"] == "smartphone" and session["last_products"]
+    assert httpx.get(f"{mini_suite.router}/v1/sessions/unknown-id").status_code == 404
+
+
+def test_compare_copywriting_and_summary_agents(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, reply=NLU_REPLY)
+    turn = httpx.post(f"{mini_suite.router}/v1/chat", json={"message": "a phone with a good camera"}, timeout=30).json()
+    skus = [p["skuId"] for p in turn["products"][:2]]
+    compared = httpx.post(
+        f"{mini_suite.router}/v1/compare", json={"sku_ids": skus, "session_id": turn["session_id"]}, timeout=30
+    )
+    assert compared.status_code == 200
+    body = compared.json()
+    assert [p["skuId"] for p in body["products"]] == skus
+    assert body["rows"][0]["key"] == "price" and all(len(row["values"]) == 2 for row in body["rows"])
+    assert body["recommendation"]["skuId"] in skus and body["recommendation"]["reason"]
+    assert httpx.post(f"{mini_suite.router}/v1/compare", json={"sku_ids": [skus[0], "nope"]}).status_code == 404
+    assert httpx.post(f"{mini_suite.router}/v1/compare", json={"sku_ids": [skus[0]]}).status_code == 422
+
+    copy = httpx.post(
+        f"{mini_suite.router}/v1/agents/copywriting",
+        json={"sku_id": skus[0], "session_id": turn["session_id"]},
+        timeout=30,
+    )
+    assert copy.status_code == 200 and copy.json()["copy"]
+    both = httpx.post(f"{mini_suite.router}/v1/agents/copywriting", json={"sku_id": skus[0], "product": turn["products"][0]})
+    assert both.status_code == 422 and "exactly one" in both.json()["error"]["message"]
+
+    summary = httpx.post(
+        f"{mini_suite.router}/v1/agents/summary", json={"session_id": turn["session_id"]}, timeout=30
+    )
+    assert summary.status_code == 200
+    assert set(summary.json()["summary"]) == {"用户问题", "客服方案", "是否接受", "是否负面情绪"}
