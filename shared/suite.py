@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -48,6 +51,24 @@ def serve(name: str, host: str | None = None) -> None:
         log_config=None,
         timeout_graceful_shutdown=5,
     )
+
+
+@contextlib.contextmanager
+def serve_in_threads(settings: Settings, names: list[str] | None = None) -> Iterator[Settings]:
+    """Start apps in this process, each on a real uvicorn server on a free port, services before the router
+    and the gateway; yields the settings with every started app's URL. For tests and benchmarks."""
+    from shared.simulator.server import run_in_thread
+
+    wanted = names or list(APPS)
+    urls: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        for name in APPS:  # APPS lists services first: the router and gateway get their URLs
+            if name not in wanted:
+                continue
+            current = settings.model_copy(update={"services": settings.services.model_copy(update=urls)})
+            app = importlib.import_module(APPS[name]).create_app(current)
+            urls[name] = stack.enter_context(run_in_thread(app)).url
+        yield settings.model_copy(update={"services": settings.services.model_copy(update=urls)})
 
 
 def _wait_healthy(settings: Settings, procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> bool:

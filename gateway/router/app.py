@@ -112,7 +112,13 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
             {
                 "services": services,
                 "sessions": sessions,
-                "shopping_turn": ShoppingTurn(services, sessions, taxonomy, settings.dialog_history_turns),
+                "shopping_turn": ShoppingTurn(
+                    services,
+                    sessions,
+                    taxonomy,
+                    settings.dialog_history_turns,
+                    sequential=not settings.shopping_turn_concurrent,
+                ),
                 "compare": CompareAgent(services, sessions, taxonomy),
                 "copywriting": CopywritingAgent(services, sessions),
                 "summary": SummaryAgent(services, sessions),

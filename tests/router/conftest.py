@@ -9,15 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import redis
 
-from gateway.router.app import create_app as create_router
-from services.catalog.app import create_app as create_catalog
-from services.copywriting.app import create_app as create_copywriting
-from services.dialog.app import create_app as create_dialog
-from services.extraction.app import create_app as create_extraction
-from services.intent.app import create_app as create_intent
-from services.summary.app import create_app as create_summary
-from shared.settings import PoolSettings, ServiceUrls, Settings, Task, TaskRoute
+from shared.settings import PoolSettings, Settings, Task, TaskRoute
+from shared.suite import serve_in_threads
 from shared.simulator import SimConfig, create_app as create_simulator, run_in_thread
 
 NLU_TTFT_MS = 300
@@ -62,26 +57,13 @@ def mini_suite(redis_url_module: str) -> Iterator[MiniSuite]:
             "cascade_threshold": 1.0,  # always ask the LLM, so both NLU calls take the simulator's time
         }
         base = Settings(_env_file=None, redis_url=redis_url_module, cache_backend="redis", **llm)
-        urls = {
-            name: stack.enter_context(run_in_thread(factory(base))).url
-            for name, factory in {
-                "intent": create_intent,
-                "extraction": create_extraction,
-                "dialog": create_dialog,
-                "copywriting": create_copywriting,
-                "summary": create_summary,
-                "catalog": create_catalog,
-            }.items()
-        }
-        router_settings = base.model_copy(update={"services": ServiceUrls(**urls)})
-        router = stack.enter_context(run_in_thread(create_router(router_settings)))
-        yield MiniSuite(router=router.url, nlu_sim=nlu.url, dialog_sim=dialog.url)
+        names = ["intent", "extraction", "dialog", "copywriting", "summary", "catalog", "router"]
+        started = stack.enter_context(serve_in_threads(base, names))
+        yield MiniSuite(router=started.services.router, nlu_sim=nlu.url, dialog_sim=dialog.url)
 
 
 @pytest.fixture(scope="module")
 def redis_url_module() -> Iterator[str]:
-    import redis
-
     url = "redis://127.0.0.1:6379/14"
     client = redis.Redis.from_url(url)
     client.flushdb()
