@@ -117,9 +117,26 @@ class Settings(BaseSettings):
     api_keys: list[str] = Field(default_factory=lambda: ["dev-key"], description="Accepted client API keys")
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = ["*"]
+    gateway_routes_file: Path = Field(
+        PROJECT_ROOT / "gateway" / "tier1" / "routes.yaml", description="The tier-1 route table (YAML, hot-reloaded)"
+    )
+    gateway_tenants_file: Path | None = Field(
+        PROJECT_ROOT / "gateway" / "tier1" / "tenants.yaml",
+        description="Tenants and their hashed API keys (YAML, hot-reloaded); None: only api_keys",
+    )
+    gateway_reload_interval_s: float = Field(
+        1.0, ge=0, description="How often the gateway checks its route table and tenants file for changes"
+    )
+    gateway_static_dir: Path = Field(
+        PROJECT_ROOT / "gateway" / "tier1" / "static", description="The demo page: index.html at /, assets at /static/"
+    )
 
     # Dialog history the guide reads: the last N exchanges before the current message (seed 000: 10).
     dialog_history_turns: int = Field(10, ge=1, le=50)
+
+    # False runs a shopping turn's stages one after the other, as seed 000's demo does: the baseline
+    # `make bench` compares the concurrent task tree with.
+    shopping_turn_concurrent: bool = True
 
     # Cascade: a local answer at or above this confidence is used without asking the LLM.
     cascade_threshold: float = Field(0.7, ge=0, le=1)
