@@ -3,9 +3,9 @@ path with its output check and fallback, streaming."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,10 +14,9 @@ import services.copywriting.app as copy_app
 from services.copywriting.app import create_app
 from shared.lexicon import invented_numbers, sentiment
 from shared.llm import LLMUnavailable
-from shared.llm.base import ChatResponse
-from shared.settings import Task
 from shared.text import is_chinese
 from tests.conftest import app_client
+from tests.services.conftest import FakeLLM, parse_sse, user
 
 PHONE_ZH = {
     "skuId": "m60",
@@ -52,48 +51,10 @@ HEADPHONES_EN = {
 }
 
 
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "content": text}
-
-
-def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for frame in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
-class FakeLLM:
-    def __init__(self, replies: list[Any]):
-        self.replies = list(replies)
-        self.calls: list[list[Any]] = []
-
-    def uses_local(self, task: Task) -> bool:
-        return False
-
-    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
-        assert task == Task.COPYWRITING
-        self.calls.append(list(messages))
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return ChatResponse(text=reply, backend="fake", model="fake")
-
 
 @pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch):
-    def install(replies: list[Any]) -> FakeLLM:
-        llm = FakeLLM(replies)
-
-        @asynccontextmanager
-        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
-            yield {"llm": llm, "readiness": {}}
-
-        monkeypatch.setattr(copy_app, "llm_resources", resources)
-        return llm
-
-    return install
+def fake_llm(install_fake_llm: Callable[..., FakeLLM]) -> Callable[..., FakeLLM]:
+    return functools.partial(install_fake_llm, copy_app)
 
 
 async def post(settings: Any, body: dict[str, Any]) -> Any:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -15,12 +15,11 @@ from services.dialog.app import create_app
 from services.dialog.engine import HISTORY_TURNS
 from shared.lexicon import invented_numbers
 from shared.llm import LLMStreamCut, LLMUnavailable
-from shared.llm.base import ChatResponse
-from shared.settings import Task
 from shared.sse import EventStreamResponse
 from shared.taxonomy import load_taxonomy
 from shared.text import is_chinese
 from tests.conftest import app_client
+from tests.services.conftest import FakeLLM, parse_sse, user
 
 PHONES = [
     {
@@ -47,20 +46,8 @@ PHONES = [
 OTHER_PHONES = ("iPhone", "Xiaomi", "Huawei", "OnePlus", "Honor", "OPPO", "vivo")
 
 
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "content": text}
-
-
 def bot(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
-
-
-def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for frame in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def taxonomy_text() -> str:
@@ -70,61 +57,10 @@ def taxonomy_text() -> str:
     return " ".join(v for a in attrs for v in (*a.values_en, *a.values_zh))
 
 
-class FakeLLM:
-    """Stands in for LLMClient: scripted replies (text or exception) and scripted stream pieces."""
-
-    def __init__(self, replies: list[Any] | None = None, pieces: list[Any] | None = None, endless: bool = False):
-        self.replies = list(replies or [])
-        self.pieces = list(pieces or [])
-        self.endless = endless
-        self.calls: list[list[Any]] = []
-        self.closed = False
-        self.generators: list[AsyncIterator[str]] = []
-
-    def uses_local(self, task: Task) -> bool:
-        return False
-
-    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
-        self.calls.append(list(messages))
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return ChatResponse(text=reply, backend="fake", model="fake")
-
-    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncIterator[str]:
-        self.calls.append(list(messages))
-        generator = self._stream()
-        self.generators.append(generator)  # held, so only an explicit aclose() (not GC) can close it
-        return generator
-
-    async def _stream(self) -> AsyncIterator[str]:
-        try:
-            for piece in self.pieces:
-                if isinstance(piece, Exception):
-                    raise piece
-                yield piece
-            while self.endless:
-                await asyncio.sleep(0.001)
-                yield "la "
-        finally:
-            self.closed = True
-
 
 @pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch):
-    """Install a FakeLLM as the service's LLM client; returns a function that sets its script."""
-
-    def install(**script: Any) -> FakeLLM:
-        llm = FakeLLM(**script)
-
-        @asynccontextmanager
-        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
-            yield {"llm": llm, "readiness": {}}
-
-        monkeypatch.setattr(dialog_app, "llm_resources", resources)
-        return llm
-
-    return install
+def fake_llm(install_fake_llm: Callable[..., FakeLLM]) -> Callable[..., FakeLLM]:
+    return functools.partial(install_fake_llm, dialog_app)
 
 
 async def post(settings: Any, body: dict[str, Any]) -> Any:

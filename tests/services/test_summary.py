@@ -3,9 +3,9 @@ repair round and fallback, and label accuracy on the labelled set."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ from services.summary.app import create_app
 from services.summary.engine import LocalSummariser
 from services.summary.schemas import parse_transcript
 from shared.llm import LLMUnavailable
-from shared.llm.base import ChatResponse
-from shared.settings import PROJECT_ROOT, Task
+from shared.settings import PROJECT_ROOT
 from tests.conftest import app_client
+from tests.services.conftest import FakeLLM
 
 KEYS = ["用户问题", "客服方案", "是否接受", "是否负面情绪"]
 SEED_004 = (
@@ -39,36 +39,10 @@ REFUSAL_AND_COMPLAINT = (
 LABELLED = PROJECT_ROOT / "training" / "data" / "summary.jsonl"
 
 
-class FakeLLM:
-    def __init__(self, replies: list[Any]):
-        self.replies = list(replies)
-        self.calls: list[list[Any]] = []
-
-    def uses_local(self, task: Task) -> bool:
-        return False
-
-    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
-        assert task == Task.SUMMARY
-        self.calls.append(list(messages))
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return ChatResponse(text=reply, backend="fake", model="fake")
-
 
 @pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch):
-    def install(replies: list[Any]) -> FakeLLM:
-        llm = FakeLLM(replies)
-
-        @asynccontextmanager
-        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
-            yield {"llm": llm, "readiness": {}}
-
-        monkeypatch.setattr(summary_app, "llm_resources", resources)
-        return llm
-
-    return install
+def fake_llm(install_fake_llm: Callable[..., FakeLLM]) -> Callable[..., FakeLLM]:
+    return functools.partial(install_fake_llm, summary_app)
 
 
 async def summarise(settings: Any, body: dict[str, Any]) -> Any:

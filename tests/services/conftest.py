@@ -1,0 +1,87 @@
+"""What the service tests share: a scripted stand-in for the LLM client, SSE parsing, message helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from shared.llm.base import ChatResponse
+from shared.settings import Task
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for frame in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+
+class FakeLLM:
+    """Stands in for LLMClient: scripted replies (text or exception) and scripted stream pieces."""
+
+    def __init__(self, replies: list[Any] | None = None, pieces: list[Any] | None = None, endless: bool = False):
+        self.replies = list(replies or [])
+        self.pieces = list(pieces or [])
+        self.endless = endless
+        self.calls: list[list[Any]] = []
+        self.closed = False
+        self.generators: list[AsyncIterator[str]] = []
+
+    def uses_local(self, task: Task) -> bool:
+        return False
+
+    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return ChatResponse(text=reply, backend="fake", model="fake")
+
+    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncIterator[str]:
+        self.calls.append(list(messages))
+        generator = self._stream()
+        self.generators.append(generator)  # held, so only an explicit aclose() (not GC) can close it
+        return generator
+
+    async def _stream(self) -> AsyncIterator[str]:
+        try:
+            for piece in self.pieces:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
+            while self.endless:
+                await asyncio.sleep(0.001)
+                yield "la "
+        finally:
+            self.closed = True
+
+
+
+@pytest.fixture
+def install_fake_llm(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeLLM]:
+    """``install_fake_llm(app_module, replies=..., pieces=...)``: that service's LLM client becomes a FakeLLM."""
+
+    def install(app_module: ModuleType, *replies: Any, **script: Any) -> FakeLLM:
+        llm = FakeLLM(*replies, **script)
+
+        @asynccontextmanager
+        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
+            yield {"llm": llm, "readiness": {}}
+
+        monkeypatch.setattr(app_module, "llm_resources", resources)
+        return llm
+
+    return install
