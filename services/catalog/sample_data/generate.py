@@ -2113,7 +2113,9 @@ def pick_attributes(cat: Category, spec: dict, brand: str, model: dict, rng: ran
 
 def make_names(cat, spec, brand, model, attrs):
     b_en, b_zh = cat.brand_names(brand)
-    zh_parts, en_parts = [b_zh, model["zh"]], [b_en, model["en"]]
+    # "Xiaomi 14", not "Xiaomi Xiaomi 14": a model name may already carry its brand.
+    zh_parts = [model["zh"]] if model["zh"].lower().startswith(b_zh.lower()) else [b_zh, model["zh"]]
+    en_parts = [model["en"]] if model["en"].lower().startswith(b_en.lower()) else [b_en, model["en"]]
     if spec["noun_zh"] not in model["zh"] and not (spec["noun_zh"] == "T恤" and "T恤" in model["zh"]):
         zh_parts.append(spec["noun_zh"])
     if spec["noun_en"].lower() not in model["en"].lower():
