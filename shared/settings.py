@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     def _every_task_routed(cls, value: dict[Task, TaskRoute]) -> dict[Task, TaskRoute]:
         return {**_default_tasks(), **value}
 
+    @field_validator("gateway_tenants_file", mode="before")
+    @classmethod
+    def _no_tenants_file(cls, value: object) -> object:
+        return None if value == "" else value
+
     @property
     def qdrant_location(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"

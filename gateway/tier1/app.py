@@ -1,75 +1,100 @@
-"""Gateway (:8000, tier 1): authentication, business routing to the agent router or a single service."""
+"""Gateway (:8000, tier 1): API keys per tenant, the business route table (hot-reloaded), rate limits and
+the response cache in Redis, the OpenAI-compatible facade, and the demo page."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.responses import StreamingResponse
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from shared.deps import cache_resources, http_resources, merge_states
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, get_settings
 
-from gateway.tier1.auth import ApiKeys, require_api_key
-from gateway.tier1.proxy import forward
+from gateway.tier1 import openai_facade
+from gateway.tier1.auth import Keyring, Principal, TenantsFile, authenticate
+from gateway.tier1.cache import CACHE_HEADER, ResponseCache, prompts_fingerprint
+from gateway.tier1.dispatch import dispatch
+from gateway.tier1.gate import Admitted, admit, read_body
+from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import RouteTable
+from gateway.tier1.watch import WatchedFile
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["gateway"])
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused with 413 past ``max_body_bytes`` before it is read whole."""
-    limit: int = request.state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"body of {declared} bytes exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise HTTPException(413, f"body exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")
-    return bytes(body)
+@router.get("/", include_in_schema=False)
+async def demo_page(request: Request) -> FileResponse:
+    index = request.state.settings.gateway_static_dir / "index.html"
+    if not index.is_file():
+        raise HTTPException(404, f"no demo page here ({index} is missing); the API is under /v1/")
+    return FileResponse(index)
 
 
-@router.post("/v1/{operation:path}", summary="Routed operation (see the route table)")
-async def routed(
-    operation: str,
+@router.get("/v1/models", summary="The models of the OpenAI-compatible API")
+async def models(_: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
+    return openai_facade.models()
+
+
+@router.post("/v1/chat/completions", summary="OpenAI-compatible chat with the shopping guide")
+async def chat_completions(
     request: Request,
-    _: Annotated[str, Depends(require_api_key)],
+    admitted: Annotated[Admitted, Depends(admit)],
     body: Annotated[bytes, Depends(read_body)],
-) -> StreamingResponse:
-    table: RouteTable = request.state.routes
-    route = table.match(f"/v1/{operation}")
-    if route is None:
-        raise HTTPException(404, f"no route for /v1/{operation}; known: {', '.join(r.path for r in table.routes)}")
-    settings: Settings = request.state.settings
-    base = getattr(settings.services, route.upstream)
-    content_type = request.headers.get("content-type", "application/json")
-    return await forward(request.state.http, f"{base}{route.path}", body, content_type, route.timeout_s)
+) -> Response:
+    return await openai_facade.chat_completions(request, admitted, body)
+
+
+@router.api_route(
+    "/v1/{operation:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], summary="Routed (see the route table)"
+)
+async def routed(
+    request: Request,
+    admitted: Annotated[Admitted, Depends(admit)],
+    body: Annotated[bytes, Depends(read_body)],
+) -> Response:
+    return await dispatch(request, admitted, body)
 
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    interval = settings.gateway_reload_interval_s
+    routes = WatchedFile(settings.gateway_routes_file, RouteTable.model_validate, interval)
+    tenants_file = settings.gateway_tenants_file
+    tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
     async with http_resources(settings) as http_state, cache_resources(settings) as cache_state:
+        cache = cache_state["cache"]
+        if cache.backend == "memory":
+            log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
         yield merge_states(
             http_state,
             cache_state,
-            {"api_keys": ApiKeys(settings.api_keys), "routes": RouteTable.load()},
+            {
+                "routes": routes,
+                "keyring": Keyring(settings.api_keys, tenants),
+                "limiter": RateLimiter(cache),
+                "response_cache": ResponseCache(cache, settings, prompts_fingerprint()),
+            },
         )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = create_service_app("gateway", routers=[router], settings=settings, resources=resources)
+    app.mount("/static", StaticFiles(directory=settings.gateway_static_dir, check_dir=False), name="static")
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "X-Cache"],
+        expose_headers=["X-Request-ID", CACHE_HEADER, "Retry-After", openai_facade.SESSION_HEADER],
     )
     return app

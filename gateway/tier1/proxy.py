@@ -1,30 +1,151 @@
-"""Forwarding a request to its upstream and streaming the answer back unchanged (SSE included)."""
+"""Forwarding a request to its upstream and streaming the answer back as it comes.
+
+JSON and other bodies pass through byte for byte. Event streams are read event by event (``shared.sse``)
+and re-framed, one frame per event, so the gateway sees each event (for the cache and token counts) and a
+stream the upstream cuts off still ends with an ``error`` event instead of just stopping.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
 import httpx
 from fastapi import HTTPException
-from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-# Hop-by-hop and length headers are the proxy's own business.
+from shared.sse import Event, error_event, read_events, sse_frame
+
+log = logging.getLogger(__name__)
+
+# Hop-by-hop, length and encoding headers are the proxy's own business (bodies are relayed decoded).
 _DROP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "x-request-id"}
+# JSON answers larger than this are relayed but not kept (for the cache or token counts).
+MAX_KEPT_BYTES = 1_000_000
 
 
-async def forward(http: httpx.AsyncClient, url: str, body: bytes, content_type: str, timeout_s: float) -> StreamingResponse:
+async def open_upstream(
+    http: httpx.AsyncClient, method: str, url: str, body: bytes, content_type: str | None, timeout_s: float
+) -> httpx.Response:
+    """The upstream's response, headers read and body not yet; 504 on a timeout, 502 when unreachable."""
+    headers = {"content-type": content_type} if content_type else {}
     request = http.build_request(
-        "POST", url, content=body, headers={"content-type": content_type}, timeout=httpx.Timeout(timeout_s, connect=2.0)
+        method, url, content=body or None, headers=headers, timeout=httpx.Timeout(timeout_s, connect=2.0)
     )
     try:
-        upstream = await http.send(request, stream=True)
+        return await http.send(request, stream=True)
     except httpx.TimeoutException as exc:
-        raise HTTPException(504, f"upstream {url} timed out") from exc
+        raise HTTPException(504, f"upstream {url} timed out after {timeout_s:g}s") from exc
     except httpx.HTTPError as exc:
         raise HTTPException(502, f"upstream {url} unreachable: {exc.__class__.__name__}") from exc
-    headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP}
-    return StreamingResponse(
-        upstream.aiter_raw(),
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A streamed response that always closes its iterator and then runs ``on_close``.
+
+    Starlette leaves the iterator suspended (or never started) when the client hangs up; closing it here
+    releases the upstream connection, and ``on_close`` (caching, token counts, locks) runs in every case.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes | str],
+        *,
+        on_close: Callable[[], Awaitable[None]],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        super().__init__(content, status_code=status_code, headers=headers, media_type=media_type)
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self.on_close()
+
+
+@dataclass
+class Transcript:
+    """What an upstream answer carried, recorded as it went by."""
+
+    status: int
+    content_type: str
+    event_stream: bool
+    events: list[Event] = field(default_factory=list)
+    body: bytearray | None = None  # a JSON answer, when asked to keep it, until past MAX_KEPT_BYTES
+    finished: bool = False  # read to its end, not cut off or abandoned by the client
+
+    def keep(self, chunk: bytes) -> None:
+        if self.body is not None:
+            self.body.extend(chunk)
+            if len(self.body) > MAX_KEPT_BYTES:
+                self.body = None
+
+    @property
+    def complete(self) -> bool:
+        """A 200 answer read to its end; a stream also ended with ``done`` and carried no ``error``."""
+        if self.status != 200 or not self.finished:
+            return False
+        if not self.event_stream:
+            return self.body is not None
+        names = {name for name, _ in self.events}
+        return bool(self.events) and self.events[-1][0] == "done" and "error" not in names
+
+
+def relay(
+    upstream: httpx.Response,
+    on_end: Callable[[Transcript], Awaitable[None]],
+    headers: Mapping[str, str] | None = None,
+    keep_body: bool = False,
+) -> ClosingStreamingResponse:
+    """The upstream answer as the client's response; ``on_end`` gets the transcript once it is over."""
+    transcript = Transcript(
+        status=upstream.status_code,
+        content_type=upstream.headers.get("content-type", ""),
+        event_stream=is_event_stream(upstream),
+        body=bytearray() if keep_body else None,
+    )
+    url = str(upstream.request.url)
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            async for event in read_events(upstream.aiter_lines()):
+                transcript.events.append(event)
+                yield sse_frame(*event)
+            transcript.finished = True
+        except httpx.HTTPError as exc:
+            log.warning("upstream %s cut its event stream: %s", url, exc.__class__.__name__)
+            yield sse_frame(*error_event("upstream_error", "the upstream stopped mid-stream; try again"))
+
+    async def raw() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_bytes():
+                transcript.keep(chunk)
+                yield chunk
+            transcript.finished = True
+        except httpx.HTTPError as exc:
+            # Headers are gone already: all a proxy can do is end the body early, and log why.
+            log.warning("upstream %s cut its answer: %s", url, exc.__class__.__name__)
+
+    async def close() -> None:
+        await upstream.aclose()
+        await on_end(transcript)
+
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP}
+    return ClosingStreamingResponse(
+        events() if transcript.event_stream else raw(),
+        on_close=close,
         status_code=upstream.status_code,
-        headers=headers,
-        background=BackgroundTask(upstream.aclose),
+        headers={**kept, **(headers or {})},
     )

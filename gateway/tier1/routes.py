@@ -1,27 +1,134 @@
-"""The business route table: which upstream serves each public path."""
+"""The business route table: which upstream serves each public path, and how (cache, timeout, limits).
+
+The table is a YAML file (``SG_GATEWAY_ROUTES_FILE``, default ``routes.yaml`` beside this module, whose
+comments document every field); the gateway re-reads it when it changes.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-DEFAULT_ROUTES = Path(__file__).with_name("routes.yaml")
+from shared.settings import ServiceUrls, Task
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# A path parameter is one segment of id characters, never "." or "..": it cannot climb the upstream's tree.
+_PARAM_VALUE = r"[A-Za-z0-9_:~-][A-Za-z0-9_.:~-]*"
+
+
+class RateLimit(BaseModel):
+    """Per API key and route, per minute; a missing value is no limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1, description="Generated tokens; only on llm routes")
+
+    def over(self, other: RateLimit) -> RateLimit:
+        """These values where given, ``other``'s elsewhere."""
+        return RateLimit.model_validate({**other.model_dump(), **self.model_dump(exclude_none=True)})
+
+
+class CachePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_s: int = Field(ge=1)
+    ignore_fields: list[str] = Field(default_factory=list, description="Body fields that do not change the answer")
+    bypass_if: list[str] = Field(
+        default_factory=list, description="Body fields that make the answer depend on more than the body (session_id)"
+    )
 
 
 class Route(BaseModel):
-    path: str
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(pattern=r"^/v1/[A-Za-z0-9_./{}-]+$")
+    methods: list[Method] = Field(default_factory=lambda: ["POST"], min_length=1)
+    business: str = "default"
     upstream: str
+    upstream_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9_./{}-]*$")
     timeout_s: float = Field(30.0, gt=0)
+    llm: bool = False
+    tasks: list[Task] = Field(default_factory=list)
+    cache: CachePolicy | None = None
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+
+    _regex: re.Pattern[str] = PrivateAttr()
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return [m.upper() for m in value] if isinstance(value, list) else value
+
+    @field_validator("upstream")
+    @classmethod
+    def _known_upstream(cls, value: str) -> str:
+        known = set(ServiceUrls.model_fields) - {"gateway"}
+        if value not in known:
+            raise ValueError(f"unknown upstream {value!r}; one of {sorted(known)}")
+        return value
+
+    @model_validator(mode="after")
+    def _compile(self) -> Route:
+        params = _PARAM.findall(self.path)
+        unknown = set(_PARAM.findall(self.upstream_path or "")) - set(params)
+        if unknown:
+            raise ValueError(f"upstream_path of {self.path} uses {sorted(unknown)}, which the path does not have")
+        pattern = re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")
+        self._regex = re.compile("^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>{_PARAM_VALUE})", pattern) + "$")
+        return self
+
+    @property
+    def templated(self) -> bool:
+        return "{" in self.path
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._regex.match(path)
+        return found.groupdict() if found else None
+
+    def target(self, params: dict[str, str]) -> str:
+        """The path on the upstream, parameters filled in."""
+        return _PARAM.sub(lambda m: params[m.group(1)], self.upstream_path or self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    route: Route
+    params: dict[str, str]
 
 
 class RouteTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     routes: list[Route]
 
-    @classmethod
-    def load(cls, path: Path = DEFAULT_ROUTES) -> RouteTable:
-        return cls.model_validate(yaml.safe_load(path.read_text("utf-8")))
+    @model_validator(mode="after")
+    def _unique(self) -> RouteTable:
+        seen: set[tuple[str, str]] = set()
+        for route in self.routes:
+            for method in route.methods:
+                if (method, route.path) in seen:
+                    raise ValueError(f"{method} {route.path} is in the table twice")
+                seen.add((method, route.path))
+        return self
 
-    def match(self, path: str) -> Route | None:
-        return next((r for r in self.routes if r.path == path), None)
+    def resolve(self, method: str, path: str) -> RouteMatch:
+        """The route for this request: exact paths before templated ones, then file order; 404 or 405."""
+        candidates = sorted(self.routes, key=lambda r: r.templated)
+        allowed: list[str] = []
+        for route in candidates:
+            params = route.match(path)
+            if params is None:
+                continue
+            if method in route.methods:
+                return RouteMatch(route, params)
+            allowed += route.methods
+        if allowed:
+            raise HTTPException(405, f"{method} is not served on {path}", headers={"Allow": ", ".join(allowed)})
+        known = ", ".join(sorted({f"{' '.join(r.methods)} {r.path}" for r in self.routes}))
+        raise HTTPException(404, f"no route for {path}; known: {known}")

@@ -1,0 +1,54 @@
+"""A routed request after admission: from the cache when the route allows it, else from its upstream."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+from fastapi import Request
+from starlette.responses import Response
+
+from shared.settings import Settings
+
+from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight, ResponseCache
+from gateway.tier1.gate import Admitted
+from gateway.tier1.limits import RateLimiter, generated_tokens
+from gateway.tier1.proxy import Transcript, open_upstream, relay
+
+
+async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Response:
+    settings: Settings = request.state.settings
+    responses: ResponseCache = request.state.response_cache
+    limiter: RateLimiter = request.state.limiter
+    route = admitted.route
+    url = admitted.upstream_url(settings, request.url.query)
+
+    flight: Flight | None = None
+    headers: dict[str, str] = {}
+    if route.cache is not None:
+        target = f"{route.upstream}:{route.target(admitted.params)}?{request.url.query}"
+        key = responses.key(route, request.method, target, body)
+        flight = await responses.begin(key, route.timeout_s) if key else None
+        if flight is not None and flight.hit is not None:
+            CACHE_LOOKUPS.labels(route.business, route.path, "hit").inc()
+            return flight.hit.response()
+        result = "miss" if flight is not None and flight.store else "bypass"
+        CACHE_LOOKUPS.labels(route.business, route.path, result).inc()
+        headers[CACHE_HEADER] = result
+
+    async def on_end(transcript: Transcript) -> None:
+        if route.llm:
+            await limiter.spend(admitted.principal, route, admitted.limit, generated_tokens(transcript))
+        if flight is not None and route.cache is not None:
+            await responses.finish(flight, Entry.of(transcript), route.cache.ttl_s)
+
+    http: httpx.AsyncClient = request.state.http
+    try:
+        upstream = await open_upstream(
+            http, request.method, url, body, request.headers.get("content-type"), route.timeout_s
+        )
+    except BaseException:
+        if flight is not None and route.cache is not None:
+            with anyio.CancelScope(shield=True):  # waiters must not wait out the lock's TTL
+                await responses.finish(flight, None, route.cache.ttl_s)
+        raise
+    return relay(upstream, on_end, headers, keep_body=route.llm or flight is not None)

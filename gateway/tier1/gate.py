@@ -1,0 +1,54 @@
+"""What a request passes before it goes upstream, in order: a known key (401), a route (404/405), the
+tenant's permission for it (403), the key's rate limit (429), then the body size (413)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from shared.settings import Settings
+
+from gateway.tier1.auth import Principal, authenticate
+from gateway.tier1.limits import RateLimiter
+from gateway.tier1.routes import RateLimit, Route, RouteTable
+from gateway.tier1.watch import WatchedFile
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    principal: Principal
+    route: Route
+    params: dict[str, str]
+    limit: RateLimit
+
+    def upstream_url(self, settings: Settings, query: str = "") -> str:
+        base: str = getattr(settings.services, self.route.upstream)
+        return f"{base}{self.route.target(self.params)}" + (f"?{query}" if query else "")
+
+
+async def admit(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Admitted:
+    routes: WatchedFile[RouteTable] = request.state.routes
+    found = routes.get().resolve(request.method, request.url.path)
+    tenant = principal.tenant
+    if not tenant.allows(found.route):
+        raise HTTPException(403, f"tenant {tenant.name!r} may not use {found.route.path}")
+    limit = tenant.limit_for(found.route)
+    limiter: RateLimiter = request.state.limiter
+    await limiter.admit(principal, found.route, limit)
+    return Admitted(principal, found.route, found.params, limit)
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past ``max_body_bytes`` before it is read whole."""
+    limit: int = request.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body of {declared} bytes exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise HTTPException(413, f"body exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")
+    return bytes(body)

@@ -1,0 +1,122 @@
+"""A fake upstream for the gateway: every service and the router in one small app that counts its calls.
+
+It runs as a real server (``run_in_thread``), so the gateway talks to it over HTTP as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from shared.llm.chunking import split_chunks
+from shared.sse import error_event, sse_frame
+
+COPY = "A light phone with a camera that shines at night"
+REPLY_PREFIX = "Here is what I found for"
+
+
+def chat_reply(message: str) -> str:
+    return f"{REPLY_PREFIX} {message}"
+
+
+@dataclass
+class Upstream:
+    """What the fake was asked; tests reset it and read it."""
+
+    url: str = ""
+    calls: Counter[str] = field(default_factory=Counter)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    delay_s: float = 0.0
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.requests.clear()
+        self.delay_s = 0.0
+
+    async def record(self, request: Request) -> dict[str, Any]:
+        body = await request.json() if request.method == "POST" else {}
+        self.calls[request.url.path] += 1
+        self.requests.append({"path": request.url.path, "headers": dict(request.headers), "body": body})
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return body
+
+
+async def _events(pieces: list[str], ending: str) -> AsyncIterator[str]:
+    """Token events, then: ``done``, an ``error`` event, or a cut (the connection drops mid-stream)."""
+    for piece in pieces:
+        yield sse_frame("token", {"text": piece})
+        await asyncio.sleep(0.005)
+    if ending == "cut":
+        raise RuntimeError("the fake upstream drops the connection mid-stream")
+    if ending == "error":
+        yield sse_frame(*error_event("llm_error", "the model failed"))
+        return
+    yield sse_frame("done", {"copy": "".join(pieces), "engine": "local"})
+
+
+def create_upstream(state: Upstream) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/summary")
+    async def summary(request: Request) -> Response:
+        body = await state.record(request)
+        if body.get("fail"):
+            return JSONResponse({"error": {"message": "summary broke"}}, status_code=500)
+        answer = {"用户问题": "屏幕碎了", "客服方案": "免费换屏", "是否接受": "是", "是否负面情绪": "否"}
+        return JSONResponse({"summary": answer, "engine": "local", "call": state.calls["/v1/summary"]})
+
+    @app.post("/v1/copywriting")
+    async def copywriting(request: Request) -> Response:
+        body = await state.record(request)
+        if body.get("stream"):
+            events = _events(split_chunks(COPY), body.get("ending", "done"))
+            return StreamingResponse(events, media_type="text/event-stream")
+        return JSONResponse({"copy": COPY, "engine": "local"})
+
+    @app.post("/v1/intent")
+    async def intent(request: Request) -> dict[str, Any]:
+        await state.record(request)
+        return {"intent": "specific product", "reason": "", "scene": {}, "confidence": 1.0, "engine": "local"}
+
+    @app.post("/v1/dialog")
+    async def dialog(request: Request) -> dict[str, Any]:
+        await state.record(request)
+        return {"reply": "one two three four five six", "engine": "local"}
+
+    @app.get("/v1/products/{sku_id}")
+    async def product(sku_id: str, request: Request) -> dict[str, Any]:
+        await state.record(request)
+        return {"skuId": sku_id, "query": request.url.query}
+
+    @app.post("/v1/chat")
+    async def chat(request: Request) -> Response:
+        """The router's /v1/chat, with its documented events (gateway/router/events.py)."""
+        body = await state.record(request)
+        session_id = body.get("session_id") or "fresh-session"
+        reply = chat_reply(body["message"])
+        if not body.get("stream"):
+            return JSONResponse({"session_id": session_id, "reply": reply, "products": []})
+
+        async def events() -> AsyncIterator[str]:
+            yield sse_frame("session", {"session_id": session_id})
+            yield sse_frame("intent", {"intent": "specific product", "reason": "", "confidence": 1.0})
+            pieces = split_chunks(reply)
+            if body["message"] == "fail":
+                yield sse_frame("token", {"text": pieces[0]})
+                yield sse_frame(*error_event("dialog_error", "the dialog service failed"))
+                return
+            for piece in pieces:
+                yield sse_frame("token", {"text": piece})
+            yield sse_frame("suggestions", {"suggestions": ["cheaper?"]})
+            yield sse_frame("done", {"session_id": session_id, "reply": reply})
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app

@@ -1,0 +1,141 @@
+"""The response cache over the real Redis: hit/miss, key normalisation, single-flight across replicas,
+streams replayed event by event, and what is never stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.tier1.cache import ResponseCache, prompts_fingerprint
+from gateway.tier1.routes import Route
+from shared.cache import MemoryCache
+from shared.llm.chunking import split_chunks
+from shared.settings import Settings, Task, TaskRoute
+from shared.sse import read_events
+
+from .conftest import asgi_post, gateway
+from .fakes import COPY
+
+SUMMARY = {"conversation": "用户：屏幕碎了\n客服：免费换屏", "engine": "auto"}
+
+
+async def _events(chunks: list[bytes]) -> list[tuple[str, dict]]:
+    async def lines() -> AsyncIterator[str]:
+        for line in b"".join(chunks).decode().split("\n"):
+            yield line
+
+    return [event async for event in read_events(lines())]
+
+
+async def test_hit_after_miss_with_a_normalised_key(redis_settings, upstream) -> None:
+    async with gateway(redis_settings()) as (client, _):
+        miss = await client.post("/v1/summary", json=SUMMARY)
+        # Same request: keys reordered, whitespace around strings, a field the route ignores.
+        same = {"engine": " auto ", "conversation": f"  {SUMMARY['conversation']}\n", "trace": "abc"}
+        hit = await client.post(
+            "/v1/summary", content=json.dumps(same, indent=2), headers={"content-type": "application/json"}
+        )
+        other = await client.post("/v1/summary", json={**SUMMARY, "engine": "local"})
+    assert (miss.status_code, hit.status_code) == (200, 200)
+    assert miss.headers["x-cache"] == "miss" and hit.headers["x-cache"] == "hit"
+    assert hit.json() == miss.json()
+    assert hit.headers["content-type"] == "application/json"
+    assert other.headers["x-cache"] == "miss"
+    assert upstream.calls["/v1/summary"] == 2
+
+
+async def test_copywriting_is_cached_only_at_temperature_zero_and_without_a_session(redis_settings, upstream) -> None:
+    warm = {**Settings(_env_file=None).llm_tasks, Task.COPYWRITING: TaskRoute(backend="openai", temperature=0.7)}
+    async with gateway(redis_settings(llm_tasks=warm)) as (client, _):
+        varied = [await client.post("/v1/copywriting", json={"product": {"skuName": "X"}}) for _ in range(2)]
+    async with gateway(redis_settings()) as (client, _):
+        session = [
+            await client.post("/v1/copywriting", json={"product": {"skuName": "X"}, "session_id": "s1"})
+            for _ in range(2)
+        ]
+        plain = [await client.post("/v1/copywriting", json={"product": {"skuName": "X"}}) for _ in range(2)]
+    assert [r.headers["x-cache"] for r in varied + session] == ["bypass"] * 4
+    assert [r.headers["x-cache"] for r in plain] == ["miss", "hit"]
+    assert upstream.calls["/v1/copywriting"] == 5
+
+
+async def test_single_flight_across_two_replicas(redis_settings, upstream) -> None:
+    upstream.delay_s = 0.3  # long enough for every request to arrive while the first is in flight
+    async with gateway(redis_settings()) as (one, _), gateway(redis_settings()) as (two, _):
+        answers = await asyncio.gather(*(client.post("/v1/summary", json=SUMMARY) for client in [one, two] * 4))
+    assert upstream.calls["/v1/summary"] == 1
+    assert sorted(a.headers["x-cache"] for a in answers) == ["hit"] * 7 + ["miss"]
+    assert all(a.status_code == 200 and a.json() == answers[0].json() for a in answers)
+
+
+async def test_a_stream_is_replayed_token_by_token(redis_settings, upstream) -> None:
+    body = {"product": {"skuName": "X"}, "stream": True}
+    async with gateway(redis_settings()) as (_, manager):
+        status, headers, first = await asgi_post(manager.app, "/v1/copywriting", body)
+        status_hit, headers_hit, replay = await asgi_post(manager.app, "/v1/copywriting", body)
+    assert (status, headers["x-cache"]) == (200, "miss")
+    assert (status_hit, headers_hit["x-cache"]) == (200, "hit")
+    assert headers_hit["content-type"].startswith("text/event-stream")
+    assert upstream.calls["/v1/copywriting"] == 1
+    events = await _events(replay)
+    assert events == await _events(first)
+    tokens = [data["text"] for name, data in events if name == "token"]
+    assert tokens == split_chunks(COPY) and len(tokens) > 3
+    # Each event went out as its own body message: a client sees the tokens arrive one by one.
+    assert len(replay) == len(events)
+    assert all(chunk.count(b"event: ") == 1 for chunk in replay)
+
+
+@pytest.mark.parametrize("ending", ["cut", "error"])
+async def test_a_cut_or_errored_stream_is_never_stored(redis_settings, upstream, ending) -> None:
+    body = {"product": {"skuName": "X"}, "stream": True, "ending": ending}
+    async with gateway(redis_settings()) as (client, _):
+        answers = [await client.post("/v1/copywriting", json=body) for _ in range(2)]
+    assert upstream.calls["/v1/copywriting"] == 2
+    assert [a.headers["x-cache"] for a in answers] == ["miss", "miss"]
+    for answer in answers:
+        events = [line for line in answer.text.splitlines() if line.startswith("event: ")]
+        assert events[0] == "event: token" and events[-1] == "event: error"  # a cut stream still ends with error
+        assert "event: done" not in answer.text
+
+
+async def test_an_upstream_error_is_never_stored(redis_settings, upstream) -> None:
+    async with gateway(redis_settings()) as (client, _):
+        answers = [await client.post("/v1/summary", json={**SUMMARY, "fail": True}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [500, 500]
+    assert upstream.calls["/v1/summary"] == 2
+
+
+def _key(settings: Settings, prompts: str = "p1", body: bytes = b'{"a": 1}') -> str | None:
+    route = Route(path="/v1/summary", upstream="summary", tasks=[Task.SUMMARY], cache={"ttl_s": 60})
+    return ResponseCache(MemoryCache("t"), settings, prompts).key(route, "POST", "summary:/v1/summary?", body)
+
+
+def test_the_key_follows_prompts_and_models() -> None:
+    def make(**values: Any) -> Settings:
+        return Settings(_env_file=None, **values)
+
+    base = _key(make())
+    assert base == _key(make())
+    assert base != _key(make(), prompts="p2")
+    other_model = {Task.SUMMARY: TaskRoute(backend="bedrock", model="claude")}
+    assert base != _key(make(llm_tasks=other_model))
+    assert base == _key(make(llm_tasks={Task.DIALOG: TaskRoute(backend="bedrock")}))  # another task's model
+    assert _key(make(), body=b"not json") is None
+
+
+def test_prompts_fingerprint_covers_every_prompt_file(tmp_path, monkeypatch) -> None:
+    package = tmp_path / "fakeservices"
+    (package / "intent" / "prompts").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    prompt = package / "intent" / "prompts" / "intent.txt"
+    prompt.write_text("classify $text")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = prompts_fingerprint("fakeservices")
+    prompt.write_text("classify carefully $text")
+    assert prompts_fingerprint("fakeservices") != before
+    assert prompts_fingerprint() == prompts_fingerprint()
