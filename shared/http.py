@@ -7,6 +7,10 @@ import httpx
 from shared.settings import Settings
 from shared.telemetry import REQUEST_ID_HEADER, request_id_var
 
+# Set by the gateway on every request it forwards (a client's own is never passed on): the tenant whose key
+# was accepted. The router keeps each tenant's sessions apart by it.
+TENANT_HEADER = "X-SG-Tenant"
+
 
 async def _propagate_request_id(request: httpx.Request) -> None:
     request_id = request_id_var.get()

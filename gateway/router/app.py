@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request
 from starlette.responses import Response
 
 from shared.deps import cache_resources, http_resources, merge_states
@@ -27,9 +27,15 @@ from gateway.router.schemas import (
     CopywritingAgentRequest,
     SummaryAgentRequest,
 )
-from gateway.router.sessions import Session, SessionStore
+from gateway.router.sessions import Session, SessionStore, tenant_var
 
-router = APIRouter(prefix="/v1", tags=["agents"])
+async def bind_tenant(x_sg_tenant: Annotated[str | None, Header(max_length=64)] = None) -> None:
+    """Sessions are kept per tenant; direct callers (no gateway in front) share the tenant "-"."""
+    if x_sg_tenant:
+        tenant_var.set(x_sg_tenant)
+
+
+router = APIRouter(prefix="/v1", tags=["agents"], dependencies=[Depends(bind_tenant)])
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 

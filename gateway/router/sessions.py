@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextvars import ContextVar
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,8 @@ from shared.schemas import Message, SkuInfo
 log = logging.getLogger(__name__)
 
 SESSION_TTL_S = 24 * 3600
+# The tenant the gateway vouched for (X-SG-Tenant), bound per request: one tenant never sees another's sessions.
+tenant_var: ContextVar[str] = ContextVar("tenant", default="-")
 
 
 class Session(BaseModel):
@@ -28,9 +31,13 @@ class SessionStore:
         self.cache = cache
         self.ttl_s = ttl_s
 
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return f"session:{tenant_var.get()}:{session_id}"
+
     async def get(self, session_id: str) -> Session | None:
         try:
-            raw = await self.cache.get(f"session:{session_id}")
+            raw = await self.cache.get(self._key(session_id))
         except CacheError as exc:
             log.warning("session %s not loaded: %s", session_id, exc)
             return None
@@ -44,6 +51,6 @@ class SessionStore:
 
     async def save(self, session: Session) -> None:
         try:
-            await self.cache.set(f"session:{session.id}", session.model_dump_json().encode(), self.ttl_s)
+            await self.cache.set(self._key(session.id), session.model_dump_json().encode(), self.ttl_s)
         except CacheError as exc:
             log.error("session %s not saved: %s", session.id, exc)

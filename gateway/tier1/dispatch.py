@@ -44,7 +44,13 @@ async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Respons
     http: httpx.AsyncClient = request.state.http
     try:
         upstream = await open_upstream(
-            http, request.method, url, body, request.headers.get("content-type"), route.timeout_s
+            http,
+            request.method,
+            url,
+            body,
+            request.headers.get("content-type"),
+            route.timeout_s,
+            admitted.principal.tenant.name,
         )
     except BaseException:
         if flight is not None and route.cache is not None:

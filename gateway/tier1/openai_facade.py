@@ -185,6 +185,7 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
         payload,
         "application/json",
         admitted.route.timeout_s,
+        admitted.principal.tenant.name,
     )
     limiter: RateLimiter = request.state.limiter
 

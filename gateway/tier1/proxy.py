@@ -17,6 +17,7 @@ from fastapi import HTTPException
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from shared.http import TENANT_HEADER
 from shared.sse import Event, error_event, read_events, sse_frame
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,16 @@ MAX_KEPT_BYTES = 1_000_000
 
 
 async def open_upstream(
-    http: httpx.AsyncClient, method: str, url: str, body: bytes, content_type: str | None, timeout_s: float
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    body: bytes,
+    content_type: str | None,
+    timeout_s: float,
+    tenant: str,
 ) -> httpx.Response:
     """The upstream's response, headers read and body not yet; 504 on a timeout, 502 when unreachable."""
-    headers = {"content-type": content_type} if content_type else {}
+    headers = {TENANT_HEADER: tenant, **({"content-type": content_type} if content_type else {})}
     request = http.build_request(
         method, url, content=body or None, headers=headers, timeout=httpx.Timeout(timeout_s, connect=2.0)
     )

@@ -114,6 +114,12 @@ async def test_request_id_in_out_and_on_to_the_upstream(make_settings, upstream)
     assert upstream.requests[1]["headers"]["x-request-id"] == made.headers["x-request-id"]
 
 
+async def test_the_upstream_learns_the_tenant_from_the_gateway_only(make_settings, upstream) -> None:
+    async with gateway(make_settings()) as (client, _):
+        await client.post("/v1/chat", json={"message": "hi"}, headers={"X-SG-Tenant": "someone-else"})
+    assert upstream.requests[0]["headers"]["x-sg-tenant"] == "dev"
+
+
 async def test_demo_page_and_assets_need_no_key(make_settings, tmp_path) -> None:
     settings = make_settings()
     async with gateway(settings) as (client, _):

@@ -153,3 +153,14 @@ def test_compare_copywriting_and_summary_agents(mini_suite: MiniSuite) -> None:
     )
     assert summary.status_code == 200
     assert set(summary.json()["summary"]) == {"用户问题", "客服方案", "是否接受", "是否负面情绪"}
+
+
+def test_sessions_are_kept_per_tenant(mini_suite: MiniSuite) -> None:
+    mini_suite.configure(mini_suite.nlu_sim, reply=CHAT_REPLY)
+    turn = httpx.post(
+        f"{mini_suite.router}/v1/chat", json={"message": "hi"}, headers={"X-SG-Tenant": "shop-a"}, timeout=30
+    ).json()
+    url = f"{mini_suite.router}/v1/sessions/{turn['session_id']}"
+    assert httpx.get(url, headers={"X-SG-Tenant": "shop-a"}).status_code == 200
+    assert httpx.get(url, headers={"X-SG-Tenant": "shop-b"}).status_code == 404
+    assert httpx.get(url).status_code == 404
