@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench eval simulator clean
+.PHONY: install models run test bench eval simulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: install
+# The local engines' artefacts (var/models/); rebuilt only when their data, taxonomy or code changed.
+models: install
+	$(BIN)/python -m training.build
+
+run: install models
 	$(BIN)/python -m shared.suite run
 
-test: install
+test: install models
 	$(BIN)/python -m pytest -q
+
+# Held-out accuracy, confusion matrix, calibration, designs compared, BFCL-style AST check.
+eval: install
+	$(BIN)/python -m training.evaluate
+
+# In-process latency p50/p95 of the local engines, service RSS, artefact build time.
+bench: install models
+	$(BIN)/python -m training.bench
 
 simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from services.extraction.engine import Extractor, LocalExtractor
+from services.extraction.schemas import ExtractRequest, ExtractResponse
 from shared.deps import llm_resources
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-from shared.taxonomy import load_taxonomy
-
-from services.extraction.engine import Extractor, LocalExtractor
-from services.extraction.schemas import ExtractRequest, ExtractResponse
+from training import build
 
 router = APIRouter(prefix="/v1", tags=["extraction"])
 
@@ -30,8 +30,12 @@ async def extract(body: ExtractRequest, extractor: Annotated[Extractor, Depends(
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    # The intent model gates the call (no call for chit-chat or browsing); both load off the event loop.
+    directory = build.models_dir(settings)
+    intent = await asyncio.to_thread(build.intent, directory)
+    model = await asyncio.to_thread(build.extraction, directory)
     async with llm_resources(settings) as state:
-        yield {**state, "extractor": Extractor(state["llm"], LocalExtractor(load_taxonomy()))}
+        yield {**state, "extractor": Extractor(state["llm"], LocalExtractor(intent, model))}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

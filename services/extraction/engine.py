@@ -1,103 +1,43 @@
 """API extraction: the dialog becomes one ``get_recommds_by_sku`` call, or none.
 
-The local engine is a taxonomy-driven baseline (synonyms, brand lexicon, budget and size patterns);
-issue 3's embedding-backed engine takes its place behind ``LocalExtractor.extract``.
+The local engine is ``training.extraction_model`` (taxonomy + embeddings for the category, brand lexicon,
+attribute values in the user's words), gated by the intent model: no call for chit-chat or browsing.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from pydantic import ValidationError
 
+from services.extraction.schemas import ExtractResponse
 from shared.jsonblock import extract_json
 from shared.llm import LLMClient, LLMError
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.schemas import FunctionCall, Message, render_transcript
 from shared.settings import Task
-from shared.taxonomy import Category, Taxonomy
+from shared.taxonomy import Taxonomy
 from shared.telemetry import ENGINE_ANSWERS
-
-from services.extraction.schemas import ExtractResponse
+from training.extraction_model import ExtractionModel, gated_call
+from training.intent_model import IntentModel
 
 log = logging.getLogger(__name__)
 
 PROMPT = load_prompt("services.extraction", "extraction")
 
-_BUDGET = re.compile(
-    r"(?:under|below|less than|no more than|within|up to|max(?:imum)?|budget(?: is| of)?)\s*[$¥€£]?\s*\d[\d,.]*\s*"
-    r"(?:k\b|dollars|usd|yuan|rmb|元|块)?"
-    r"|[$¥€£]\s*\d[\d,.]*(?:\s*(?:-|to)\s*[$¥€£]?\s*\d[\d,.]*)?"
-    r"|(?:预算)?\d[\d,.]*\s*(?:元|块|rmb)?\s*(?:以内|以下|左右|之内)"
-    r"|预算\s*\d[\d,.]*\s*(?:元|块)?"
-    r"|\d[\d,.]*\s*(?:-|到|至)\s*\d[\d,.]*\s*(?:元|块)",
-    re.I,
-)
-_INCHES = re.compile(r"\d+(?:\.\d+)?\s*(?:-?\s*inch(?:es)?\b|in\b|英寸|寸)", re.I)
-
-
-def _term(text: str) -> re.Pattern[str]:
-    # ASCII terms must stand as words ("tent" not in "content"); CJK terms have no word boundaries.
-    escaped = re.escape(text.lower())
-    return re.compile(rf"\b{escaped}s?\b" if text.isascii() else escaped, re.I)
-
 
 class LocalExtractor:
-    def __init__(self, taxonomy: Taxonomy) -> None:
-        self.taxonomy = taxonomy
-        self._category_terms = sorted(
-            (
-                (len(term), _term(term), category.id)
-                for category in taxonomy.categories.values()
-                for term in {category.name_en, category.name_zh, *category.synonyms_en, *category.synonyms_zh}
-                if term
-            ),
-            key=lambda item: -item[0],
-        )
+    def __init__(self, intent: IntentModel, model: ExtractionModel) -> None:
+        self.intent = intent
+        self.model = model
 
-    def _category(self, text: str) -> Category | None:
-        for _, pattern, category_id in self._category_terms:
-            if pattern.search(text):
-                return self.taxonomy[category_id]
-        return None
-
-    @staticmethod
-    def _brands(category: Category, text: str) -> list[str]:
-        names = {brand: brand for brand in category.brands} | dict(category.brand_aliases)
-        found = {names[alias] for alias in names if _term(alias).search(text)}
-        return sorted(found, key=lambda brand: text.lower().find(brand.lower()) % 10_000)
-
-    @staticmethod
-    def _attributes(category: Category, text: str) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for attribute in category.attributes:
-            if "size" in attribute.key and (inches := _INCHES.search(text)):
-                values[attribute.key] = inches.group(0).strip()
-                continue
-            for term in (attribute.key, attribute.zh, *attribute.values_en, *attribute.values_zh):
-                if term and (match := re.search(rf"(?:[\w-]+\s+)?{_term(term).pattern}", text, re.I)):
-                    values[attribute.key] = match.group(0).strip()
-                    break
-        return values
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.model.taxonomy
 
     def extract(self, messages: list[Message]) -> FunctionCall | None:
-        user_turns = [m.content for m in messages if m.role == "user"]
-        category: Category | None = None
-        for turn in reversed(user_turns):
-            if category := self._category(turn):
-                break
-        if category is None:
-            return None
-        arguments: dict[str, str] = {"category": category.id}
-        for turn in user_turns:  # later turns override earlier ones
-            if brands := self._brands(category, turn):
-                arguments["brand"] = " and ".join(brands)
-            arguments.update(self._attributes(category, turn))
-            if budget := _BUDGET.search(turn):
-                arguments["price"] = budget.group(0).strip()
-        return FunctionCall(arguments=arguments)
+        return gated_call(messages, self.intent, self.model)
 
 
 class Extractor:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from services.intent.engine import IntentRecogniser, LocalIntentEngine
+from services.intent.schemas import IntentRequest, IntentResponse
 from shared.deps import llm_resources
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-
-from services.intent.engine import IntentRecogniser, LocalIntentEngine
-from services.intent.schemas import IntentRequest, IntentResponse
+from training import build
 
 router = APIRouter(prefix="/v1", tags=["intent"])
 
@@ -31,8 +32,10 @@ async def intent(
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    # Loading (or, after a skipped ``make models``, building) the model takes seconds: off the event loop.
+    model = await asyncio.to_thread(build.intent, build.models_dir(settings))
     async with llm_resources(settings) as state:
-        recogniser = IntentRecogniser(state["llm"], LocalIntentEngine(), settings.cascade_threshold)
+        recogniser = IntentRecogniser(state["llm"], LocalIntentEngine(model), settings.cascade_threshold)
         yield {**state, "recogniser": recogniser}
 
 

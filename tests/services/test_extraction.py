@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.extraction.app import create_app
 from tests.conftest import app_client
+from training import build
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _models_loaded() -> None:
+    """Load (or build, after a code change) the models once, before any app's start-up timeout runs."""
+    build.intent(build.models_dir())
+    build.extraction(build.models_dir())
+
 
 SEED_DIALOG = [
     {"role": "user", "content": "Hi, I'm looking to buy a new smartphone. Can you help recommend one based on my needs?"},
@@ -53,3 +64,20 @@ async def test_bad_input(settings) -> None:
         response = await client.post("/v1/extract", json={"messages": [{"role": "user", "content": ""}]})
     assert response.status_code == 422
     assert "messages.0.content" in response.json()["error"]["message"]
+
+
+async def test_seed_dialog_keeps_the_users_wishes(settings) -> None:
+    async with app_client(create_app(settings)) as client:
+        args = (await client.post("/v1/extract", json={"messages": SEED_DIALOG})).json()["call"]["arguments"]
+    assert "camera" in args["camera"].lower()
+    assert "battery" in args["battery"].lower()
+
+
+async def test_browsing_after_a_product_gives_no_call(settings) -> None:
+    messages = [
+        {"role": "user", "content": "can you check if my order shipped?"},
+        {"role": "assistant", "content": "It shipped this morning and should arrive Thursday."},
+        {"role": "user", "content": "great thanks. while I'm here, what's on clearance?"},
+    ]
+    async with app_client(create_app(settings)) as client:
+        assert (await client.post("/v1/extract", json={"messages": messages})).json()["call"] is None

@@ -7,6 +7,13 @@ import pytest
 from services.intent.app import create_app
 from services.intent.engine import normalise_label, parse_llm_answer
 from tests.conftest import app_client
+from training import build
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _model_loaded() -> None:
+    """Load (or build, after a code change) the model once, before any app's start-up timeout runs."""
+    build.intent(build.models_dir())
 
 
 async def test_health_ready_metrics(settings) -> None:
@@ -92,3 +99,51 @@ def test_llm_answer_parsing_tolerates_prose_and_near_misses() -> None:
     assert normalise_label("specfic needs") == "specific needs"
     assert normalise_label("weather") is None
     assert parse_llm_answer("no json here") is None
+
+
+class _StubLLM:
+    """An LLM configured for the intent task that answers with a fixed text."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.calls = text, 0
+
+    def uses_local(self, task: object) -> bool:
+        return False
+
+    async def complete(self, task: object, messages: object) -> object:
+        from types import SimpleNamespace
+
+        self.calls += 1
+        return SimpleNamespace(text=self.text)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "reply", "engine", "llm_calls"),
+    [
+        (0.0, "", "local", 0),  # confident enough: the LLM is not asked
+        (1.0, '<response>{"category": "specific brand", "reason": "x", "aim": "", "scene": ""}</response>', "llm", 1),
+        (1.0, "no json", "local", 2),  # unparseable twice (one retry): falls back to the local answer
+    ],
+)
+async def test_cascade_asks_the_llm_only_when_unsure(threshold, reply, engine, llm_calls) -> None:
+    from services.intent.engine import IntentRecogniser, LocalIntentEngine
+    from shared.schemas import Message
+
+    llm = _StubLLM(reply)
+    recogniser = IntentRecogniser(llm, LocalIntentEngine(), threshold)  # type: ignore[arg-type]
+    answer = await recogniser.recognise([Message(role="user", content="Do you have any Samsung phones?")], "auto")
+    assert answer.engine == engine and llm.calls == llm_calls
+
+
+def test_multi_turn_and_scene() -> None:
+    from services.intent.engine import LocalIntentEngine
+    from shared.schemas import Message
+
+    messages = [
+        Message(role="user", content="I want to get a portable stove"),
+        Message(role="assistant", content="Sure! Where will you be using it?"),
+        Message(role="user", content="on a camping trip in Yosemite next month"),
+    ]
+    answer = LocalIntentEngine().classify(messages)
+    assert answer.intent == "specific scenarios"
+    assert "camping" in answer.scene.scene

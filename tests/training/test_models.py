@@ -1,0 +1,99 @@
+"""The trained local engines: artefacts, calibrated probabilities, extraction rules, scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shared.schemas import Message
+from training import build, extraction_model, intent_model
+from training.scene import extract_scene
+
+
+def _dialog(*turns: str) -> list[Message]:
+    return [Message(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(turns)]
+
+
+@pytest.fixture(scope="module")
+def intent() -> intent_model.IntentModel:
+    return build.intent(build.models_dir())
+
+
+@pytest.fixture(scope="module")
+def extraction() -> extraction_model.ExtractionModel:
+    return build.extraction(build.models_dir())
+
+
+def test_artefacts_round_trip_and_go_stale(intent: intent_model.IntentModel, tmp_path: Path) -> None:
+    path = tmp_path / "intent.npz"
+    intent_model.save(intent, path)
+    loaded = intent_model.load(path)
+    assert loaded is not None
+    dialog = _dialog("想买个降噪耳机，每天地铁通勤用")
+    assert loaded.predict(dialog).probabilities == pytest.approx(intent.predict(dialog).probabilities)
+    arrays = dict(np.load(path))
+    np.savez(path, **{**arrays, "fingerprint": np.array("built from other data")})
+    assert intent_model.load(path) is None  # stale: the service rebuilds it
+    assert intent_model.load(tmp_path / "missing.npz") is None
+
+
+def test_probabilities_are_a_distribution(intent: intent_model.IntentModel) -> None:
+    prediction = intent.predict(_dialog("hi"))
+    assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
+    assert prediction.confidence == max(prediction.probabilities.values())
+    assert intent.classifier.temperature > 0
+
+
+@pytest.mark.parametrize(
+    ("turns", "label"),
+    [
+        (
+            (
+                "I need headphones",
+                "I'd suggest the Sony WH-1000XM5 or the Bose QuietComfort Ultra.",
+                "how's the battery life on the Sony?",
+            ),
+            "specific needs",
+        ),  # the bot offered the brand
+        (
+            (
+                "I need headphones",
+                "I'd suggest the Sony WH-1000XM5 or the Bose QuietComfort Ultra.",
+                "what about Sennheiser? I've always liked their sound",
+            ),
+            "specific brand",
+        ),  # the user brings one
+        (("想买个台灯", "好的，请问主要放在哪里用？", "大学宿舍"), "specific scenarios"),
+        (("随便逛逛",), "random shopping"),
+        (("能分期免息吗？我准备买了",), "specific needs"),
+    ],
+)
+def test_context_decides(intent: intent_model.IntentModel, turns: tuple[str, ...], label: str) -> None:
+    assert intent.predict(_dialog(*turns)).label == label
+
+
+def test_extraction_follows_the_dialog(extraction: extraction_model.ExtractionModel) -> None:
+    switched = extraction.extract(_dialog("想买个瑜伽垫，紫色的", "好的", "算了，还是先买个跑步机吧，要能折叠的"))
+    assert switched is not None and switched.arguments["category"] == "treadmill"
+    assert "colour" not in switched.arguments  # the old category's wishes are dropped
+    corrected = extraction.extract(_dialog("想买件羽绒服，黑色M码", "好的", "黑色的太常见了，换个米色的吧"))
+    assert corrected is not None and corrected.arguments["colour"] == "米色"
+    offered = extraction.extract(
+        _dialog(
+            "I need a coffee machine",
+            "The Breville Barista Express and the De'Longhi Dedica are customer favourites.",
+            "one with a milk frother please",
+        )
+    )
+    assert offered is not None and "brand" not in offered.arguments  # only the bot named them
+    by_brand = extraction.extract(_dialog("thinking about a Dyson V15"))
+    assert by_brand is not None and by_brand.arguments == {"category": "vacuum_cleaner", "brand": "Dyson V15"}
+
+
+def test_scene() -> None:
+    scene = extract_scene(_dialog("下周去三亚旅游，需要准备点什么东西？"), "specific scenarios")
+    assert "三亚" in scene.scene and scene.aim == ""
+    assert extract_scene(_dialog("我想给女朋友买个礼物"), "intended shopping").aim == "送女朋友"
+    assert extract_scene(_dialog("下周去三亚旅游"), "random chat").scene == ""  # empty for chit-chat

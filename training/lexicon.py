@@ -1,0 +1,137 @@
+"""Term lexicons over the taxonomy and the catalog: brands and category names, found in Chinese or English text.
+
+One compiled alternation per lexicon, longest term first, so "Google Pixel" wins over "Google" and
+"笔记本电脑" over "笔记本". ASCII terms must stand as words ("tent" is not in "content"); CJK terms have
+no word boundaries to respect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.settings import PROJECT_ROOT
+from shared.taxonomy import Taxonomy
+
+CATALOG_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "products.jsonl"
+
+# A catalog series name is taken as a brand mention only when it cannot be an ordinary word:
+# inner capitals (iPhone, MacBook, QuietComfort) or letters mixed with digits (X100VI, WH-1000XM5).
+_SERIES = re.compile(r"^(?=[A-Za-z])(?=.*[a-z][A-Z]|.*\d)[\w-]{3,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    start: int
+    end: int
+    surface: str
+    value: str  # the canonical brand or the category id
+
+
+def trie_pattern(terms: Iterable[str]) -> str:
+    """One regex for many terms, factored by common prefix: the engine then tests a character once
+    instead of once per term (~10x faster than a flat alternation of 500 terms). Longer terms win."""
+    trie: dict[str, dict] = {}
+    for term in terms:
+        node = trie
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie) or r"(?!)"
+
+
+class TermLexicon:
+    """Maps surface terms (case-insensitive) to values and finds them, longest first, without overlaps."""
+
+    def __init__(self, terms: Mapping[str, str]) -> None:
+        self.terms = {term.lower(): value for term, value in terms.items() if term.strip()}
+        ascii_terms = [t for t in self.terms if t.isascii()]
+        cjk_terms = [t for t in self.terms if not t.isascii()]
+        self._pattern = re.compile(
+            rf"(?<![a-z0-9]){trie_pattern(ascii_terms)}(?:e?s)?(?![a-z0-9])|{trie_pattern(cjk_terms)}", re.I
+        )
+
+    def find(self, text: str) -> list[Mention]:
+        mentions = []
+        for match in self._pattern.finditer(text):
+            surface = match.group(0)
+            if value := self._value(surface.lower()):
+                mentions.append(Mention(match.start(), match.end(), surface, value))
+        return mentions
+
+    def _value(self, surface: str) -> str:
+        """The value of a matched surface, which may carry a plural ending the term lacks."""
+        for candidate in (surface, surface.removesuffix("s"), surface.removesuffix("es")):
+            if candidate in self.terms:
+                return self.terms[candidate]
+        return ""
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and term.lower() in self.terms
+
+
+def catalog_brand_terms(path: Path = CATALOG_FILE) -> dict[str, str]:
+    """Brand names as the catalog writes them (Chinese name first in ``skuName``) and their series names."""
+    if not path.exists():  # the sample catalog is optional: the taxonomy brands suffice
+        return {}
+    terms: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            product = json.loads(line)
+            brand = product.get("brand", "")
+            if not brand:
+                continue
+            terms[brand] = brand
+            if (local := product.get("skuName", "").split(" ", 1)[0]) and not local.isascii():
+                terms[local] = brand
+            english = product.get("skuNameEn", "")
+            rest = english[len(brand) :].split() if english.startswith(brand) else []
+            if rest and _SERIES.match(rest[0]):
+                terms[rest[0]] = brand
+    return terms
+
+
+def taxonomy_brand_terms(taxonomy: Taxonomy) -> dict[str, str]:
+    terms: dict[str, str] = {}
+    for category in taxonomy.categories.values():
+        terms.update({brand: brand for brand in category.brands})
+        terms.update(category.brand_aliases)
+    return terms
+
+
+def brand_categories(taxonomy: Taxonomy) -> dict[str, set[str]]:
+    """Canonical brand -> the categories it sells in (taxonomy lists, and the catalog where present)."""
+    sold: dict[str, set[str]] = {}
+    for category in taxonomy.categories.values():
+        for brand in category.brands:
+            sold.setdefault(brand, set()).add(category.id)
+    if CATALOG_FILE.exists():
+        with CATALOG_FILE.open(encoding="utf-8") as handle:
+            for line in handle:
+                product = json.loads(line)
+                sold.setdefault(product.get("brand", ""), set()).add(product.get("category", ""))
+    return sold
+
+
+def brand_terms(taxonomy: Taxonomy, extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """The taxonomy's brands and aliases, the catalog's names and series, and any extra (term, brand) pairs."""
+    return {**taxonomy_brand_terms(taxonomy), **catalog_brand_terms(), **dict(extra)}
+
+
+def category_terms(taxonomy: Taxonomy) -> dict[str, str]:
+    terms: dict[str, str] = {}
+    for category in taxonomy.categories.values():
+        names = (category.name_en, category.name_zh, *category.synonyms_en, *category.synonyms_zh)
+        terms.update({name: category.id for name in names if name})
+    return terms
