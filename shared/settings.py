@@ -105,6 +105,26 @@ class Settings(BaseSettings):
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     qdrant_path: Path | None = Field(None, description="Embedded store path; defaults to data_dir/qdrant")
+    qdrant_engine: Literal["edge", "local"] = Field(
+        "edge", description="Embedded engine when qdrant_url is unset: Qdrant Edge in-process, or qdrant-client local mode"
+    )
+
+    # Embeddings for the knowledge base: the packaged multilingual model, or an OpenAI-compatible endpoint.
+    embedding_backend: Literal["local", "openai"] = "local"
+    embedding_url: str | None = Field(None, description="OpenAI-compatible base URL; /v1/embeddings is appended")
+    embedding_model: str | None = Field(None, description="Model name sent to the endpoint (backend=openai)")
+    embedding_api_key: str | None = None
+    embedding_timeout_s: float = Field(10.0, gt=0)
+    embedding_threads: int = Field(1, ge=1, le=64, description="BLAS threads of the local model")
+    embedding_query_cache: int = Field(4096, ge=0, description="Query vectors kept in the in-process LRU")
+
+    # Catalog and knowledge recall.
+    knowledge_cache_ttl_s: int = Field(600, ge=1, description="TTL of cached recall results in the KV cache")
+    catalog_seed_sample: bool = Field(True, description="Ingest the shipped sample data when the store is empty")
+
+    # The recommender the router calls: the built-in catalog service, or an outside API with the same shape.
+    recommender_url: str | None = Field(None, description="Outside POST endpoint taking {call, top_k}; None = catalog")
+    recommender_timeout_s: float = Field(2.0, gt=0)
 
     # LLM layer.
     llm_pools: dict[str, PoolSettings] = {}

@@ -1,20 +1,41 @@
-"""Catalog service (:8106): the reference recommendation API and knowledge search."""
+"""Catalog service (:8106): the built-in recommendation API and knowledge search, on the knowledge base.
+
+At start it opens the KV cache and the vector store, checking that the store was built with the configured
+embedder; then, in the background, it loads the embedding model and ingests the sample data when the store is
+empty (``SG_CATALOG_SEED_SAMPLE``), which is what makes a first ``make run`` work with no extra step. The embedded store (Qdrant Edge under
+``SG_DATA_DIR/qdrant``) is opened by one process at a time; replicas share a Qdrant server (``SG_QDRANT_URL``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
 
+from services.catalog.engine import Catalog
+from services.catalog.ingest import seed_if_empty
+from services.catalog.schemas import (
+    KnowledgeRequest,
+    KnowledgeResponse,
+    RecommendRequest,
+    RecommendResponse,
+)
+from shared.cache import Cache
+from shared.deps import cache_resources, merge_states
+from shared.knowledge import KnowledgeBase, StoreLocked, open_knowledge_base
 from shared.schemas import SkuInfo
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 
-from services.catalog.engine import Catalog
-from services.catalog.schemas import KnowledgeRequest, KnowledgeResponse, RecommendRequest, RecommendResponse
-
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
@@ -27,30 +48,61 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 @router.post("/recommend", response_model=RecommendResponse, summary="Products for a get_recommds_by_sku call")
 async def recommend(body: RecommendRequest, catalog: CatalogDep) -> RecommendResponse:
-    return catalog.recommend(body.call, body.top_k)
+    return await catalog.recommend(body.call, body.top_k)
 
 
 @router.post("/knowledge/search", response_model=KnowledgeResponse, summary="Buying guides and FAQs")
 async def knowledge_search(body: KnowledgeRequest, catalog: CatalogDep) -> KnowledgeResponse:
-    return KnowledgeResponse(hits=catalog.search_knowledge(body.query, body.top_k, body.category))
+    return KnowledgeResponse(hits=await catalog.search_knowledge(body.query, body.top_k, body.category))
 
 
 @router.get("/products/{sku_id}", response_model=SkuInfo, summary="One product")
-async def product(sku_id: Annotated[str, Path(max_length=128)], catalog: CatalogDep) -> SkuInfo:
-    found = catalog.product(sku_id)
+async def product(sku_id: Annotated[str, PathParam(max_length=128)], catalog: CatalogDep) -> SkuInfo:
+    found = await catalog.product(sku_id)
     if found is None:
         raise HTTPException(404, f"no product with skuId {sku_id!r}")
     return found
 
 
+async def _open_knowledge_base(settings: Settings, cache: Cache, stack: AsyncExitStack) -> KnowledgeBase:
+    """The configured store. When another process holds the embedded one (``make run`` beside a test suite),
+    a private temporary store with the sample data instead, loudly, as the cache falls back to memory."""
+    try:
+        return await stack.enter_async_context(open_knowledge_base(settings, cache))
+    except StoreLocked as exc:
+        if not settings.catalog_seed_sample:
+            raise
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="sg-catalog-"))
+        log.warning("%s Using a private store with the sample data in %s: not shared, gone at exit.", exc, folder)
+        private = settings.model_copy(update={"qdrant_path": Path(folder)})
+        return await stack.enter_async_context(open_knowledge_base(private, cache))
+
+
+async def _prepare(kb: KnowledgeBase, settings: Settings) -> None:
+    try:
+        await kb.embedder.warm()
+        if settings.catalog_seed_sample:
+            await seed_if_empty(kb, settings)
+    except Exception:
+        log.exception("the catalog could not prepare its knowledge base; it will answer 500 until restarted")
+        raise
+
+
 @asynccontextmanager
-async def resources(_: Settings) -> AsyncIterator[dict[str, Any]]:
-    catalog = Catalog.from_sample_data()
-
-    async def has_products() -> bool:
-        return bool(catalog.products)
-
-    yield {"catalog": catalog, "readiness": {"catalog": has_products}}
+async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    async with cache_resources(settings) as cache_state, AsyncExitStack() as stack:
+        kb = await _open_knowledge_base(settings, cache_state["cache"], stack)
+        # The store is open and checked against the embedder (a mismatch stops the start); loading the model
+        # and seeding take seconds, so they run after start-up: /readyz says when they are done, and calls
+        # that come earlier wait for them.
+        preparing = asyncio.create_task(_prepare(kb, settings), name="catalog-prepare")
+        catalog = Catalog(kb, preparing)
+        try:
+            yield merge_states(cache_state, {"catalog": catalog, "readiness": {"catalog": catalog.ready}})
+        finally:
+            preparing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await preparing
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

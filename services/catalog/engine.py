@@ -1,27 +1,36 @@
-"""The reference recommender and knowledge search over the shipped sample data.
+"""The built-in recommender and knowledge search, on the knowledge base (Qdrant + multilingual embeddings).
 
-Hard filters from the structured arguments (category, brand, price), then ranking of the free-text wishes
-against product text and reviews. This in-memory lexical ranker is the baseline the Qdrant-backed
-semantic ranking (issue 5) replaces behind the same ``Catalog`` methods.
+Recommendation: hard filters from what the call states in structure (category, brand, price range), then
+semantic ranking of the free-text wishes ("good camera", "续航长") against each product's own text and the
+reviews buyers praised it in, both languages in one vector space. When the filters leave nothing, they are
+dropped one at a time in ``RELAX_ORDER`` and the response names the dropped ones.
 """
 
 from __future__ import annotations
 
-import math
+import asyncio
 import re
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from functools import lru_cache
+from typing import Any
 
+from shared.knowledge import KnowledgeBase
+from shared.knowledge.base import normalise_query
+from shared.knowledge.documents import PRODUCTS, point_id
+from shared.knowledge.store import AnyOf, Between, Condition, Filter, Hit
+from shared.recommender import Ad, RecommendResponse
 from shared.schemas import FunctionCall, KnowledgeHit, SkuInfo
-from shared.text import tokens
+from shared.taxonomy import load_taxonomy
 
-from services.catalog.schemas import Ad, RecommendResponse
-
-SAMPLE_DATA = Path(__file__).with_name("sample_data")
-# Which structured filter goes first when the full set matches nothing.
-RELAX_ORDER = ("price", "brand")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*k\b)?", re.I)
+# The least telling filter goes first: a budget is often approximate, a brand a preference, the category
+# what the user came for.
+RELAX_ORDER = ("price", "brand", "category")
+# How much what buyers praise counts next to what the product is.
+REVIEW_WEIGHT = 0.5
+# Candidates fetched per vector before fusing, as a multiple of top_k.
+CANDIDATES_PER_RESULT = 4
+_INTERNAL_FIELDS = frozenset({"hash", "doc"})
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*k\b)?", re.IGNORECASE)
 
 
 def price_range(text: str) -> tuple[float | None, float | None]:
@@ -32,111 +41,159 @@ def price_range(text: str) -> tuple[float | None, float | None]:
         return None, None
     if len(numbers) >= 2:
         return min(numbers[:2]), max(numbers[:2])
-    if re.search(r"(over|above|more than|at least|以上|起)", text, re.I):
+    if re.search(r"(over|above|more than|at least|以上|起)", text, re.IGNORECASE):
         return numbers[0], None
-    if re.search(r"(around|about|左右|上下)", text, re.I):
+    if re.search(r"(around|about|左右|上下)", text, re.IGNORECASE):
         return numbers[0] * 0.8, numbers[0] * 1.2
     return None, numbers[0]
 
 
+@lru_cache(maxsize=1)
+def _category_names() -> dict[str, str]:
+    """Every name a category goes by (id, English, Chinese, synonyms), lower-cased, to its id."""
+    names: dict[str, str] = {}
+    for category in load_taxonomy().categories.values():
+        for name in (category.id, category.id.replace("_", " "), category.name_en, category.name_zh,
+                     *category.synonyms_en, *category.synonyms_zh):
+            names.setdefault(name.lower(), category.id)
+    return names
+
+
+def resolve_category(text: str) -> str:
+    """The taxonomy id for a category as the call names it; unknown names are kept (and match nothing)."""
+    return _category_names().get(text.strip().lower(), text.strip())
+
+
+def _mentions(text: str, name: str) -> bool:
+    if re.fullmatch(r"[\x00-\x7f]+", name):  # Latin names as whole words: "LG" is not in "bulge"
+        return re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", text) is not None
+    return name.lower() in text
+
+
+def resolve_brands(text: str, category: str | None) -> tuple[str, ...]:
+    """Canonical brands named in ``"Samsung and Google Pixel phones"`` or ``"苹果或华为"``."""
+    taxonomy = load_taxonomy()
+    pool = [taxonomy[category]] if category in taxonomy else list(taxonomy.categories.values())
+    lowered = text.lower()
+    found: dict[str, None] = {}
+    for cat in pool:
+        for brand in cat.brands:
+            if _mentions(lowered, brand):
+                found[brand] = None
+        for alias, brand in cat.brand_aliases.items():
+            if _mentions(lowered, alias):
+                found[brand] = None
+    return tuple(found) or (text.strip(),)  # no known brand: filter on the text, which then gets relaxed
+
+
 @dataclass(frozen=True, slots=True)
-class _Doc:
-    vector: Counter[str]
-    norm: float
+class Wanted:
+    """A call read as hard filters (in relaxation order) and the free text to rank by."""
+
+    filters: dict[str, Condition]
+    query: str
+
+    @classmethod
+    def from_call(cls, call: FunctionCall) -> Wanted:
+        args = {key.strip().lower(): value.strip() for key, value in call.arguments.items() if value.strip()}
+        filters: dict[str, Condition] = {}
+        category = resolve_category(args["category"]) if "category" in args else None
+        wishes = [f"{key} {value}" if key not in value.lower() else value
+                  for key, value in args.items() if key not in {"category", "brand", "price"}]
+        if "price" in args:
+            low, high = price_range(args["price"])
+            if low is None and high is None:
+                wishes.append(args["price"])  # "cheap", "性价比高": a wish, not a range
+            else:
+                filters["price"] = Between("price", low, high)
+        if "brand" in args:
+            filters["brand"] = AnyOf("brand", resolve_brands(args["brand"], category))
+        if category:
+            filters["category"] = AnyOf("category", (category,))
+        # Without wishes, rank by what was asked for at all, so the order still follows the request.
+        query = ", ".join(wishes) or " ".join(args.get(k, "") for k in ("category", "brand", "price")).strip()
+        return cls({name: filters[name] for name in RELAX_ORDER if name in filters}, query)
 
 
-def _doc(text: str) -> _Doc:
-    vector = Counter(tokens(text))
-    return _Doc(vector, math.sqrt(sum(v * v for v in vector.values())) or 1.0)
+def _sku(payload: dict[str, Any]) -> SkuInfo:
+    return SkuInfo.model_validate({k: v for k, v in payload.items() if k not in _INTERNAL_FIELDS})
 
 
-def _cosine(query: _Doc, doc: _Doc) -> float:
-    return sum(count * doc.vector.get(tok, 0) for tok, count in query.vector.items()) / (query.norm * doc.norm)
-
-
-def _product_text(sku: SkuInfo) -> str:
-    extra = sku.model_extra or {}
-    reviews = " ".join(c.commentContent for c in sku.skuCommentList)
-    attributes = " ".join(f"{k} {v}" for k, v in sku.attributes.items())
-    return " ".join((sku.skuName, str(extra.get("skuNameEn", "")), sku.brand, attributes, sku.intro,
-                     str(extra.get("introEn", "")), reviews))
+def fuse(text_hits: list[Hit], review_hits: list[Hit]) -> list[tuple[float, Hit]]:
+    """Text score plus ``REVIEW_WEIGHT`` x praised-review score. A product missing from one list scores at
+    most that list's lowest there, so it gets that (products without praise have no review vector at all)."""
+    text = {h.id: h.score for h in text_hits}
+    reviews = {h.id: h.score for h in review_hits}
+    text_floor = min(text.values(), default=0.0)
+    review_floor = min(reviews.values(), default=0.0)
+    by_id = {h.id: h for h in (*review_hits, *text_hits)}
+    scored = [
+        (text.get(pid, text_floor) + REVIEW_WEIGHT * reviews.get(pid, review_floor), hit)
+        for pid, hit in by_id.items()
+    ]
+    scored.sort(key=lambda item: (-item[0], item[1].id))
+    return scored
 
 
 class Catalog:
-    def __init__(self, products: list[SkuInfo], guides: list[KnowledgeHit]) -> None:
-        self.products = {p.skuId: p for p in products}
-        self._product_docs = {p.skuId: _doc(_product_text(p)) for p in products}
-        self.guides = guides
-        self._guide_docs = [_doc(g.text) for g in guides]
+    def __init__(self, kb: KnowledgeBase, preparing: asyncio.Task[object] | None = None) -> None:
+        self.kb = kb
+        # Start-up work that may still run (model warm-up, seeding): every call waits for it first.
+        self._preparing = preparing
 
-    @classmethod
-    def from_sample_data(cls, folder: Path = SAMPLE_DATA) -> Catalog:
-        products_file = folder / "products.jsonl"
-        products = (
-            [SkuInfo.model_validate_json(line) for line in products_file.read_text("utf-8").splitlines() if line]
-            if products_file.exists()
-            else []
+    async def _prepared(self) -> None:
+        if self._preparing is not None:
+            await asyncio.shield(self._preparing)
+
+    async def ready(self) -> bool:
+        if self._preparing is not None and not self._preparing.done():
+            return False
+        await self._prepared()
+        return await self.kb.store.count(PRODUCTS) > 0
+
+    async def recommend(self, call: FunctionCall, top_k: int) -> RecommendResponse:
+        await self._prepared()
+        request = {
+            "arguments": {k.strip().lower(): normalise_query(v) for k, v in call.arguments.items()},
+            "top_k": top_k,
+        }
+        return await self.kb.recall(
+            PRODUCTS, request, lambda: self._recommend(call, top_k),
+            dump=lambda response: response.model_dump(), load=RecommendResponse.model_validate,
         )
-        guides = [hit for path in sorted((folder / "guides").glob("*.md")) for hit in _guide_chunks(path)]
-        return cls(products, guides)
 
-    def product(self, sku_id: str) -> SkuInfo | None:
-        return self.products.get(sku_id)
-
-    def recommend(self, call: FunctionCall, top_k: int) -> RecommendResponse:
-        arguments = dict(call.arguments)
-        wishes = " ".join(v for k, v in arguments.items() if k not in {"category", "brand", "price"})
-        query = _doc(wishes)
+    async def _recommend(self, call: FunctionCall, top_k: int) -> RecommendResponse:
+        wanted = Wanted.from_call(call)
+        vector = (await self.kb.embedder.embed_query(wanted.query)).tolist()
+        active = dict(wanted.filters)
         relaxed: list[str] = []
-        candidates = self._filter(arguments)
-        for name in RELAX_ORDER:
-            if candidates or name not in arguments:
-                continue
-            arguments.pop(name)
-            relaxed.append(name)
-            candidates = self._filter(arguments)
-        ranked = sorted(candidates, key=lambda p: -_cosine(query, self._product_docs[p.skuId]))
-        return RecommendResponse(adList=[Ad(skuInfo=p) for p in ranked[:top_k]], relaxed=relaxed)
+        while True:
+            ranked = await self._ranked(vector, Filter(tuple(active.values())), top_k)
+            if ranked or not active:
+                break
+            dropped = next(iter(active))  # ``active`` keeps RELAX_ORDER
+            del active[dropped]
+            relaxed.append(dropped)
+        winners = ranked[:top_k]
+        # Candidates are ranked without payloads; only the winners' are read.
+        found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in winners]) if winners else []
+        payloads = {h.id: h.payload for h in found}
+        ads = [Ad(skuInfo=_sku(payloads[hit.id]), score=round(score, 4)) for score, hit in winners if hit.id in payloads]
+        return RecommendResponse(adList=ads, relaxed=relaxed, source="catalog")
 
-    def _filter(self, arguments: dict[str, str]) -> list[SkuInfo]:
-        category = arguments.get("category")
-        brand_text = arguments.get("brand", "").lower()
-        low, high = price_range(arguments.get("price", ""))
-        return [
-            p
-            for p in self.products.values()
-            if (not category or p.category == category)
-            and (not brand_text or (p.brand and p.brand.lower() in brand_text))
-            and (low is None or (p.price or 0) >= low)
-            and (high is None or (p.price or 0) <= high)
-        ]
+    async def _ranked(self, vector: list[float], flt: Filter, top_k: int) -> list[tuple[float, Hit]]:
+        limit = max(top_k * CANDIDATES_PER_RESULT, 20)
+        text_hits = await self.kb.store.search(PRODUCTS, "text", vector, flt, limit, payload=False)
+        if not text_hits:
+            return []
+        review_hits = await self.kb.store.search(PRODUCTS, "reviews", vector, flt, limit, payload=False)
+        return fuse(text_hits, review_hits)
 
-    def search_knowledge(self, query: str, top_k: int, category: str | None) -> list[KnowledgeHit]:
-        q = _doc(query)
-        scored = [
-            (score, hit)
-            for hit, doc in zip(self.guides, self._guide_docs, strict=True)
-            if (not category or (hit.model_extra or {}).get("category") in (category, "general"))
-            and (score := _cosine(q, doc)) > 0
-        ]
-        scored.sort(key=lambda item: -item[0])
-        return [KnowledgeHit(text=hit.text, source=hit.source, score=round(score, 4)) for score, hit in scored[:top_k]]
+    async def search_knowledge(self, query: str, top_k: int, category: str | None) -> list[KnowledgeHit]:
+        await self._prepared()
+        return await self.kb.search(query, top_k, resolve_category(category) if category else None)
 
-
-def _guide_chunks(path: Path) -> list[KnowledgeHit]:
-    """A guide split by its ``##`` sections, each chunk prefixed with the guide's title."""
-    text = path.read_text("utf-8")
-    meta: dict[str, str] = {}
-    if text.startswith("---"):
-        header, _, text = text[3:].partition("\n---")
-        meta = dict(
-            (k.strip(), v.split("#")[0].strip()) for k, _, v in (line.partition(":") for line in header.splitlines()) if v
-        )
-    title = meta.get("title", path.stem)
-    sections = [s.strip() for s in re.split(r"\n(?=## )", text) if s.strip()]
-    return [
-        KnowledgeHit.model_validate(
-            {"text": f"{title}\n{section}", "source": f"{path.name}#{i}", "category": meta.get("category", "general")}
-        )
-        for i, section in enumerate(sections)
-    ]
+    async def product(self, sku_id: str) -> SkuInfo | None:
+        await self._prepared()
+        found = await self.kb.store.retrieve(PRODUCTS, [point_id(PRODUCTS, sku_id)])
+        return _sku(found[0].payload) if found else None
