@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install models run test bench eval simulator clean
+.PHONY: install models run test bench eval ingest simulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,17 @@ test: install models
 eval: install
 	$(BIN)/python -m training.evaluate
 
-# In-process latency p50/p95 of the local engines, service RSS, artefact build time.
+# Local engines (latency p50/p95, RSS, build time); catalog recall at 10k products and ingestion
+# throughput; a shopping turn's time to first token, task tree against the seed's sequential order.
 bench: install models
 	$(BIN)/python -m training.bench
+	$(BIN)/python -m training.bench_catalog
+	$(BIN)/python -m training.bench_turn
+
+# Products and guides into the knowledge base (default: the shipped sample); idempotent. With the embedded
+# store, stop `make run` first. e.g. make ingest ARGS="--products x.jsonl --guides dir/ --prune"
+ingest: install
+	$(BIN)/python -m services.catalog.ingest $(ARGS)
 
 simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo

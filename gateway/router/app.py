@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Re
 from starlette.responses import Response
 
 from shared.deps import cache_resources, http_resources, merge_states
+from shared.recommender import create_recommender
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
@@ -104,7 +105,7 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     async with http_resources(settings) as http_state, cache_resources(settings) as cache_state:
         http: httpx.AsyncClient = http_state["http"]
         urls = settings.services
-        services = Services(http, urls)
+        services = Services(http, urls, create_recommender(settings, http))
         sessions = SessionStore(cache_state["cache"])
         taxonomy = load_taxonomy()
         readiness = {

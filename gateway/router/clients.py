@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
+from shared.recommender import Recommender, RecommenderError
 from shared.settings import ServiceUrls
 from shared.sse import Event, read_events
 
@@ -20,9 +21,10 @@ class ServiceError(Exception):
 
 
 class Services:
-    def __init__(self, http: httpx.AsyncClient, urls: ServiceUrls) -> None:
+    def __init__(self, http: httpx.AsyncClient, urls: ServiceUrls, recommender: Recommender) -> None:
         self.http = http
         self.urls = urls
+        self.recommender = recommender
 
     async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
@@ -47,8 +49,12 @@ class Services:
         return await self._post(f"{self.urls.extraction}/v1/extract", {"messages": self._messages(messages)})
 
     async def recommend(self, call: FunctionCall, top_k: int = 5) -> tuple[list[SkuInfo], list[str]]:
-        data = await self._post(f"{self.urls.catalog}/v1/recommend", {"call": call.model_dump(), "top_k": top_k})
-        return [SkuInfo.model_validate(ad["skuInfo"]) for ad in data["adList"]], list(data.get("relaxed", []))
+        """Through the recommender adapter: an outside recommendation API when configured, else the catalog."""
+        try:
+            result = await self.recommender.recommend(call, top_k)
+        except RecommenderError as exc:
+            raise ServiceError(str(exc)) from exc
+        return [ad.skuInfo for ad in result.adList], result.relaxed
 
     async def knowledge(self, query: str, category: str | None, top_k: int = 3) -> list[KnowledgeHit]:
         body: dict[str, Any] = {"query": query, "top_k": top_k}
