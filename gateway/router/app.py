@@ -10,13 +10,6 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request
 from starlette.responses import Response
 
-from shared.deps import cache_resources, http_resources, merge_states
-from shared.recommender import create_recommender
-from shared.service import create_app as create_service_app
-from shared.settings import Settings
-from shared.sse import EventStreamResponse
-from shared.taxonomy import load_taxonomy
-
 from gateway.router.agents import ShoppingTurn, TurnFailed
 from gateway.router.clients import ServiceError, Services
 from gateway.router.product_agents import CompareAgent, CopywritingAgent, SummaryAgent
@@ -29,6 +22,13 @@ from gateway.router.schemas import (
     SummaryAgentRequest,
 )
 from gateway.router.sessions import Session, SessionStore, tenant_var
+from shared.deps import cache_resources, http_resources, merge_states
+from shared.recommender import create_recommender
+from shared.service import create_app as create_service_app
+from shared.settings import Settings
+from shared.sse import EventStreamResponse
+from shared.taxonomy import load_taxonomy
+
 
 async def bind_tenant(x_sg_tenant: Annotated[str | None, Header(max_length=64)] = None) -> None:
     """Sessions are kept per tenant; direct callers (no gateway in front) share the tenant "-"."""

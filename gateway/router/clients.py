@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
 from shared.recommender import Recommender, RecommenderError
+from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
 from shared.settings import ServiceUrls
 from shared.sse import Event, read_events
 

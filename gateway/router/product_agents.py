@@ -8,13 +8,6 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from shared.lexicon import best_review_sentence, format_number
-from shared.products import localised_text, reviews_in, value_text
-from shared.schemas import SkuInfo
-from shared.taxonomy import Taxonomy
-from shared.taxonomy.index import TaxonomyIndex
-from shared.text import is_chinese, tokens
-
 from gateway.router.clients import ServiceError, Services
 from gateway.router.schemas import (
     CompareRequest,
@@ -25,6 +18,12 @@ from gateway.router.schemas import (
     Recommendation,
 )
 from gateway.router.sessions import Session, SessionStore
+from shared.lexicon import best_review_sentence, format_number
+from shared.products import localised_text, reviews_in, value_text
+from shared.schemas import SkuInfo
+from shared.taxonomy import Taxonomy
+from shared.taxonomy.index import TaxonomyIndex
+from shared.text import is_chinese, tokens
 
 
 def _language(requested: str | None, session: Session) -> bool:

@@ -13,10 +13,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from shared.deps import cache_resources, http_resources, merge_states
-from shared.service import create_app as create_service_app
-from shared.settings import Settings, get_settings
-
 from gateway.tier1 import openai_facade
 from gateway.tier1.auth import Keyring, Principal, TenantsFile, authenticate
 from gateway.tier1.cache import CACHE_HEADER, ResponseCache, prompts_fingerprint
@@ -25,6 +21,9 @@ from gateway.tier1.gate import Admitted, admit, read_body
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import RouteTable
 from gateway.tier1.watch import WatchedFile
+from shared.deps import cache_resources, http_resources, merge_states
+from shared.service import create_app as create_service_app
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

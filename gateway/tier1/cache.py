@@ -30,12 +30,11 @@ from typing import Any
 from prometheus_client import Counter
 from starlette.responses import Response
 
+from gateway.tier1.proxy import Transcript
+from gateway.tier1.routes import Route
 from shared.cache import Cache, CacheError
 from shared.settings import Settings
 from shared.sse import Event, EventStreamResponse
-
-from gateway.tier1.proxy import Transcript
-from gateway.tier1.routes import Route
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,11 @@ import httpx
 from fastapi import Request
 from starlette.responses import Response
 
-from shared.settings import Settings
-
 from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight, ResponseCache
 from gateway.tier1.gate import Admitted
 from gateway.tier1.limits import RateLimiter, generated_tokens
 from gateway.tier1.proxy import Transcript, open_upstream, relay
+from shared.settings import Settings
 
 
 async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Response:

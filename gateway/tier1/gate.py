@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from shared.settings import Settings
-
 from gateway.tier1.auth import Principal, authenticate
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import RateLimit, Route, RouteTable
 from gateway.tier1.watch import WatchedFile
+from shared.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,11 @@ from typing import Any
 from fastapi import HTTPException
 from prometheus_client import Counter
 
-from shared.cache import Cache, CacheError
-from shared.llm.chunking import split_chunks
-
 from gateway.tier1.auth import Principal
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
+from shared.cache import Cache, CacheError
+from shared.llm.chunking import split_chunks
 
 log = logging.getLogger(__name__)
 

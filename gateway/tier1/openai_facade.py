@@ -29,14 +29,13 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
+from gateway.tier1.gate import Admitted
+from gateway.tier1.limits import RateLimiter, count_tokens
+from gateway.tier1.proxy import ClosingStreamingResponse, is_event_stream, open_upstream
 from shared.cache import Cache, CacheError
 from shared.service import error_body
 from shared.settings import Settings
 from shared.sse import read_events
-
-from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter, count_tokens
-from gateway.tier1.proxy import ClosingStreamingResponse, is_event_stream, open_upstream
 
 log = logging.getLogger(__name__)
 

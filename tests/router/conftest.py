@@ -12,8 +12,9 @@ import pytest
 import redis
 
 from shared.settings import PoolSettings, Settings, Task, TaskRoute
+from shared.simulator import SimConfig, run_in_thread
+from shared.simulator import create_app as create_simulator
 from shared.suite import serve_in_threads
-from shared.simulator import SimConfig, create_app as create_simulator, run_in_thread
 
 NLU_TTFT_MS = 300
 # One reply both NLU paths accept: the intent prompt's <response> block, and extraction's {"call": ...}.
