@@ -54,7 +54,9 @@ def serve(name: str, host: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def serve_in_threads(settings: Settings, names: list[str] | None = None) -> Iterator[Settings]:
+def serve_in_threads(
+    settings: Settings, names: list[str] | None = None, ready_timeout_s: float = 120.0
+) -> Iterator[Settings]:
     """Start apps in this process, each on a real uvicorn server on a free port, services before the router
     and the gateway; yields the settings with every started app's URL. For tests and benchmarks."""
     from shared.simulator.server import run_in_thread
@@ -68,7 +70,23 @@ def serve_in_threads(settings: Settings, names: list[str] | None = None) -> Iter
             current = settings.model_copy(update={"services": settings.services.model_copy(update=urls)})
             app = importlib.import_module(APPS[name]).create_app(current)
             urls[name] = stack.enter_context(run_in_thread(app)).url
+        # Ready, not just started: timings measured against an app still loading its models mean nothing.
+        for name, url in urls.items():
+            _wait_ready(name, url, ready_timeout_s)
         yield settings.model_copy(update={"services": settings.services.model_copy(update=urls)})
+
+
+def _wait_ready(name: str, url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} at {url} was not ready within {timeout_s:g}s")
+        time.sleep(0.1)
 
 
 def _wait_healthy(settings: Settings, procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> bool:
