@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     # False runs a shopping turn's stages one after the other, as seed 000's demo does: the baseline
     # `make bench` compares the concurrent task tree with.
     shopping_turn_concurrent: bool = True
+    # Knowledge hits below this cosine score are not shown to the guide: a loosely related guide quoted as a
+    # tip reads as noise (measured on the sample guides: on-topic hits score 0.45-0.65, same-category
+    # off-topic ones 0.2-0.3).
+    knowledge_min_score: float = Field(0.35, ge=0, le=1)
 
     # Cascade: a local answer at or above this confidence is used without asking the LLM.
     cascade_threshold: float = Field(0.7, ge=0, le=1)

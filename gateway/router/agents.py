@@ -76,12 +76,14 @@ class ShoppingTurn:
         taxonomy: Taxonomy,
         history_turns: int,
         *,
+        knowledge_min_score: float = 0.0,
         sequential: bool = False,
     ) -> None:
         self.services = services
         self.sessions = sessions
         self.taxonomy = taxonomy
         self.history_turns = history_turns
+        self.knowledge_min_score = knowledge_min_score
         nodes = [
             Node("intent", self._intent),
             Node("extraction", self._extraction),
@@ -127,7 +129,8 @@ class ShoppingTurn:
         if turn.call is None:
             return
         category = turn.call.arguments.get("category")
-        turn.knowledge = await turn.degrade("knowledge", self.services.knowledge(turn.message, category), [])
+        hits = await turn.degrade("knowledge", self.services.knowledge(turn.message, category), [])
+        turn.knowledge = [hit for hit in hits if (hit.score or 0) >= self.knowledge_min_score]
         await turn.emit(events.KNOWLEDGE, {"hits": [k.model_dump() for k in turn.knowledge]})
 
     async def _dialog(self, turn: Turn) -> None:

@@ -124,6 +124,7 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
                     sessions,
                     taxonomy,
                     settings.dialog_history_turns,
+                    knowledge_min_score=settings.knowledge_min_score,
                     sequential=not settings.shopping_turn_concurrent,
                 ),
                 "compare": CompareAgent(services, sessions, taxonomy),

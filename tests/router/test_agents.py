@@ -72,6 +72,7 @@ def test_shopping_turn_streams_stages_in_order_with_nlu_concurrent(mini_suite: M
     assert names[-2:] == ["suggestions", "done"] and set(names[first_token:-2]) == {"token"}
     assert len(names[first_token:-2]) > 3, "the reply arrives in pieces"
     data = {name: payload for name, payload, _ in events}
+    assert all(hit["score"] >= 0.35 for hit in data["knowledge"]["hits"]), "loosely related guides are left out"
     assert data["intent"]["engine"] == "llm" and data["call"]["call"]["arguments"]["category"] == "smartphone"
     assert data["products"]["products"] and data["done"]["reply"] == "".join(
         payload["text"] for name, payload, _ in events if name == "token"
