@@ -109,7 +109,7 @@ def _wait_healthy(settings: Settings, procs: dict[str, subprocess.Popen[bytes]],
 def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
     for proc in procs.values():
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()  # uvicorn shuts down gracefully on SIGTERM
     deadline = time.monotonic() + 10
     for proc in procs.values():
         try:
@@ -118,7 +118,15 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_all(startup_timeout_s: float = 120.0) -> int:
+    # Ctrl-C and a process manager's SIGTERM both stop the whole suite, also when the shell that started
+    # us in the background left SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = get_settings()
     procs = {
         name: subprocess.Popen([sys.executable, "-m", "shared.suite", "serve", name], env=os.environ.copy())
