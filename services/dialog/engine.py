@@ -208,11 +208,19 @@ class LocalDialogEngine:
         return f"{name}{price}{'：' if zh else ': '}{reason}" if reason else f"{name}{price}"
 
     def _tip(self, knowledge: Sequence[KnowledgeHit], zh: bool) -> str:
-        sentences = split_sentences(knowledge[0].text)
-        if not sentences:
-            return ""
-        text = clip(sentences[0], 80)
-        return f"小贴士：{text}" if zh else f"Tip: {text}"
+        """The first informative sentence of the best hit written in the reply's language: a chunk opens
+        with its guide's title and section heading, which say what it is about, not what to do."""
+        for hit in knowledge:
+            if is_chinese(hit.text) != zh:
+                continue
+            lines = hit.text.splitlines()
+            lines = lines[1:] if len(lines) > 1 else lines  # the catalog's chunks open with the guide's title
+            body = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+            sentences = [s for s in split_sentences(" ".join(body)) if len(s.strip()) >= 8]
+            if sentences:
+                text = clip(sentences[0].strip().lstrip("-*· ").strip(), 80)
+                return f"小贴士：{text}" if zh else f"Tip: {text}"
+        return ""
 
     def _ask(self, attr: Attribute, state: SlotState, zh: bool, after_products: bool) -> str:
         label = self.index.label(state.category, attr.key, zh)

@@ -153,6 +153,11 @@ async def test_unknown_category_asks_what_to_buy_and_knowledge_is_quoted(setting
     reply = (await post(settings, body)).json()["reply"]
     assert "Tip: Wider screens suit video lovers." in reply and "Ignore this" not in reply
     assert "screen size" in reply  # the laptop's first attribute
+    chunk = "How to choose a laptop\n## Screens\nWider screens suit video lovers. More text here."
+    other = "如何选购笔记本\n## 屏幕\n大屏适合看视频的用户。"
+    body["knowledge"] = [{"text": other}, {"text": chunk}]
+    reply = (await post(settings, body)).json()["reply"]
+    assert "Tip: Wider screens suit video lovers." in reply, "the title and heading are skipped, zh hit passed over"
 
 
 async def test_history_window_keeps_the_last_turns() -> None:
