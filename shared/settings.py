@@ -153,6 +153,8 @@ class Settings(BaseSettings):
 
     # Dialog history the guide reads: the last N exchanges before the current message (seed 000: 10).
     dialog_history_turns: int = Field(10, ge=1, le=50)
+    # The LLM path's prompt budget, in tokens: the oldest turns go first, then an overlong message is cut.
+    dialog_max_prompt_tokens: int = Field(3000, ge=200, le=200_000)
 
     # False runs a shopping turn's stages one after the other, as seed 000's demo does: the baseline
     # `make bench` compares the concurrent task tree with.

@@ -13,7 +13,12 @@ from collections.abc import Callable
 Evaluation = Callable[[], str]
 
 REGISTRY: dict[str, Evaluation] = {}
-MODULES: tuple[str, ...] = ("training.eval_intent", "training.eval_extraction")
+MODULES: tuple[str, ...] = (
+    "training.eval_intent",
+    "training.eval_extraction",
+    "training.eval_summary",
+    "training.eval_copywriting",
+)
 
 
 def evaluation(name: str) -> Callable[[Evaluation], Evaluation]:

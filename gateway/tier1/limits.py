@@ -22,7 +22,7 @@ from gateway.tier1.auth import Principal
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
 from shared.cache import Cache, CacheError
-from shared.llm.chunking import split_chunks
+from shared.llm.chunking import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,6 @@ WINDOW_S = 60
 GENERATED_FIELDS = ("reply", "copy", "summary")
 
 RATE_LIMITED = Counter("sg_gateway_rate_limited_total", "Requests refused with 429", ["business", "route", "limit"])
-
-
-def count_tokens(text: str) -> int:
-    """Tokens as the services stream them (words, CJK pairs): one measure whether streamed or not."""
-    return len(split_chunks(text))
 
 
 def _texts(value: Any) -> list[str]:

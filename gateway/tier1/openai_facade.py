@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter, count_tokens
+from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import ClosingStreamingResponse, is_event_stream, open_upstream
 from shared.cache import Cache, CacheError
+from shared.llm.chunking import count_tokens
 from shared.service import error_body
 from shared.settings import Settings
 from shared.sse import read_events

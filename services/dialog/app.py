@@ -42,7 +42,8 @@ async def dialog(body: DialogRequest, guide: Annotated[DialogGuide, Depends(get_
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     async with llm_resources(settings) as state:
-        guide = DialogGuide(state["llm"], LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns))
+        local = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns)
+        guide = DialogGuide(state["llm"], local, settings.dialog_max_prompt_tokens)
         yield {**state, "guide": guide}
 
 

@@ -18,6 +18,7 @@ from services.dialog.slots import SlotPolicy, SlotState
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMClient, LLMError
 from shared.llm.base import ChatMessage
+from shared.llm.chunking import clip_tokens, count_tokens
 from shared.products import (
     display_name,
     feature_text,
@@ -280,12 +281,31 @@ def compact_products(products: Sequence[SkuInfo]) -> str:
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_llm_messages(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int) -> list[ChatMessage]:
+def within_budget(system: str, history: list[ChatMessage], max_tokens: int) -> list[ChatMessage]:
+    """The history that fits the prompt budget beside the system prompt, counted in tokens: whole exchanges
+    leave oldest first; if the current message alone is still too long, it is cut."""
+    budget = max_tokens - count_tokens(system)
+    kept = list(history)
+
+    def size() -> int:
+        return sum(count_tokens(m.content) for m in kept)
+
+    while len(kept) > 1 and size() > budget:
+        kept = kept[2:] if len(kept) > 2 else kept[1:]  # an exchange at a time; the current message stays
+    if size() <= budget:
+        return kept
+    share = max(budget, 16) // len(kept)
+    return [ChatMessage(role=m.role, content=clip_tokens(m.content, share)) for m in kept]
+
+
+def build_llm_messages(
+    request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int, max_tokens: int
+) -> list[ChatMessage]:
     language = "Chinese (简体中文)" if plan.chinese else "English"
     history = [ChatMessage(role=m.role, content=m.content) for m in window(request.messages, turns)]
     if not plan.shopping:
         system = CHAT_PROMPT.render(language=language)
-        return [ChatMessage(role="system", content=system), *history]
+        return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
     state = plan.state
     known = {index.label(state.category, k, plan.chinese): v or "(mentioned)" for k, v in state.known.items()}
     ask = state.next_question
@@ -303,7 +323,7 @@ def build_llm_messages(request: DialogRequest, plan: Plan, index: TaxonomyIndex,
             f"- {clip(k.text, 300)}" + (f" [{k.source}]" if k.source else "") for k in request.knowledge
         ) or "(none)",
     )
-    return [ChatMessage(role="system", content=system), *history]
+    return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
 
 
 def strip_guide_prefix(text: str) -> str:
@@ -313,15 +333,16 @@ def strip_guide_prefix(text: str) -> str:
 class DialogGuide:
     """Answers with the LLM when the dialog task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: LLMClient, local: LocalDialogEngine) -> None:
+    def __init__(self, llm: LLMClient, local: LocalDialogEngine, max_prompt_tokens: int = 3000) -> None:
         self.llm = llm
         self.local = local
+        self.max_prompt_tokens = max_prompt_tokens
 
     def _use_llm(self, engine: str) -> bool:
         return engine != "local" and not self.llm.uses_local(Task.DIALOG)
 
     def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
-        return build_llm_messages(request, plan, self.local.index, self.local.history_turns)
+        return build_llm_messages(request, plan, self.local.index, self.local.history_turns, self.max_prompt_tokens)
 
     async def answer(self, request: DialogRequest) -> DialogResponse:
         plan = self.local.plan(request)

@@ -13,3 +13,15 @@ _PIECE = re.compile(rf"[{_CJK}]{{1,2}}\s*|[^\s{_CJK}]+\s*|\s+")
 def split_chunks(text: str) -> list[str]:
     """Pieces that concatenate back to ``text`` exactly."""
     return _PIECE.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    """An estimate of a text's tokens, the same measure everywhere (limits, prompt budgets): words and CJK
+    pairs. The real count depends on the serving model's tokenizer, which is not available here."""
+    return len(split_chunks(text))
+
+
+def clip_tokens(text: str, max_tokens: int) -> str:
+    """The start of ``text`` within ``max_tokens``, marked with an ellipsis when cut."""
+    pieces = split_chunks(text)
+    return text if len(pieces) <= max_tokens else "".join(pieces[:max_tokens]).rstrip() + "…"

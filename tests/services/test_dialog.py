@@ -305,3 +305,22 @@ async def test_a_failing_producer_ends_the_stream_with_an_error_event() -> None:
     events = parse_sse(body.decode())
     assert events[0] == ("token", {"text": "Hel"})
     assert events[-1][0] == "error" and events[-1][1]["type"] == "internal_error"
+
+
+def test_llm_prompt_is_trimmed_by_tokens_oldest_exchanges_first() -> None:
+    from services.dialog.engine import within_budget
+    from shared.llm.base import ChatMessage
+    from shared.llm.chunking import count_tokens
+
+    history = [ChatMessage(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " * 50) for i in range(9)]
+    kept = within_budget("system", history, max_tokens=350)
+    assert kept[-1] == history[-1] and kept[0].role == "user"
+    assert [m.content for m in kept] == [m.content for m in history[-len(kept):]], "the newest exchanges stay"
+    assert sum(count_tokens(m.content) for m in kept) <= 350 - count_tokens("system") < sum(
+        count_tokens(m.content) for m in history[-len(kept) - 2 :]
+    )
+    # Chinese is counted in tokens (character pairs), not characters: 600 characters are ~300 tokens.
+    chinese = [ChatMessage(role="user", content="手机" * 300)]
+    assert within_budget("", chinese, max_tokens=400) == chinese
+    cut = within_budget("", chinese, max_tokens=100)[0].content
+    assert cut.endswith("…") and count_tokens(cut) <= 101
