@@ -52,15 +52,22 @@ async def chat_completions(
     return await openai_facade.chat_completions(request, admitted, body)
 
 
-@router.api_route(
-    "/v1/{operation:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], summary="Routed (see the route table)"
-)
 async def routed(
     request: Request,
     admitted: Annotated[Admitted, Depends(admit)],
     body: Annotated[bytes, Depends(read_body)],
 ) -> Response:
     return await dispatch(request, admitted, body)
+
+
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each, so OpenAPI ids stay unique
+    router.add_api_route(
+        "/v1/{operation:path}",
+        routed,
+        methods=[_method],
+        summary="Routed (see the route table)",
+        operation_id=f"routed_{_method.lower()}",
+    )
 
 
 @asynccontextmanager
