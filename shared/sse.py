@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -45,19 +45,24 @@ async def _frames(events: AsyncIterator[Event]) -> AsyncIterator[str]:
             await aclose()
 
 
-class EventStreamResponse(StreamingResponse):
-    """``text/event-stream`` of ``(event, data)`` pairs.
+class ClosingStreamingResponse(StreamingResponse):
+    """A streamed response that always closes its iterator and then runs ``on_close``.
 
-    Starlette leaves a generator suspended when the client disconnects between two frames; this response
-    closes it in every case, which runs the producers' ``finally`` blocks (closing the LLM stream).
+    Starlette leaves the iterator suspended (or never started) when the client hangs up; closing it here
+    releases the upstream connection, and ``on_close`` (caching, token counts, locks) runs in every case.
     """
 
-    def __init__(self, events: AsyncIterator[Event], headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(
-            _frames(events),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
-        )
+    def __init__(
+        self,
+        content: AsyncIterator[bytes | str],
+        *,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        super().__init__(content, status_code=status_code, headers=headers, media_type=media_type)
+        self.on_close = on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -65,6 +70,21 @@ class EventStreamResponse(StreamingResponse):
         finally:
             with anyio.CancelScope(shield=True):
                 await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                if self.on_close is not None:
+                    await self.on_close()
+
+
+
+class EventStreamResponse(ClosingStreamingResponse):
+    """``text/event-stream`` of ``(event, data)`` pairs; closing the producer runs its ``finally`` blocks
+    (closing the LLM stream) when the client hangs up."""
+
+    def __init__(self, events: AsyncIterator[Event], headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(
+            _frames(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
+        )
 
 
 async def text_events(text: str, field: str, engine: str = "local") -> AsyncIterator[Event]:

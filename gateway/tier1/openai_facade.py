@@ -31,12 +31,12 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
 from gateway.tier1.limits import RateLimiter
-from gateway.tier1.proxy import ClosingStreamingResponse, is_event_stream, open_upstream
+from gateway.tier1.proxy import is_event_stream, open_upstream
 from shared.cache import Cache, CacheError
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
 from shared.settings import Settings
-from shared.sse import read_events
+from shared.sse import ClosingStreamingResponse, read_events
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +189,17 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
     )
     limiter: RateLimiter = request.state.limiter
 
-    async def settle() -> None:
-        """After the answer: count its tokens, and remember where the conversation went."""
-        await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+    async def remember() -> None:
+        """Where the conversation went, so the client's next request (the history resent) continues it."""
         if turn.done and turn.remember:
             await sessions.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
+
+    async def spend() -> None:
+        await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+
+    async def settle() -> None:
+        await spend()
+        await remember()
 
     if ask.stream and upstream.status_code == 200 and not is_event_stream(upstream):
         await upstream.aclose()
@@ -203,11 +209,11 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
 
     async def close() -> None:
         await upstream.aclose()
-        await settle()
+        await spend()
 
     include_usage = bool(ask.stream_options and ask.stream_options.include_usage)
     return ClosingStreamingResponse(
-        _chunks(upstream, turn, include_usage),
+        _chunks(upstream, turn, include_usage, remember),
         on_close=close,
         media_type="text/event-stream",
         headers={SESSION_HEADER: session_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -244,7 +250,9 @@ async def _completion(upstream: httpx.Response, turn: _Turn, settle: Callable[[]
     )
 
 
-async def _chunks(upstream: httpx.Response, turn: _Turn, include_usage: bool) -> AsyncIterator[str]:
+async def _chunks(
+    upstream: httpx.Response, turn: _Turn, include_usage: bool, remember: Callable[[], Awaitable[None]]
+) -> AsyncIterator[str]:
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def frame(choices: list[dict[str, Any]], **extra: Any) -> str:
@@ -273,6 +281,7 @@ async def _chunks(upstream: httpx.Response, turn: _Turn, include_usage: bool) ->
                 return
             elif name == "done":
                 turn.done = True
+                await remember()  # before [DONE]: a client may send its next turn the moment it reads it
                 yield chunk({}, finish="stop")
                 if include_usage:
                     yield frame([], usage=turn.usage())

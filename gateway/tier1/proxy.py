@@ -11,14 +11,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-import anyio
 import httpx
 from fastapi import HTTPException
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from shared.http import TENANT_HEADER
-from shared.sse import Event, error_event, read_events, sse_frame
+from shared.sse import ClosingStreamingResponse, Event, error_event, read_events, sse_frame
 
 log = logging.getLogger(__name__)
 
@@ -52,34 +49,6 @@ async def open_upstream(
 
 def is_event_stream(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/event-stream")
-
-
-class ClosingStreamingResponse(StreamingResponse):
-    """A streamed response that always closes its iterator and then runs ``on_close``.
-
-    Starlette leaves the iterator suspended (or never started) when the client hangs up; closing it here
-    releases the upstream connection, and ``on_close`` (caching, token counts, locks) runs in every case.
-    """
-
-    def __init__(
-        self,
-        content: AsyncIterator[bytes | str],
-        *,
-        on_close: Callable[[], Awaitable[None]],
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-    ) -> None:
-        super().__init__(content, status_code=status_code, headers=headers, media_type=media_type)
-        self.on_close = on_close
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
-                await self.on_close()
 
 
 @dataclass
