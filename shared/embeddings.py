@@ -110,6 +110,11 @@ class UseModel:
         with self._lock:
             return self._model.encode(texts)
 
+    @property
+    def package(self) -> Any:
+        """The package's own ``USE`` object, for measurements that look inside it (``make eval``)."""
+        return self._model
+
 
 _load_lock = threading.Lock()
 

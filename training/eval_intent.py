@@ -11,6 +11,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from shared.embeddings import use_model
 from shared.schemas import IntentLabel, Message
 from shared.taxonomy import load_taxonomy
 from shared.text import tokens
@@ -119,7 +120,7 @@ class NgramModel:
 
 def _static_use(texts: Sequence[str]) -> np.ndarray:
     """A lighter encoder: the mean of USE's own token embeddings, without its network (~0.1 ms)."""
-    backend = shared_encoder()._use._model  # the package's backend: its token table alone is what is measured
+    backend = use_model().package._model  # the package's numpy backend: its token table alone is what is measured
     rows = []
     for text in texts:
         ids = np.array(backend.sp.encode(text, out_type=int, add_bos=True, add_eos=True))
