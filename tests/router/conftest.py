@@ -29,6 +29,7 @@ CHAT_REPLY = '<response>{"category": "random chat", "reason": "simulated", "call
 @dataclass(frozen=True)
 class MiniSuite:
     router: str
+    gateway: str
     nlu_sim: str
     dialog_sim: str
 
@@ -58,9 +59,11 @@ def mini_suite(redis_url_module: str) -> Iterator[MiniSuite]:
             "cascade_threshold": 1.0,  # always ask the LLM, so both NLU calls take the simulator's time
         }
         base = Settings(_env_file=None, redis_url=redis_url_module, cache_backend="redis", **llm)
-        names = ["intent", "extraction", "dialog", "copywriting", "summary", "catalog", "router"]
+        names = ["intent", "extraction", "dialog", "copywriting", "summary", "catalog", "router", "gateway"]
         started = stack.enter_context(serve_in_threads(base, names))
-        yield MiniSuite(router=started.services.router, nlu_sim=nlu.url, dialog_sim=dialog.url)
+        yield MiniSuite(
+            router=started.services.router, gateway=started.services.gateway, nlu_sim=nlu.url, dialog_sim=dialog.url
+        )
 
 
 @pytest.fixture(scope="module")

@@ -92,13 +92,14 @@ def test_chit_chat_skips_recommendation(mini_suite: MiniSuite) -> None:
     assert names[-2:] == ["suggestions", "done"]
 
 
-async def test_client_disconnect_cancels_the_dialog_generation(mini_suite: MiniSuite) -> None:
+@pytest.mark.parametrize("entry", ["router", "gateway"])
+async def test_client_disconnect_cancels_the_dialog_generation(mini_suite: MiniSuite, entry: str) -> None:
     mini_suite.configure(mini_suite.nlu_sim, reply=NLU_REPLY)
     mini_suite.configure(mini_suite.dialog_sim, itl_ms=50, reply="word " * 200)
-    async with httpx.AsyncClient(timeout=30) as client:
-        async with client.stream(
-            "POST", f"{mini_suite.router}/v1/chat", json={"message": "a phone with a good camera", "stream": True}
-        ) as response:
+    url = f"{getattr(mini_suite, entry)}/v1/chat"
+    async with httpx.AsyncClient(timeout=30, headers={"Authorization": "Bearer dev-key"}) as client:
+        async with client.stream("POST", url, json={"message": "a phone with a good camera", "stream": True}) as response:
+            assert response.status_code == 200
             tokens = 0
             async for line in response.aiter_lines():
                 tokens += line.startswith("event: token")
