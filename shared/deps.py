@@ -17,7 +17,8 @@ from shared.settings import Settings
 
 @asynccontextmanager
 async def llm_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    """The LLM client for a language service; ready when every backend its tasks use answers."""
+    """The LLM client for a language service. A backend that does not answer degrades the service to its
+    local engine, so it is reported under ``degraded`` by /readyz, not a reason to be taken out of service."""
     llm = LLMClient(settings)
     await llm.start()
 
@@ -25,7 +26,7 @@ async def llm_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
         return all((await llm.ready()).values())
 
     try:
-        yield {"llm": llm, "readiness": {"llm": llm_ready}}
+        yield {"llm": llm, "degradable": {"llm": llm_ready}}
     finally:
         await llm.aclose()
 
@@ -40,7 +41,7 @@ async def http_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
 async def cache_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     cache = await open_cache(settings)
     try:
-        yield {"cache": cache, "readiness": {"cache": cache.ping}}
+        yield {"cache": cache, "degradable": {"cache": cache.ping}}  # a dead Redis degrades; it never stops service
     finally:
         await cache.aclose()
 
@@ -48,11 +49,12 @@ async def cache_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
 def merge_states(*states: dict[str, Any]) -> dict[str, Any]:
     """Combine resource states, merging their readiness checks instead of overwriting them."""
     merged: dict[str, Any] = {}
-    readiness: dict[str, Any] = {}
+    checks: dict[str, dict[str, Any]] = {"readiness": {}, "degradable": {}}
     for state in states:
-        readiness.update(state.get("readiness", {}))
-        merged.update({k: v for k, v in state.items() if k != "readiness"})
-    return {**merged, "readiness": readiness}
+        for kind, found in checks.items():
+            found.update(state.get(kind, {}))
+        merged.update({k: v for k, v in state.items() if k not in checks})
+    return {**merged, **checks}
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 # A service's resources: entered at start-up, closed at shutdown. The dict becomes the lifespan state;
-# its optional "readiness" entry maps a dependency's name to a check.
+# its optional "readiness" entry maps a dependency's name to a check that must pass, and "degradable" one
+# whose failure the service rides out (an LLM with a local fallback, Redis with a memory fallback): those
+# are reported, never a reason to take the instance out of service.
 Resources = Callable[[Settings], AbstractAsyncContextManager[dict[str, Any]]]
 
 
@@ -69,10 +71,13 @@ async def healthz(request: Request) -> dict[str, str]:
 @health_router.get("/readyz", summary="Dependencies answer")
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, ReadinessCheck] = getattr(request.state, "readiness", {})
-    results = await asyncio.gather(*(_safe(check) for check in checks.values()))
-    status = dict(zip(checks, results, strict=True))
-    ready = all(results)
-    return JSONResponse({"ready": ready, "checks": status}, status_code=200 if ready else 503)
+    degradable: dict[str, ReadinessCheck] = getattr(request.state, "degradable", {})
+    results = await asyncio.gather(*(_safe(check) for check in (*checks.values(), *degradable.values())))
+    status = dict(zip(checks, results[: len(checks)], strict=True))
+    ready = all(status.values())
+    degraded = [name for name, ok in zip(degradable, results[len(checks) :], strict=True) if not ok]
+    body = {"ready": ready, "checks": status, "degraded": degraded}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @health_router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
@@ -105,7 +110,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with resources(settings) as state:
-            yield {"settings": settings, "readiness": {}, **state}
+            yield {"settings": settings, "readiness": {}, "degradable": {}, **state}
 
     app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, service=name)

@@ -147,3 +147,19 @@ def test_multi_turn_and_scene() -> None:
     answer = LocalIntentEngine().classify(messages)
     assert answer.intent == "specific scenarios"
     assert "camping" in answer.scene.scene
+
+
+async def test_a_dead_llm_pool_degrades_to_the_local_engine_and_keeps_the_service_ready(settings) -> None:
+    from shared.settings import PoolSettings, Task, TaskRoute
+    from tests.conftest import free_port
+
+    dead = settings.model_copy(update={
+        "llm_pools": {"gpu": PoolSettings(endpoints=[f"http://127.0.0.1:{free_port()}"], max_retries=0)},
+        "llm_tasks": {**settings.llm_tasks, Task.INTENT: TaskRoute(backend="openai", pool="gpu")},
+        "cascade_threshold": 1.0,  # every request asks the LLM
+    })
+    async with app_client(create_app(dead)) as client:
+        answer = await client.post("/v1/intent", json={"messages": [{"role": "user", "content": "I want a laptop"}]})
+        ready = await client.get("/readyz")  # the failed call ejected the pool's only endpoint
+    assert ready.status_code == 200 and ready.json()["degraded"] == ["llm"]
+    assert answer.status_code == 200 and answer.json()["engine"] == "local"
