@@ -3,14 +3,16 @@
 Recommendation: hard filters from what the call states in structure (category, brand, price range), then
 semantic ranking of the free-text wishes ("good camera", "续航长") against each product's own text and the
 reviews buyers praised it in, both languages in one vector space. When the filters leave nothing, they are
-dropped one at a time in ``RELAX_ORDER`` and the response names the dropped ones.
+dropped one at a time in ``RELAX_ORDER`` and the response names the dropped ones. Embeddings match topics,
+not amounts, so a wish for more of an attribute ("long battery life", "拍照好") also ranks by where the
+product's value stands on that attribute's taxonomy scale (entry-level to premium).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +31,15 @@ RELAX_ORDER = ("price", "brand", "category")
 REVIEW_WEIGHT = 0.5
 # Candidates fetched per vector before fusing, as a multiple of top_k.
 CANDIDATES_PER_RESULT = 4
+# What the top of an attribute's scale adds to a product's score when the user wants more of it; text scores
+# are cosines, mostly 0.3-0.6.
+TIER_WEIGHT = 0.15
+# A wish for more or better of an attribute, not a specific value.
+_MORE = re.compile(
+    r"\b(good|great|better|best|long|longer|large|larger|big|bigger|high|higher|excellent|strong|powerful|fast|"
+    r"bright|premium|top|pro|lots?)\b|好|强|长|久|大|高|快|优|旗舰|顶级|专业|耐用",
+    re.IGNORECASE,
+)
 _INTERNAL_FIELDS = frozenset({"hash", "doc"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*k\b)?", re.IGNORECASE)
 
@@ -92,6 +103,8 @@ class Wanted:
 
     filters: dict[str, Condition]
     query: str
+    # The category's attributes the user wants more of, with that attribute's values from entry to premium.
+    scales: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_call(cls, call: FunctionCall) -> Wanted:
@@ -112,7 +125,30 @@ class Wanted:
             filters["category"] = AnyOf("category", (category,))
         # Without wishes, rank by what was asked for at all, so the order still follows the request.
         query = ", ".join(wishes) or " ".join(args.get(k, "") for k in ("category", "brand", "price")).strip()
-        return cls({name: filters[name] for name in RELAX_ORDER if name in filters}, query)
+        return cls({name: filters[name] for name in RELAX_ORDER if name in filters}, query, _scales(category, args))
+
+
+def _scales(category: str | None, args: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    taxonomy = load_taxonomy()
+    if category not in taxonomy:
+        return {}
+    scales = {}
+    for attribute in taxonomy[category].attributes:
+        wish = args.get(attribute.key.lower(), "")
+        values = tuple(v.lower() for v in attribute.values_en)
+        # A named value ("5000mAh") is matched by the text ranking; this is for "more of it".
+        if len(values) > 1 and _MORE.search(wish) and wish.lower() not in values:
+            scales[attribute.key] = values
+    return scales
+
+
+def tier_bonus(attributes: dict[str, Any], scales: dict[str, tuple[str, ...]]) -> float:
+    """Where the product's values stand on the wished scales, 0 (entry-level) to TIER_WEIGHT (premium)."""
+    tiers = [
+        values.index(value) / (len(values) - 1) if (value := str(attributes.get(key, "")).lower()) in values else 0.0
+        for key, values in scales.items()
+    ]
+    return TIER_WEIGHT * sum(tiers) / len(tiers) if tiers else 0.0
 
 
 def _sku(payload: dict[str, Any]) -> SkuInfo:
@@ -174,10 +210,19 @@ class Catalog:
             dropped = next(iter(active))  # ``active`` keeps RELAX_ORDER
             del active[dropped]
             relaxed.append(dropped)
-        winners = ranked[:top_k]
-        # Candidates are ranked without payloads; only the winners' are read.
-        found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in winners]) if winners else []
-        payloads = {h.id: h.payload for h in found}
+        if wanted.scales:  # the scale needs every candidate's attributes, not only the winners'
+            found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in ranked])
+            payloads = {h.id: h.payload for h in found}
+            ranked = sorted(
+                ((score + tier_bonus(payloads.get(h.id, {}).get("attributes", {}), wanted.scales), h) for score, h in ranked),
+                key=lambda item: (-item[0], item[1].id),
+            )
+            winners = ranked[:top_k]
+        else:
+            winners = ranked[:top_k]
+            # Candidates are ranked without payloads; only the winners' are read.
+            found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in winners]) if winners else []
+            payloads = {h.id: h.payload for h in found}
         ads = [Ad(skuInfo=_sku(payloads[hit.id]), score=round(score, 4)) for score, hit in winners if hit.id in payloads]
         return RecommendResponse(adList=ads, relaxed=relaxed, source="catalog")
 

@@ -24,6 +24,7 @@ from shared.knowledge import CollectionMismatch
 from shared.knowledge.base import KnowledgeBase
 from shared.knowledge.documents import PRODUCTS, guide_documents
 from shared.settings import Settings
+from shared.taxonomy import load_taxonomy
 from tests.conftest import app_client
 from tests.knowledge.conftest import make_store
 from tests.knowledge.fakes import FakeEmbedder
@@ -103,6 +104,23 @@ async def test_free_text_wishes_rank_matching_products_first(catalog_settings, a
 async def test_a_wish_alone_finds_the_right_kind_of_product(catalog_settings, wish, category) -> None:
     ads = (await _recommend(catalog_settings, need=wish))["adList"]
     assert [a["skuInfo"]["category"] for a in ads] == [category] * 5
+
+
+@pytest.mark.parametrize(
+    ("category", "key", "wish"),
+    [("smartphone", "battery", "long battery life"), ("smartphone", "camera", "拍照好"), ("laptop", "memory", "big memory")],
+)
+async def test_a_wish_for_more_ranks_up_the_scale(catalog_settings, category, key, wish) -> None:
+    """Embeddings match topics, not amounts: "long battery life" must still put bigger batteries first."""
+    values = [v.lower() for v in next(a for a in load_taxonomy()[category].attributes if a.key == key).values_en]
+
+    def mean_tier(ads: list[dict]) -> float:
+        return sum(values.index(ad["skuInfo"]["attributes"][key].lower()) for ad in ads) / len(ads)
+
+    wished = (await _recommend(catalog_settings, category=category, **{key: wish}))["adList"]
+    plain = (await _recommend(catalog_settings, category=category))["adList"]
+    assert mean_tier(wished) > mean_tier(plain)
+    assert mean_tier(wished) >= (len(values) - 1) / 2, "the recommended ones sit in the upper half of the scale"
 
 
 async def test_impossible_filters_are_relaxed_in_order(catalog_settings) -> None:
