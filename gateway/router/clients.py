@@ -26,12 +26,14 @@ class Services:
         self.urls = urls
         self.recommender = recommender
 
-    async def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, body: dict[str, Any] | None = None, expected: tuple[int, ...] = (200,)
+    ) -> httpx.Response:
         try:
             response = await self.http.request(method, url, json=body)
         except httpx.HTTPError as exc:
             raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
-        if response.status_code != 200:
+        if response.status_code not in expected:
             raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
         return response
 
@@ -64,16 +66,8 @@ class Services:
         return [KnowledgeHit.model_validate(hit) for hit in data["hits"]]
 
     async def product(self, sku_id: str) -> SkuInfo | None:
-        url = f"{self.urls.catalog}/v1/products/{sku_id}"
-        try:
-            response = await self.http.get(url)
-        except httpx.HTTPError as exc:
-            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
-        return SkuInfo.model_validate(response.json())
+        response = await self._send("GET", f"{self.urls.catalog}/v1/products/{sku_id}", expected=(200, 404))
+        return SkuInfo.model_validate(response.json()) if response.status_code == 200 else None
 
     async def copywriting(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._post(f"{self.urls.copywriting}/v1/copywriting", body)

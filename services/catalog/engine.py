@@ -210,19 +210,17 @@ class Catalog:
             dropped = next(iter(active))  # ``active`` keeps RELAX_ORDER
             del active[dropped]
             relaxed.append(dropped)
-        if wanted.scales:  # the scale needs every candidate's attributes, not only the winners'
-            found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in ranked])
-            payloads = {h.id: h.payload for h in found}
+        # Candidates are ranked without payloads; only the winners' are read, unless the scales need every
+        # candidate's attributes to rank them.
+        wanted_ids = [h.id for _, h in (ranked if wanted.scales else ranked[:top_k])]
+        found = await self.kb.store.retrieve(PRODUCTS, wanted_ids) if wanted_ids else []
+        payloads = {h.id: h.payload for h in found}
+        if wanted.scales:
             ranked = sorted(
                 ((score + tier_bonus(payloads.get(h.id, {}).get("attributes", {}), wanted.scales), h) for score, h in ranked),
                 key=lambda item: (-item[0], item[1].id),
             )
-            winners = ranked[:top_k]
-        else:
-            winners = ranked[:top_k]
-            # Candidates are ranked without payloads; only the winners' are read.
-            found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in winners]) if winners else []
-            payloads = {h.id: h.payload for h in found}
+        winners = ranked[:top_k]
         ads = [Ad(skuInfo=_sku(payloads[hit.id]), score=round(score, 4)) for score, hit in winners if hit.id in payloads]
         return RecommendResponse(adList=ads, relaxed=relaxed, source="catalog")
 
