@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,7 +16,9 @@ from fastapi import FastAPI
 
 from shared.settings import Settings
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Two checkouts testing at once on one machine each take their own databases: SG_TEST_REDIS_DB and the one below.
+REDIS_DB = int(os.environ.get("SG_TEST_REDIS_DB", "15"))
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
 def free_port() -> int:
@@ -46,7 +49,7 @@ def client_for() -> Callable[[FastAPI], object]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """The real Redis at 127.0.0.1:6379 (database 15), flushed per test; fails loudly when absent."""
+    """The real Redis at 127.0.0.1:6379 (database SG_TEST_REDIS_DB, default 15), flushed per test; fails loudly when absent."""
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()

@@ -95,7 +95,7 @@ def make_settings(tmp_path: Path, upstream: Upstream) -> Callable[..., Settings]
 
 @pytest.fixture
 def redis_settings(make_settings: Callable[..., Settings], redis_url: str, namespace: str) -> Callable[..., Settings]:
-    """As make_settings, over the real Redis (database 15, flushed per test)."""
+    """As make_settings, over the real Redis (database SG_TEST_REDIS_DB, default 15, flushed per test)."""
 
     def make(**overrides: Any) -> Settings:
         return make_settings(cache_backend="redis", redis_url=redis_url, cache_namespace=namespace, **overrides)

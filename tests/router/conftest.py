@@ -15,6 +15,7 @@ from shared.settings import PoolSettings, Settings, Task, TaskRoute
 from shared.simulator import SimConfig, run_in_thread
 from shared.simulator import create_app as create_simulator
 from shared.suite import serve_in_threads
+from tests.conftest import REDIS_DB
 
 NLU_TTFT_MS = 300
 # One reply both NLU paths accept: the intent prompt's <response> block, and extraction's {"call": ...}.
@@ -68,7 +69,7 @@ def mini_suite(redis_url_module: str) -> Iterator[MiniSuite]:
 
 @pytest.fixture(scope="module")
 def redis_url_module() -> Iterator[str]:
-    url = "redis://127.0.0.1:6379/14"
+    url = f"redis://127.0.0.1:6379/{REDIS_DB - 1}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
