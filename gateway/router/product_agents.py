@@ -17,10 +17,10 @@ from gateway.router.schemas import (
     Highlight,
     Recommendation,
 )
-from gateway.router.sessions import Session, SessionStore
 from shared.lexicon import best_review_sentence, format_number
 from shared.products import localised_text, reviews_in, value_text
 from shared.schemas import SkuInfo
+from shared.sessions import Session, SessionStore
 from shared.taxonomy import Taxonomy
 from shared.taxonomy.index import TaxonomyIndex
 from shared.text import is_chinese, tokens
