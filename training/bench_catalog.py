@@ -33,19 +33,19 @@ from asgi_lifespan import LifespanManager
 from services.catalog.app import create_app
 from services.catalog.engine import Catalog, Wanted
 from services.catalog.ingest import SAMPLE_GUIDES, SAMPLE_VECTORS
-from services.catalog.sample_data.scale import read_sample, scale
-from shared.embeddings import Embedder, create_embedder
-from shared.knowledge import KnowledgeBase, open_knowledge_base
-from shared.knowledge.documents import (
+from services.catalog.knowledge import KnowledgeBase, open_knowledge_base
+from services.catalog.knowledge.documents import (
     KNOWLEDGE,
     PRODUCTS,
     guide_documents,
     guide_files,
     product_document,
 )
-from shared.knowledge.ingest import IngestSummary, ingest
-from shared.knowledge.store import Filter, open_store
-from shared.knowledge.vector_cache import VectorFileCache
+from services.catalog.knowledge.ingest import IngestSummary, ingest
+from services.catalog.knowledge.store import Filter, open_store
+from services.catalog.knowledge.vector_cache import VectorFileCache
+from services.catalog.sample_data.scale import read_sample, scale
+from shared.embeddings import Embedder, create_embedder
 from shared.schemas import FunctionCall, SkuInfo
 from shared.settings import PROJECT_ROOT, Settings
 from shared.taxonomy import load_taxonomy

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from gateway.router import events
 from gateway.router.clients import ServiceError, Services
 from gateway.router.schemas import ChatResponse
-from gateway.router.sessions import Session, SessionStore
-from gateway.router.suggestions import suggest
 from gateway.router.tree import Node, TaskTree
+from shared.engines.suggestions import suggest
 from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, KnowledgeHit, Message, Scene, SkuInfo
+from shared.sessions import Session, SessionStore
 from shared.sse import Event, error_event
 from shared.taxonomy import Taxonomy
 from shared.text import is_chinese

@@ -21,10 +21,10 @@ from gateway.router.schemas import (
     CopywritingAgentRequest,
     SummaryAgentRequest,
 )
-from gateway.router.sessions import Session, SessionStore, tenant_var
 from shared.deps import cache_resources, http_resources, merge_states
 from shared.recommender import create_recommender
 from shared.service import create_app as create_service_app
+from shared.sessions import Session, SessionStore, tenant_var
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
 from shared.taxonomy import load_taxonomy

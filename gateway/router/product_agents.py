@@ -1,29 +1,23 @@
-"""Agents around products and whole dialogs: comparison (seed 001's copilot), copy, customer-service summary."""
+"""Agents around products and whole dialogs: comparison, copy, customer-service summary.
+
+They fetch what they need (products from the catalog, the session) and call the services; the comparison's
+wording is ``shared.engines.compare``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from statistics import mean
 from typing import Any
 
 from fastapi import HTTPException
 
 from gateway.router.clients import ServiceError, Services
-from gateway.router.schemas import (
-    CompareRequest,
-    CompareResponse,
-    CompareRow,
-    CopywritingAgentRequest,
-    Highlight,
-    Recommendation,
-)
-from gateway.router.sessions import Session, SessionStore
-from shared.lexicon import best_review_sentence, format_number
-from shared.products import localised_text, reviews_in, value_text
-from shared.schemas import SkuInfo
+from gateway.router.schemas import CompareRequest, CompareResponse, CopywritingAgentRequest
+from shared.engines import compare
+from shared.sessions import Session, SessionStore
 from shared.taxonomy import Taxonomy
 from shared.taxonomy.index import TaxonomyIndex
-from shared.text import is_chinese, tokens
+from shared.text import is_chinese
 
 
 def _language(requested: str | None, session: Session) -> bool:
@@ -39,6 +33,8 @@ async def _session(sessions: SessionStore, session_id: str | None) -> Session:
 
 
 class CompareAgent:
+    """Two to five products side by side, worded in the user's language and against their needs profile."""
+
     def __init__(self, services: Services, sessions: SessionStore, taxonomy: Taxonomy) -> None:
         self.services = services
         self.sessions = sessions
@@ -57,63 +53,10 @@ class CompareAgent:
         zh = _language(request.language, session)
         return CompareResponse(
             products=products,
-            rows=self._rows(products, zh),
-            highlights=[self._highlight(p, zh) for p in products],
-            recommendation=self._recommend(products, session.preferences, zh),
+            rows=compare.rows(self.index, products, zh),
+            highlights=[compare.highlight(p, zh) for p in products],
+            recommendation=compare.recommend(products, session.preferences, zh),
         )
-
-    def _rows(self, products: list[SkuInfo], zh: bool) -> list[CompareRow]:
-        category = self.index.category_of(products[0])
-        price = CompareRow(
-            key="price",
-            label="价格" if zh else "price",
-            values=[f"¥{format_number(p.price)}" if p.price is not None else "-" for p in products],
-        )
-        keys = list(dict.fromkeys(k for p in products for k in p.attributes))
-        rows = [
-            CompareRow(
-                key=key,
-                label=self.index.label(category, key, zh),
-                values=[self.index.localise(category, key, value_text(p.attributes.get(key)), zh) or "-"
-                        for p in products],
-            )
-            for key in keys
-        ]
-        return [price, *rows]
-
-    @staticmethod
-    def _highlight(product: SkuInfo, zh: bool) -> Highlight:
-        pick = best_review_sentence(reviews_in(product, zh) or product.skuCommentList)
-        return Highlight(skuId=product.skuId, review=pick.sentence if pick else "")
-
-    @staticmethod
-    def _recommend(products: list[SkuInfo], preferences: dict[str, str], zh: bool) -> Recommendation:
-        """The product matching most of what the user asked for; then the best rated; then the cheapest."""
-        wishes = {k: set(tokens(v)) for k, v in preferences.items() if k not in {"category", "brand", "price"}}
-
-        def matched(product: SkuInfo) -> list[str]:
-            return [
-                key for key, words in wishes.items()
-                if words & set(tokens(f"{key} {value_text(product.attributes.get(key))}"))
-            ]
-
-        def rating(product: SkuInfo) -> float:
-            scores = [c.score for c in product.skuCommentList if c.score is not None]
-            return mean(scores) if scores else 0.0
-
-        best = max(products, key=lambda p: (len(matched(p)), rating(p), -(p.price or 0)))
-        name = localised_text(best, "skuName", zh)
-        reasons: list[str] = []
-        if hits := matched(best):
-            reasons.append(f"最符合您对{'、'.join(hits)}的要求" if zh else f"it fits what you asked for in {', '.join(hits)}")
-        if rating(best):
-            reasons.append(f"用户评分{rating(best):.1f}" if zh else f"it is rated {rating(best):.1f}/5 by buyers")
-        if best.price is not None and best.price == min(p.price or float("inf") for p in products):
-            reasons.append("价格最低" if zh else "it is the cheapest")
-        reason = ("推荐" + name + "：" + "，".join(reasons) + "。") if zh else (
-            f"{name}: " + "; ".join(reasons) + "." if reasons else f"{name}."
-        )
-        return Recommendation(skuId=best.skuId, reason=reason)
 
 
 class CopywritingAgent:

@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.engines.compare import CompareRow, Highlight, Recommendation
 from shared.schemas import FunctionCall, IntentLabel, KnowledgeHit, Scene, SkuInfo, Text
 
 
@@ -33,22 +34,6 @@ class CompareRequest(BaseModel):
     sku_ids: list[str] = Field(min_length=2, max_length=5, description="Two to five products, by skuId")
     session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     language: Literal["zh", "en"] | None = None
-
-
-class CompareRow(BaseModel):
-    key: str
-    label: str
-    values: list[str]
-
-
-class Highlight(BaseModel):
-    skuId: str
-    review: str
-
-
-class Recommendation(BaseModel):
-    skuId: str
-    reason: str
 
 
 class CompareResponse(BaseModel):

@@ -14,10 +14,8 @@ error chunk that ends the stream without ``[DONE]``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,9 +30,9 @@ from starlette.responses import JSONResponse, Response
 from gateway.tier1.gate import Admitted
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import is_event_stream, open_upstream
-from shared.cache import Cache, CacheError
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
+from shared.sessions import ConversationIndex
 from shared.settings import Settings
 from shared.sse import ClosingStreamingResponse, read_events
 
@@ -42,9 +40,6 @@ log = logging.getLogger(__name__)
 
 MODEL_ID = "shopping-guide"
 SESSION_HEADER = "X-Session-ID"
-# As long as the router keeps a session: a conversation is worth finding again only while its session lives.
-CONVERSATION_TTL_S = 24 * 3600
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class ContentPart(BaseModel):
@@ -95,42 +90,6 @@ def _frame(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-def _conversation_key(tenant: str, turns: list[tuple[str, str]]) -> str:
-    digest = hashlib.sha256(json.dumps([tenant, turns], ensure_ascii=False).encode()).hexdigest()
-    return f"oai:conversation:{digest}"
-
-
-class Sessions:
-    """Which router session a conversation belongs to (see the module docstring)."""
-
-    def __init__(self, cache: Cache, tenant: str) -> None:
-        self.cache = cache
-        self.tenant = tenant
-
-    async def resolve(self, user: str | None, earlier: list[tuple[str, str]]) -> str:
-        if user is not None:
-            readable = f"u-{self.tenant}-{user}"
-            if _SESSION_ID.match(readable):
-                return readable
-            return f"u-{hashlib.sha256(json.dumps([self.tenant, user]).encode()).hexdigest()[:40]}"
-        if not earlier:
-            return f"c-{uuid.uuid4().hex}"
-        key = _conversation_key(self.tenant, earlier)
-        try:
-            found = await self.cache.get(key)
-        except CacheError as exc:
-            log.warning("conversation not looked up, the cache failed: %s", exc)
-            found = None
-        # Unknown history (expired, or from elsewhere): a session named by it, the same on every resend.
-        return found.decode() if found else f"h-{key.rsplit(':', 1)[1][:40]}"
-
-    async def remember(self, conversation: list[tuple[str, str]], session_id: str) -> None:
-        try:
-            await self.cache.set(_conversation_key(self.tenant, conversation), session_id.encode(), CONVERSATION_TTL_S)
-        except CacheError as exc:
-            log.warning("conversation not remembered, the cache failed: %s", exc)
-
-
 def _upstream_error(status: int, raw: bytes) -> JSONResponse:
     try:
         message = json.loads(raw)["error"]["message"]
@@ -171,9 +130,9 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
     if last_user is None or not ask.messages[last_user].text():
         return _error(400, "invalid_request_error", "no user message to answer: the last 'user' message is empty")
 
-    sessions = Sessions(request.state.cache, admitted.principal.tenant.name)
+    conversations = ConversationIndex(request.state.cache, admitted.principal.tenant.name)
     earlier = [(m.role, m.text()) for m in ask.messages[:last_user] if m.role in ("user", "assistant")]
-    session_id = await sessions.resolve(ask.user, earlier)
+    session_id = await conversations.resolve(ask.user, earlier)
     turn = _Turn(session_id, ask.messages[last_user].text(), remember=ask.user is None)
 
     settings: Settings = request.state.settings
@@ -192,7 +151,7 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
     async def remember() -> None:
         """Where the conversation went, so the client's next request (the history resent) continues it."""
         if turn.done and turn.remember:
-            await sessions.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
+            await conversations.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
 
     async def spend() -> None:
         await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))

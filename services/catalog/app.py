@@ -22,6 +22,7 @@ from fastapi import Path as PathParam
 
 from services.catalog.engine import Catalog
 from services.catalog.ingest import seed_if_empty
+from services.catalog.knowledge import KnowledgeBase, StoreLocked, open_knowledge_base
 from services.catalog.schemas import (
     KnowledgeRequest,
     KnowledgeResponse,
@@ -30,7 +31,6 @@ from services.catalog.schemas import (
 )
 from shared.cache import Cache
 from shared.deps import cache_resources, merge_states
-from shared.knowledge import KnowledgeBase, StoreLocked, open_knowledge_base
 from shared.schemas import SkuInfo
 from shared.service import create_app as create_service_app
 from shared.settings import Settings

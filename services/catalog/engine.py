@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from shared.knowledge import KnowledgeBase
-from shared.knowledge.base import normalise_query
-from shared.knowledge.documents import PRODUCTS, point_id
-from shared.knowledge.store import AnyOf, Between, Condition, Filter, Hit
+from services.catalog.knowledge import KnowledgeBase
+from services.catalog.knowledge.base import normalise_query
+from services.catalog.knowledge.documents import PRODUCTS, point_id
+from services.catalog.knowledge.store import AnyOf, Between, Condition, Filter, Hit
 from shared.recommender import Ad, RecommendResponse
 from shared.schemas import FunctionCall, KnowledgeHit, SkuInfo
 from shared.taxonomy import load_taxonomy

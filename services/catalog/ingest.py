@@ -3,8 +3,9 @@
     python -m services.catalog.ingest                      # the shipped sample data
     python -m services.catalog.ingest --products more.jsonl --guides guides/ --prune
 
-Safe to repeat: unchanged items are skipped, changed ones updated (see ``shared.knowledge.ingest``). With the
-embedded store, stop the catalog service first (one process opens it); with SG_QDRANT_URL, ingest any time.
+Safe to repeat: unchanged items are skipped, changed ones updated (see ``services.catalog.knowledge.ingest``).
+With the embedded store, stop the catalog service first (one process opens it); with SG_QDRANT_URL, ingest any
+time.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
-from shared.cache import open_cache
-from shared.embeddings import create_embedder
-from shared.knowledge import KnowledgeBase, open_knowledge_base, vector_cache
-from shared.knowledge.documents import (
+from services.catalog.knowledge import KnowledgeBase, open_knowledge_base, vector_cache
+from services.catalog.knowledge.documents import (
     KNOWLEDGE,
     PRODUCTS,
     guide_documents,
@@ -27,8 +26,10 @@ from shared.knowledge.documents import (
     product_document,
     read_products,
 )
-from shared.knowledge.ingest import IngestSummary, embed_missing, ingest
-from shared.knowledge.vector_cache import VectorFileCache
+from services.catalog.knowledge.ingest import IngestSummary, embed_missing, ingest
+from services.catalog.knowledge.vector_cache import VectorFileCache
+from shared.cache import open_cache
+from shared.embeddings import create_embedder
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.knowledge.edge import EdgeStore
-from shared.knowledge.server import ClientStore
-from shared.knowledge.store import VectorStore
+from services.catalog.knowledge.edge import EdgeStore
+from services.catalog.knowledge.server import ClientStore
+from services.catalog.knowledge.store import VectorStore
 
 
 def make_store(engine: str, path: Path) -> VectorStore:

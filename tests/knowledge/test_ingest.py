@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.catalog.ingest import SAMPLE_GUIDES, SAMPLE_PRODUCTS
-from shared.knowledge.base import KnowledgeBase
-from shared.knowledge.documents import (
+from services.catalog.knowledge.base import KnowledgeBase
+from services.catalog.knowledge.documents import (
     KNOWLEDGE,
     PRODUCTS,
     chunk_guide,
@@ -14,9 +14,9 @@ from shared.knowledge.documents import (
     product_document,
     read_products,
 )
-from shared.knowledge.ingest import ingest
-from shared.knowledge.store import VectorStore
-from shared.knowledge.vector_cache import VectorFileCache
+from services.catalog.knowledge.ingest import ingest
+from services.catalog.knowledge.store import VectorStore
+from services.catalog.knowledge.vector_cache import VectorFileCache
 from tests.knowledge.conftest import make_store
 from tests.knowledge.fakes import FakeEmbedder
 

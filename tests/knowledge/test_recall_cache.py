@@ -6,10 +6,10 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
+from services.catalog.knowledge.base import KnowledgeBase
+from services.catalog.knowledge.documents import KNOWLEDGE, guide_documents
+from services.catalog.knowledge.ingest import ingest
 from shared.cache import RedisCache
-from shared.knowledge.base import KnowledgeBase
-from shared.knowledge.documents import KNOWLEDGE, guide_documents
-from shared.knowledge.ingest import ingest
 from tests.knowledge.conftest import make_store
 from tests.knowledge.fakes import FakeEmbedder
 

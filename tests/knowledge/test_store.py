@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.knowledge.documents import point_id
-from shared.knowledge.store import (
+from services.catalog.knowledge.documents import point_id
+from services.catalog.knowledge.store import (
     AnyOf,
     Between,
     CollectionMismatch,

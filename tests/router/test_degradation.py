@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.router.app import create_app
-from gateway.router.sessions import SessionStore
 from shared.cache import RedisCache
+from shared.sessions import SessionStore
 from shared.settings import ServiceUrls, Settings
 from tests.conftest import app_client, free_port
 

@@ -20,9 +20,9 @@ from prometheus_client import REGISTRY
 from services.catalog.app import create_app
 from services.catalog.engine import price_range, resolve_brands, resolve_category
 from services.catalog.ingest import SAMPLE_GUIDES, SAMPLE_PRODUCTS
-from shared.knowledge import CollectionMismatch
-from shared.knowledge.base import KnowledgeBase
-from shared.knowledge.documents import PRODUCTS, guide_documents
+from services.catalog.knowledge import CollectionMismatch
+from services.catalog.knowledge.base import KnowledgeBase
+from services.catalog.knowledge.documents import PRODUCTS, guide_documents
 from shared.settings import Settings
 from shared.taxonomy import load_taxonomy
 from tests.conftest import app_client

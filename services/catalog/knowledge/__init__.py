@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from shared.cache import Cache
-from shared.embeddings import Embedder, create_embedder
-from shared.knowledge.base import KnowledgeBase
-from shared.knowledge.store import (
+from services.catalog.knowledge.base import KnowledgeBase
+from services.catalog.knowledge.store import (
     CollectionMismatch,
     StoreError,
     StoreLocked,
     open_store,
 )
-from shared.knowledge.vector_cache import VectorFileCache
+from services.catalog.knowledge.vector_cache import VectorFileCache
+from shared.cache import Cache
+from shared.embeddings import Embedder, create_embedder
 from shared.settings import Settings
 
 __all__ = ["CollectionMismatch", "KnowledgeBase", "StoreError", "StoreLocked", "open_knowledge_base", "vector_cache"]

@@ -15,7 +15,7 @@ from typing import Any
 from qdrant_client import AsyncQdrantClient
 from qdrant_client import models as qm
 
-from shared.knowledge.store import (
+from services.catalog.knowledge.store import (
     AnyOf,
     CollectionSpec,
     Filter,

@@ -141,13 +141,13 @@ class VectorStore(ABC):
 def open_store(settings: Settings) -> VectorStore:
     """A server when ``qdrant_url`` is set; otherwise the embedded engine under ``qdrant_location``."""
     if settings.qdrant_url:
-        from shared.knowledge.server import ClientStore
+        from services.catalog.knowledge.server import ClientStore
 
         return ClientStore.for_server(settings.qdrant_url, settings.qdrant_api_key)
     if settings.qdrant_engine == "local":
-        from shared.knowledge.server import ClientStore
+        from services.catalog.knowledge.server import ClientStore
 
         return ClientStore.embedded(settings.qdrant_location / "local")
-    from shared.knowledge.edge import EdgeStore
+    from services.catalog.knowledge.edge import EdgeStore
 
     return EdgeStore(settings.qdrant_location / "edge")

@@ -1,7 +1,8 @@
-"""Next-question suggestions (seed 001): two or three short things the user is likely to ask next.
+"""Next-question suggestions: two or three short things the user is likely to ask next, in their language.
 
-Drawn from where the dialog stands: the category's key attributes the user has not talked about yet,
-the products just shown (compare them, cheaper ones, what reviewers say), or, in small talk, a way in.
+Drawn from where the dialog stands: the products just shown (compare them, what reviewers say), the
+category's key attributes the user has not talked about yet, a cheaper one when no budget was given, or,
+in small talk, a way in.
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from shared.taxonomy import Taxonomy
 
 MAX_SUGGESTIONS = 3
 
-_OPENERS = {
+# By language (True: Chinese): what to ask when the user is not shopping yet.
+_OPENERS: dict[bool, list[str]] = {
     True: ["帮我推荐一款手机", "最近有什么值得买的？", "送女朋友什么礼物好？"],
     False: ["Recommend a phone for me", "What's worth buying right now?", "What's a good gift for my mom?"],
 }
 
 
 def _short_name(product: SkuInfo, zh: bool) -> str:
+    """The product's name in the reply's language, cut to three words: a suggestion stays short."""
     name = product.skuName if zh else str((product.model_extra or {}).get("skuNameEn") or product.skuName)
     words = name.split()
     return " ".join(words[:3]) if len(words) > 3 else name
 
 
-def suggest(
-    taxonomy: Taxonomy, zh: bool, call: FunctionCall | None, products: list[SkuInfo]
-) -> list[str]:
+def suggest(taxonomy: Taxonomy, zh: bool, call: FunctionCall | None, products: list[SkuInfo]) -> list[str]:
+    """At most ``MAX_SUGGESTIONS`` next questions after a turn with this ``call`` (None: no shopping)."""
     if call is None:
         return _OPENERS[zh][:MAX_SUGGESTIONS]
     arguments = call.arguments

@@ -18,15 +18,15 @@ from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from shared.cache import Cache, CacheError
-from shared.embeddings import Embedder
-from shared.knowledge.documents import (
+from services.catalog.knowledge.documents import (
     KNOWLEDGE,
     KNOWLEDGE_VECTORS,
     PRODUCT_VECTORS,
     PRODUCTS,
 )
-from shared.knowledge.store import AnyOf, CollectionSpec, Filter, VectorStore
+from services.catalog.knowledge.store import AnyOf, CollectionSpec, Filter, VectorStore
+from shared.cache import Cache, CacheError
+from shared.embeddings import Embedder
 from shared.schemas import KnowledgeHit
 
 log = logging.getLogger(__name__)

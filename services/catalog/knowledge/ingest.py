@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
+from services.catalog.knowledge.base import KnowledgeBase
+from services.catalog.knowledge.documents import Document
+from services.catalog.knowledge.store import Point
+from services.catalog.knowledge.vector_cache import VectorFileCache
 from shared.embeddings import Embedder
-from shared.knowledge.base import KnowledgeBase
-from shared.knowledge.documents import Document
-from shared.knowledge.store import Point
-from shared.knowledge.vector_cache import VectorFileCache
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import qdrant_edge as qe
 
-from shared.knowledge.store import (
+from services.catalog.knowledge.store import (
     AnyOf,
     CollectionSpec,
     Filter,
