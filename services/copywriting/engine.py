@@ -8,7 +8,6 @@ copy must appear in the input), one retry with the broken rule named, then the l
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from shared.lexicon import (
     invented_numbers,
     split_sentences,
 )
-from shared.llm import LLMClient, LLMError
+from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.products import (
     display_name,
@@ -42,10 +41,8 @@ from shared.settings import Task
 from shared.sse import Event, text_events
 from shared.taxonomy import Category
 from shared.taxonomy.index import TaxonomyIndex
-from shared.telemetry import ENGINE_ANSWERS, request_id_var
+from shared.telemetry import request_id_var
 from shared.text import is_chinese
-
-log = logging.getLogger(__name__)
 
 PROMPT = load_prompt("services.copywriting", "copywriting")
 _WRAPPING = re.compile(r"^\s*(?:文案|copy|推荐文案)\s*[:：]\s*", re.I)
@@ -233,15 +230,18 @@ class Copywriter:
 
     async def write(self, request: CopyRequest) -> CopyResponse:
         brief = self.local.brief(request)
-        if request.engine == "local" or self.llm.uses_local(Task.COPYWRITING):
-            ENGINE_ANSWERS.labels("copywriting", "local", "answered").inc()
-            return CopyResponse(copy_text=self.local.write(request, brief), engine="local")
-        text = await self._ask_llm(request, brief)
-        if text is None:
-            ENGINE_ANSWERS.labels("copywriting", "local", "llm_fallback").inc()
-            return CopyResponse(copy_text=self.local.write(request, brief), engine="local")
-        ENGINE_ANSWERS.labels("copywriting", "llm", "answered").inc()
-        return CopyResponse(copy_text=text, engine="llm")
+        product = product_json(request.product)
+        answer = await run_cascade(
+            self.llm,
+            Task.COPYWRITING,
+            request.engine,
+            local=lambda: self.local.write(request, brief),
+            prompt=lambda: [ChatMessage(role="user", content=_prompt(request, brief, product))],
+            parse=lambda text: _checked(clean_copy(text), brief, [product, brief.wishes]),
+            repair=_rewrite,
+            request_id=request_id_var.get(),
+        )
+        return CopyResponse(copy_text=answer.value, engine=answer.engine)
 
     async def stream(self, request: CopyRequest) -> AsyncIterator[Event]:
         """The checked copy as token events, then ``done``: an LLM copy is checked whole before it is sent,
@@ -250,39 +250,24 @@ class Copywriter:
         async for event in text_events(answer.copy_text, "copy", answer.engine):
             yield event
 
-    async def _ask_llm(self, request: CopyRequest, brief: Brief) -> str | None:
-        product = product_json(request.product)
-        sources = [product, brief.wishes]
-        unit = "Chinese characters" if brief.zh else "words"
-        prompt = PROMPT.render(
-            language="Chinese (简体中文)" if brief.zh else "English",
-            max_length=str(brief.max_length),
-            unit=unit,
-            product=product,
-            wishes=_transcript(request.messages) if request.messages else "(the user said nothing about preferences)",
-        )
-        messages = [ChatMessage(role="user", content=prompt)]
-        for attempt in range(2):  # one retry with the broken rule named
-            try:
-                reply = await self.llm.complete(Task.COPYWRITING, messages, request_id=request_id_var.get())
-            except LLMError as exc:
-                log.warning("copywriting LLM failed, writing locally: %s", exc)
-                return None
-            text = clean_copy(reply.text)
-            problem = check_copy(text, brief, sources)
-            if problem is None:
-                return text
-            log.warning("copywriting LLM copy rejected (attempt %d): %s", attempt + 1, problem)
-            messages = [
-                *messages[:1],
-                ChatMessage(role="assistant", content=reply.text),
-                ChatMessage(
-                    role="user",
-                    content=f"That copy is not acceptable: {problem}. Rewrite it following every rule; "
-                    "output only the copy.",
-                ),
-            ]
-        return None
+
+def _prompt(request: CopyRequest, brief: Brief, product: str) -> str:
+    return PROMPT.render(
+        language="Chinese (简体中文)" if brief.zh else "English",
+        max_length=str(brief.max_length),
+        unit="Chinese characters" if brief.zh else "words",
+        product=product,
+        wishes=_transcript(request.messages) if request.messages else "(the user said nothing about preferences)",
+    )
+
+
+def _checked(text: str, brief: Brief, sources: Sequence[str]) -> str | Unusable:
+    problem = check_copy(text, brief, sources)
+    return text if problem is None else Unusable(problem)
+
+
+def _rewrite(problem: Unusable) -> str:
+    return f"That copy is not acceptable: {problem.reason}. Rewrite it following every rule; output only the copy."
 
 
 def _transcript(messages: Sequence[Message]) -> str:

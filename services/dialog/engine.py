@@ -7,16 +7,16 @@ reviews. Small talk ("random chat", "random shopping") is answered kindly and st
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
-from shared.llm import LLMClient, LLMError
+from shared.llm import LLMClient, LLMError, StreamCut, Unusable, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.chunking import clip_tokens, count_tokens
 from shared.products import (
@@ -38,10 +38,8 @@ from shared.settings import Task
 from shared.sse import Event, error_event, text_events
 from shared.taxonomy import Attribute, Category
 from shared.taxonomy.index import TaxonomyIndex
-from shared.telemetry import ENGINE_ANSWERS, request_id_var
+from shared.telemetry import request_id_var
 from shared.text import is_chinese
-
-log = logging.getLogger(__name__)
 
 # The dialog history the guide reads by default (Settings.dialog_history_turns): seed 000's history[-10:].
 HISTORY_TURNS = 10
@@ -330,6 +328,28 @@ def strip_guide_prefix(text: str) -> str:
     return _GUIDE_PREFIX.sub("", text, count=1)
 
 
+def guide_reply(text: str) -> str | Unusable:
+    return strip_guide_prefix(text).strip() or Unusable("the reply is empty")
+
+
+async def drop_guide_prefix(deltas: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+    """The deltas without a "Shopping Guide:" prefix: the head is held back until the prefix can be recognised."""
+    sent = False
+    head = ""
+    async for delta in deltas:
+        if not sent and len(head) < 24:
+            head += delta
+            if len(head) < 24:
+                continue
+            delta, head = strip_guide_prefix(head).lstrip(), ""
+            if not delta:
+                continue
+        sent = True
+        yield delta
+    if head and (delta := strip_guide_prefix(head).strip()):
+        yield delta
+
+
 class DialogGuide:
     """Answers with the LLM when the dialog task is routed to one, else (and on failure) locally."""
 
@@ -338,82 +358,48 @@ class DialogGuide:
         self.local = local
         self.max_prompt_tokens = max_prompt_tokens
 
-    def _use_llm(self, engine: str) -> bool:
-        return engine != "local" and not self.llm.uses_local(Task.DIALOG)
-
     def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
         return build_llm_messages(request, plan, self.local.index, self.local.history_turns, self.max_prompt_tokens)
 
     async def answer(self, request: DialogRequest) -> DialogResponse:
         plan = self.local.plan(request)
-        if not self._use_llm(request.engine):
-            ENGINE_ANSWERS.labels("dialog", "local", "answered").inc()
-            return DialogResponse(reply=plan.reply, engine="local")
-        try:
-            response = await self.llm.complete(
-                Task.DIALOG, self._messages(request, plan), request_id=request_id_var.get()
-            )
-            text = strip_guide_prefix(response.text).strip()
-        except LLMError as exc:
-            log.warning("dialog LLM failed, answering locally: %s", exc)
-            text = ""
-        if not text:
-            ENGINE_ANSWERS.labels("dialog", "local", "llm_fallback").inc()
-            return DialogResponse(reply=plan.reply, engine="local")
-        ENGINE_ANSWERS.labels("dialog", "llm", "answered").inc()
-        return DialogResponse(reply=text, engine="llm")
+        answer = await run_cascade(
+            self.llm,
+            Task.DIALOG,
+            request.engine,
+            local=lambda: plan.reply,
+            prompt=lambda: self._messages(request, plan),
+            parse=guide_reply,
+            retries=0,  # the guide has never retried: an empty reply gives way to the local one at once
+            request_id=request_id_var.get(),
+        )
+        return DialogResponse(reply=answer.value, engine=answer.engine)
 
     async def stream(self, request: DialogRequest) -> AsyncIterator[Event]:
         """``token`` events then ``done``; before the first token a failing LLM gives way to the local reply,
         after it an ``error`` event ends the stream. Closing this generator closes the LLM stream."""
         plan = self.local.plan(request)
-        if not self._use_llm(request.engine):
-            ENGINE_ANSWERS.labels("dialog", "local", "answered").inc()
-            async for event in text_events(plan.reply, "reply"):
-                yield event
-            return
-        upstream: AsyncIterator[str] | None = None
-        sent: list[str] = []
-        head = ""  # held back until a "Shopping Guide:" prefix can be recognised and dropped
-        try:
-            try:
-                upstream = self.llm.stream(Task.DIALOG, self._messages(request, plan), request_id=request_id_var.get())
-                async for delta in upstream:
-                    if not delta:
-                        continue
-                    if not sent and len(head) < 24:
-                        head += delta
-                        if len(head) < 24:
-                            continue
-                        delta, head = strip_guide_prefix(head).lstrip(), ""
-                        if not delta:
-                            continue
-                    sent.append(delta)
-                    yield "token", {"text": delta}
-                if head and (delta := strip_guide_prefix(head).strip()):
-                    sent.append(delta)
-                    yield "token", {"text": delta}
-            except Exception as exc:  # noqa: BLE001 - every failure ends in a fallback or an error event
-                if sent:
-                    log.warning("dialog LLM stream cut after %d pieces: %s", len(sent), exc)
-                    ENGINE_ANSWERS.labels("dialog", "llm", "stream_cut").inc()
+        pieces = stream_cascade(
+            self.llm,
+            Task.DIALOG,
+            request.engine,
+            local=lambda: plan.reply,
+            prompt=lambda: self._messages(request, plan),
+            shape=drop_guide_prefix,
+            request_id=request_id_var.get(),
+        )
+        async with aclosing(pieces):
+            async for piece in pieces:
+                if isinstance(piece, str):
+                    yield "token", {"text": piece}
+                elif isinstance(piece, StreamCut):
                     yield error_event(
-                        "llm_stream_cut" if isinstance(exc, LLMError) else "internal_error",
+                        "llm_stream_cut" if isinstance(piece.error, LLMError) else "internal_error",
                         "the model stopped mid-reply; the partial reply is incomplete, please retry",
-                        partial="".join(sent),
+                        partial=piece.partial,
                     )
-                    return
-                log.warning("dialog LLM failed before the first token, answering locally: %s", exc,
-                            exc_info=not isinstance(exc, LLMError))
-            if not sent:
-                ENGINE_ANSWERS.labels("dialog", "local", "llm_fallback").inc()
-                async for event in text_events(plan.reply, "reply"):
-                    yield event
-                return
-            ENGINE_ANSWERS.labels("dialog", "llm", "answered").inc()
-            yield "done", {"reply": "".join(sent), "engine": "llm"}
-        finally:
-            if upstream is not None and (aclose := getattr(upstream, "aclose", None)) is not None:
-                await aclose()
-
-
+                elif piece.engine == "local":
+                    async for event in text_events(piece.value, "reply"):
+                        yield event
+                else:
+                    yield "done", {"reply": piece.value, "engine": "llm"}

@@ -6,23 +6,18 @@ attribute values in the user's words), gated by the intent model: no call for ch
 
 from __future__ import annotations
 
-import logging
-
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
 from shared.jsonblock import extract_json
-from shared.llm import LLMClient, LLMError
+from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import FunctionCall, Message, render_transcript
+from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
-from shared.telemetry import ENGINE_ANSWERS
 from training.extraction_model import ExtractionModel, gated_call
 from training.intent_model import IntentModel
-
-log = logging.getLogger(__name__)
 
 PROMPT = load_prompt("services.extraction", "extraction")
 
@@ -47,16 +42,17 @@ class Extractor:
         self.llm = llm
         self.local = local
 
-    async def extract(self, messages: list[Message], engine: str) -> ExtractResponse:
-        if engine == "local" or self.llm.uses_local(Task.EXTRACTION):
-            ENGINE_ANSWERS.labels("extraction", "local", "answered").inc()
-            return ExtractResponse(call=self.local.extract(messages), engine="local")
-        call = await self._ask_llm(messages)
-        if call is False:
-            ENGINE_ANSWERS.labels("extraction", "local", "llm_fallback").inc()
-            return ExtractResponse(call=self.local.extract(messages), engine="local")
-        ENGINE_ANSWERS.labels("extraction", "llm", "answered").inc()
-        return ExtractResponse(call=call or None, engine="llm")
+    async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
+        answer = await run_cascade(
+            self.llm,
+            Task.EXTRACTION,
+            engine,
+            local=lambda: self.local.extract(messages),
+            prompt=lambda: [ChatMessage(role="user", content=self._prompt(messages))],
+            parse=self._parse,
+            repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
+        )
+        return ExtractResponse(call=answer.value, engine=answer.engine)
 
     def _prompt(self, messages: list[Message]) -> str:
         taxonomy = self.local.taxonomy
@@ -65,6 +61,13 @@ class Extractor:
         )
         common = ", ".join(a.key for a in taxonomy.common_attributes)
         return PROMPT.render(categories=categories, common_keys=common, conversation=render_transcript(messages))
+
+    def _parse(self, text: str) -> FunctionCall | None | Unusable:
+        """The call, None for a valid "no call", or why the answer is unusable."""
+        try:
+            return self._validate(text)
+        except (ValueError, ValidationError, AttributeError) as exc:
+            return Unusable(str(exc))
 
     def _validate(self, text: str) -> FunctionCall | None:
         data = extract_json(text, tag="response")
@@ -85,21 +88,3 @@ class Extractor:
     @property
     def taxonomy_ids(self) -> set[str]:
         return set(self.local.taxonomy.categories)
-
-    async def _ask_llm(self, messages: list[Message]) -> FunctionCall | None | bool:
-        """The call, None for "no call", or False when the LLM gave nothing usable."""
-        prompt = [ChatMessage(role="user", content=self._prompt(messages))]
-        for _ in range(2):  # one repair round: the error goes back to the model
-            try:
-                reply = await self.llm.complete(Task.EXTRACTION, prompt)
-                return self._validate(reply.text)
-            except LLMError as exc:
-                log.warning("extraction LLM failed, answering locally: %s", exc)
-                return False
-            except (ValueError, ValidationError, AttributeError) as exc:
-                prompt = [
-                    *prompt,
-                    ChatMessage(role="assistant", content=reply.text),
-                    ChatMessage(role="user", content=f"That answer is invalid: {exc}. Answer again, JSON only."),
-                ]
-        return False

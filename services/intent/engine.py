@@ -7,24 +7,20 @@ calibrated probabilities) with the scene patterns of ``training.scene``.
 from __future__ import annotations
 
 import difflib
-import logging
 import re
 from typing import get_args
 
 from services.intent.schemas import IntentResponse
 from shared.jsonblock import extract_json
-from shared.llm import LLMClient, LLMError
+from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import IntentLabel, Message, Scene, render_transcript
+from shared.schemas import EngineChoice, IntentLabel, Message, Scene, render_transcript
 from shared.settings import Task
-from shared.telemetry import ENGINE_ANSWERS
 from training import build
 from training.intent_features import CUES
 from training.intent_model import IntentModel, IntentPrediction
 from training.scene import extract_scene
-
-log = logging.getLogger(__name__)
 
 LABELS: tuple[str, ...] = get_args(IntentLabel)
 PROMPT = load_prompt("services.intent", "intent")
@@ -102,28 +98,16 @@ class IntentRecogniser:
         self.local = local
         self.threshold = threshold
 
-    async def recognise(self, messages: list[Message], engine: str) -> IntentResponse:
-        local = self.local.classify(messages)
-        llm_configured = not self.llm.uses_local(Task.INTENT)
-        if engine == "local" or not llm_configured or (engine == "auto" and local.confidence >= self.threshold):
-            ENGINE_ANSWERS.labels("intent", "local", "answered").inc()
-            return local
-        answer = await self._ask_llm(messages)
-        if answer is None:
-            ENGINE_ANSWERS.labels("intent", "local", "llm_fallback").inc()
-            return local
-        ENGINE_ANSWERS.labels("intent", "llm", "answered").inc()
-        return answer
-
-    async def _ask_llm(self, messages: list[Message]) -> IntentResponse | None:
-        prompt = [ChatMessage(role="user", content=PROMPT.render(conversation=render_transcript(messages)))]
-        for attempt in range(2):  # one retry on malformed output
-            try:
-                reply = await self.llm.complete(Task.INTENT, prompt)
-            except LLMError as exc:
-                log.warning("intent LLM failed, answering locally: %s", exc)
-                return None
-            if (answer := parse_llm_answer(reply.text)) is not None:
-                return answer
-            log.warning("intent LLM answer unparseable (attempt %d): %.200s", attempt + 1, reply.text)
-        return None
+    async def recognise(self, messages: list[Message], engine: EngineChoice) -> IntentResponse:
+        answer = await run_cascade(
+            self.llm,
+            Task.INTENT,
+            engine,
+            local=lambda: self.local.classify(messages),
+            prompt=lambda: [
+                ChatMessage(role="user", content=PROMPT.render(conversation=render_transcript(messages)))
+            ],
+            parse=lambda text: parse_llm_answer(text) or Unusable("no known category in the answer"),
+            confident=lambda local: local.confidence >= self.threshold,
+        )
+        return answer.value

@@ -8,7 +8,6 @@ pydantic), one repair round, then the local engine.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,13 +24,11 @@ from services.summary.schemas import (
 )
 from shared.jsonblock import extract_json
 from shared.lexicon import clip
-from shared.llm import LLMClient, LLMError
+from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.settings import Task
-from shared.telemetry import ENGINE_ANSWERS, request_id_var
-
-log = logging.getLogger(__name__)
+from shared.telemetry import request_id_var
 
 PROMPT = load_prompt("services.summary", "summary")
 PROBLEM_CHARS = 30
@@ -353,36 +350,27 @@ class Summariser:
 
     async def summarise(self, request: SummaryRequest) -> SummaryResponse:
         turns = request.turns()
-        if request.engine == "local" or self.llm.uses_local(Task.SUMMARY):
-            ENGINE_ANSWERS.labels("summary", "local", "answered").inc()
-            return SummaryResponse(summary=self.local.summarise(turns), engine="local")
-        summary = await self._ask_llm(turns)
-        if summary is None:
-            ENGINE_ANSWERS.labels("summary", "local", "llm_fallback").inc()
-            return SummaryResponse(summary=self.local.summarise(turns), engine="local")
-        ENGINE_ANSWERS.labels("summary", "llm", "answered").inc()
-        return SummaryResponse(summary=summary, engine="llm")
+        answer = await run_cascade(
+            self.llm,
+            Task.SUMMARY,
+            request.engine,
+            local=lambda: self.local.summarise(turns),
+            prompt=lambda: [ChatMessage(role="user", content=PROMPT.render(conversation=transcript(turns)))],
+            parse=_parsed,
+            repair=_repair,
+            request_id=request_id_var.get(),
+        )
+        return SummaryResponse(summary=answer.value, engine=answer.engine)
 
-    async def _ask_llm(self, turns: Sequence[Turn]) -> Summary | None:
-        messages = [ChatMessage(role="user", content=PROMPT.render(conversation=transcript(turns)))]
-        for attempt in range(2):  # the answer, then one repair round
-            try:
-                reply = await self.llm.complete(Task.SUMMARY, messages, request_id=request_id_var.get())
-            except LLMError as exc:
-                log.warning("summary LLM failed, summarising locally: %s", exc)
-                return None
-            summary, problem = parse_summary(reply.text)
-            if summary is not None:
-                return summary
-            log.warning("summary LLM answer invalid (attempt %d): %s", attempt + 1, problem)
-            messages = [
-                *messages[:1],
-                ChatMessage(role="assistant", content=reply.text),
-                ChatMessage(
-                    role="user",
-                    content=f"你的回答不符合要求：{problem}。请重新回答，只输出一个JSON对象，恰好包含"
-                    '"用户问题"、"客服方案"、"是否接受"、"是否负面情绪"四个键；"是否接受"和"是否负面情绪"只能是"是"或"否"；'
-                    f"用户问题不超过{PROBLEM_CHARS}个字，客服方案不超过{SOLUTION_CHARS}个字。",
-                ),
-            ]
-        return None
+
+def _parsed(text: str) -> Summary | Unusable:
+    summary, problem = parse_summary(text)
+    return summary if summary is not None else Unusable(problem)
+
+
+def _repair(problem: Unusable) -> str:
+    return (
+        f"你的回答不符合要求：{problem.reason}。请重新回答，只输出一个JSON对象，恰好包含"
+        '"用户问题"、"客服方案"、"是否接受"、"是否负面情绪"四个键；"是否接受"和"是否负面情绪"只能是"是"或"否"；'
+        f"用户问题不超过{PROBLEM_CHARS}个字，客服方案不超过{SOLUTION_CHARS}个字。"
+    )

@@ -1,4 +1,5 @@
-"""The LLM layer: one async interface over the local engine, OpenAI-compatible pools and Bedrock."""
+"""The LLM layer: one async interface over the local engine, OpenAI-compatible pools and Bedrock, and the
+local-or-LLM cascade the language tasks run on it."""
 
 from shared.llm.base import (
     ChatMessage,
@@ -11,12 +12,14 @@ from shared.llm.base import (
     Usage,
 )
 from shared.llm.bedrock import BedrockBackend
+from shared.llm.cascade import Answer, StreamCut, Unusable, run_cascade, stream_cascade
 from shared.llm.client import LLMClient, LLMConfigError
 from shared.llm.local import Handler, LocalBackend
 from shared.llm.openai_compat import OpenAICompatBackend
 from shared.llm.pool import Endpoint, EndpointPool, EndpointSnapshot
 
 __all__ = [
+    "Answer",
     "BedrockBackend",
     "ChatMessage",
     "ChatRequest",
@@ -33,5 +36,9 @@ __all__ = [
     "LLMUnavailable",
     "LocalBackend",
     "OpenAICompatBackend",
+    "StreamCut",
+    "Unusable",
     "Usage",
+    "run_cascade",
+    "stream_cascade",
 ]

@@ -1,0 +1,173 @@
+"""The local-or-LLM cascade every language task runs, written once: choosing the engine, retrying, falling
+back and counting.
+
+A task brings its local engine, its prompt and its parser. The cascade answers locally when asked to or when
+the task is routed to the local backend, else asks the LLM (in ``auto`` too, unless the task judges its local
+answer good enough), retries an unusable reply, and falls back to the local answer when the LLM fails or stays
+unusable. Every answer is counted in ``sg_engine_answers_total`` by (task, engine, outcome).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass
+from functools import cache
+from typing import Generic, TypedDict, TypeVar, Unpack
+
+from shared.llm.base import ChatMessage, LLMError
+from shared.llm.client import LLMClient
+from shared.schemas import Engine, EngineChoice
+from shared.settings import Task
+from shared.telemetry import ENGINE_ANSWERS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Unusable:
+    """Nothing usable came from the LLM (it failed, or the parser rejected its reply), and why.
+
+    Parsers return it instead of an answer, so ``None`` stays free to be one (extraction's "no call")."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """A task's answer and the engine that gave it."""
+
+    value: T
+    engine: Engine
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCut:
+    """The LLM stream failed after deltas went out: they cannot be taken back, so there is no fallback."""
+
+    error: Exception
+    partial: str
+
+
+class LLMOptions(TypedDict, total=False):
+    """Passed on to ``LLMClient.complete``/``stream`` only when a task gives them."""
+
+    request_id: str | None
+
+
+def _wants_llm(llm: LLMClient, task: Task, mode: EngineChoice) -> bool:
+    """``local`` never asks the LLM; ``llm`` and ``auto`` do when the task is routed to one."""
+    return mode != "local" and not llm.uses_local(task)
+
+
+async def run_cascade(
+    llm: LLMClient,
+    task: Task,
+    mode: EngineChoice,
+    *,
+    local: Callable[[], T],
+    prompt: Callable[[], list[ChatMessage]],
+    parse: Callable[[str], T | Unusable],
+    confident: Callable[[T], bool] | None = None,
+    repair: Callable[[Unusable], str] | None = None,
+    retries: int = 1,
+    **options: Unpack[LLMOptions],
+) -> Answer[T]:
+    """The task's answer from the local engine or the LLM.
+
+    ``local`` and ``prompt`` are called only when needed. ``confident`` gates ``auto``: the local answer stands
+    when it says so; a task without one asks the LLM in ``auto`` as in ``llm``. An unusable reply is retried
+    ``retries`` times: with the same prompt, or, given ``repair``, with the prompt, the rejected reply and
+    ``repair``'s words on what was wrong. LLM errors are not retried (the client already retried them).
+    """
+    local = cache(local)  # the answer ``confident`` judged is the fallback too
+    if not _wants_llm(llm, task, mode):
+        return _counted(task, Answer(local(), "local"), "answered")
+    if mode == "auto" and confident is not None and confident(local()):
+        return _counted(task, Answer(local(), "local"), "answered")
+    reply = await _ask(llm, task, prompt(), parse, repair, retries, options)
+    if isinstance(reply, Unusable):
+        return _counted(task, Answer(local(), "local"), "llm_fallback")
+    return _counted(task, Answer(reply, "llm"), "answered")
+
+
+async def _ask(
+    llm: LLMClient,
+    task: Task,
+    prompt: list[ChatMessage],
+    parse: Callable[[str], T | Unusable],
+    repair: Callable[[Unusable], str] | None,
+    retries: int,
+    options: LLMOptions,
+) -> T | Unusable:
+    messages = prompt
+    for attempt in range(1, retries + 2):
+        try:
+            reply = await llm.complete(task, messages, **options)
+        except LLMError as exc:
+            log.warning("%s LLM failed, answering locally: %s", task, exc)
+            return Unusable(f"the LLM failed: {exc}")
+        answer = parse(reply.text)
+        if not isinstance(answer, Unusable):
+            return answer
+        log.warning("%s LLM answer unusable (attempt %d): %s; reply: %.200s", task, attempt, answer.reason, reply.text)
+        if repair is not None:
+            messages = [
+                *prompt,
+                ChatMessage(role="assistant", content=reply.text),
+                ChatMessage(role="user", content=repair(answer)),
+            ]
+    return answer
+
+
+async def stream_cascade(
+    llm: LLMClient,
+    task: Task,
+    mode: EngineChoice,
+    *,
+    local: Callable[[], str],
+    prompt: Callable[[], list[ChatMessage]],
+    shape: Callable[[AsyncGenerator[str, None]], AsyncGenerator[str, None]] | None = None,
+    **options: Unpack[LLMOptions],
+) -> AsyncGenerator[str | Answer[str] | StreamCut, None]:
+    """The LLM's deltas as they come, then one ``Answer`` (the whole reply, or the local one) or a ``StreamCut``.
+
+    Before the first delta any failure (or an empty reply) gives way to the local answer; after it, a failure
+    ends in a ``StreamCut``. ``shape`` rewrites the deltas (holding back a prefix to drop, say): only what it
+    lets through counts as sent. Closing this generator closes the LLM stream, cancelling it upstream.
+    """
+    if not _wants_llm(llm, task, mode):
+        yield _counted(task, Answer(local(), "local"), "answered")
+        return
+    sent: list[str] = []
+    try:
+        async with AsyncExitStack() as stack:
+            deltas = await stack.enter_async_context(aclosing(llm.stream(task, prompt(), **options)))
+            if shape is not None:
+                deltas = await stack.enter_async_context(aclosing(shape(deltas)))
+            async for delta in deltas:
+                if delta:
+                    sent.append(delta)
+                    yield delta
+    except Exception as exc:  # noqa: BLE001 - every failure ends in a fallback or a StreamCut
+        if sent:
+            log.warning("%s LLM stream cut after %d pieces: %s", task, len(sent), exc)
+            ENGINE_ANSWERS.labels(task.value, "llm", "stream_cut").inc()
+            yield StreamCut(exc, "".join(sent))
+            return
+        log.warning(
+            "%s LLM failed before the first token, answering locally: %s", task, exc,
+            exc_info=not isinstance(exc, LLMError),
+        )
+    if not sent:
+        yield _counted(task, Answer(local(), "local"), "llm_fallback")
+        return
+    yield _counted(task, Answer("".join(sent), "llm"), "answered")
+
+
+def _counted(task: Task, answer: Answer[T], outcome: str) -> Answer[T]:
+    ENGINE_ANSWERS.labels(task.value, answer.engine, outcome).inc()
+    return answer

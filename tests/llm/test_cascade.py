@@ -1,0 +1,231 @@
+"""The local-or-LLM cascade: modes, the auto gate, retries and repair, fallbacks, metrics, the streamed variant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from shared.llm import (
+    Answer,
+    ChatMessage,
+    LLMStreamCut,
+    LLMUnavailable,
+    StreamCut,
+    Unusable,
+    run_cascade,
+    stream_cascade,
+)
+from shared.settings import Task
+from tests.services.conftest import FakeLLM
+
+PROMPT = [ChatMessage(role="user", content="question")]
+
+
+class Routed(FakeLLM):
+    """A FakeLLM whose tasks may be routed to the local backend, recording the options of each call."""
+
+    def __init__(self, *args: Any, local: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local = local
+        self.options: list[dict[str, Any]] = []
+
+    def uses_local(self, task: Task) -> bool:
+        return self.local
+
+    async def complete(self, task: Task, messages: list[Any], **options: Any) -> Any:
+        self.options.append(options)
+        return await super().complete(task, messages)
+
+
+def counts(task: Task) -> dict[tuple[str, str], float]:
+    """ENGINE_ANSWERS for the task, by (engine, outcome)."""
+    return {
+        (engine, outcome): REGISTRY.get_sample_value(
+            "sg_engine_answers_total", {"service": task.value, "engine": engine, "outcome": outcome}
+        ) or 0.0
+        for engine in ("local", "llm")
+        for outcome in ("answered", "llm_fallback", "stream_cut")
+    }
+
+
+@pytest.fixture
+def counted() -> Callable[[Task], dict[tuple[str, str], float]]:
+    """``counted(task)``: what the test added to ENGINE_ANSWERS for the task, zero counts left out."""
+    before = {task: counts(task) for task in Task}
+
+    def added(task: Task) -> dict[tuple[str, str], float]:
+        return {key: n - before[task][key] for key, n in counts(task).items() if n != before[task][key]}
+
+    return added
+
+
+def number(text: str) -> int | Unusable:
+    return int(text) if text.isdigit() else Unusable(f"{text!r} is not a number")
+
+
+async def ask(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> Answer[int]:
+    """The cascade for a task whose local answer is 7 and whose LLM must answer a number."""
+    return await run_cascade(
+        llm,  # type: ignore[arg-type]
+        Task.INTENT,
+        mode,  # type: ignore[arg-type]
+        local=kwargs.pop("local", lambda: 7),
+        prompt=lambda: PROMPT,
+        parse=kwargs.pop("parse", number),
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------- choosing the engine
+@pytest.mark.parametrize(("mode", "routed_locally"), [("local", False), ("llm", True), ("auto", True)])
+async def test_local_mode_or_no_llm_answers_locally_without_asking(mode, routed_locally, counted) -> None:
+    llm = Routed(["1"], local=routed_locally)
+    assert await ask(llm, mode) == Answer(7, "local")
+    assert llm.calls == [] and counted(Task.INTENT) == {("local", "answered"): 1}
+
+
+@pytest.mark.parametrize("mode", ["llm", "auto"])
+async def test_llm_and_auto_without_a_confidence_ask_the_llm_and_skip_the_local_engine(mode, counted) -> None:
+    def local() -> int:
+        raise AssertionError("the local engine is not needed")
+
+    llm = Routed(["42"])
+    assert await ask(llm, mode, local=local) == Answer(42, "llm")
+    assert llm.calls == [PROMPT] and counted(Task.INTENT) == {("llm", "answered"): 1}
+
+
+@pytest.mark.parametrize(("confidence", "expected", "calls"), [(0.9, Answer(7, "local"), 0), (0.5, Answer(42, "llm"), 1)])
+async def test_auto_asks_the_llm_only_when_the_local_answer_is_unsure(confidence, expected, calls) -> None:
+    llm = Routed(["42"])
+    assert await ask(llm, "auto", confident=lambda _: confidence >= 0.7) == expected
+    assert len(llm.calls) == calls
+
+
+async def test_llm_mode_ignores_the_confidence() -> None:
+    llm = Routed(["42"])
+    assert await ask(llm, "llm", confident=lambda _: True) == Answer(42, "llm")
+
+
+async def test_the_local_answer_is_computed_once_when_judged_then_used_as_the_fallback(counted) -> None:
+    made: list[int] = []
+
+    def local() -> int:
+        made.append(7)
+        return 7
+
+    llm = Routed([LLMUnavailable("down")])
+    assert await ask(llm, "auto", local=local, confident=lambda _: False) == Answer(7, "local")
+    assert made == [7] and counted(Task.INTENT) == {("local", "llm_fallback"): 1}
+
+
+# --------------------------------------------------------------------------- unusable replies and failures
+async def test_an_unusable_reply_is_retried_once_with_the_same_prompt() -> None:
+    llm = Routed(["seven", "42"])
+    assert await ask(llm) == Answer(42, "llm")
+    assert llm.calls == [PROMPT, PROMPT]
+
+
+async def test_repair_retries_with_the_rejected_reply_and_what_was_wrong() -> None:
+    llm = Routed(["seven", "42"])
+    answer = await ask(llm, repair=lambda problem: f"Wrong: {problem.reason}. Digits only.")
+    assert answer == Answer(42, "llm")
+    assert llm.calls[1] == [
+        *PROMPT,
+        ChatMessage(role="assistant", content="seven"),
+        ChatMessage(role="user", content="Wrong: 'seven' is not a number. Digits only."),
+    ]
+
+
+@pytest.mark.parametrize(("retries", "calls"), [(1, 2), (0, 1)])
+async def test_a_reply_still_unusable_after_the_retries_falls_back_to_local(retries, calls, counted) -> None:
+    llm = Routed(["seven", "eight"])
+    assert await ask(llm, retries=retries) == Answer(7, "local")
+    assert len(llm.calls) == calls and counted(Task.INTENT) == {("local", "llm_fallback"): 1}
+
+
+async def test_an_llm_error_falls_back_at_once_without_a_retry(counted) -> None:
+    llm = Routed([LLMUnavailable("all endpoints down"), "42"])
+    assert await ask(llm) == Answer(7, "local")
+    assert len(llm.calls) == 1 and counted(Task.INTENT) == {("local", "llm_fallback"): 1}
+
+
+async def test_a_bug_is_no_fallback() -> None:
+    with pytest.raises(RuntimeError):
+        await ask(Routed([RuntimeError("bug")]))
+
+
+async def test_none_is_a_valid_answer_not_an_unusable_one(counted) -> None:
+    def no_call(text: str) -> str | None | Unusable:
+        return None if text == "null" else Unusable("not null")
+
+    answer = await ask(Routed(["null"]), parse=no_call, local=lambda: "local call")
+    assert answer == Answer(None, "llm") and counted(Task.INTENT) == {("llm", "answered"): 1}
+
+
+async def test_options_reach_the_client_only_when_given() -> None:
+    llm = Routed(["1", "2"])
+    await ask(llm)
+    await ask(llm, request_id="req-1")
+    assert llm.options == [{}, {"request_id": "req-1"}]
+
+
+# --------------------------------------------------------------------------- streaming
+async def streamed(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> list[str | Answer[str] | StreamCut]:
+    pieces = stream_cascade(llm, Task.DIALOG, mode, local=lambda: "local reply", prompt=lambda: PROMPT, **kwargs)  # type: ignore[arg-type]
+    return [piece async for piece in pieces]
+
+
+async def test_stream_relays_the_deltas_then_the_whole_reply(counted) -> None:
+    llm = Routed(pieces=["Hel", "", "lo"])
+    assert await streamed(llm) == ["Hel", "lo", Answer("Hello", "llm")]
+    assert llm.closed and counted(Task.DIALOG) == {("llm", "answered"): 1}
+
+
+async def test_stream_answers_locally_in_local_mode(counted) -> None:
+    llm = Routed(pieces=["Hello"])
+    assert await streamed(llm, "local") == [Answer("local reply", "local")]
+    assert llm.calls == [] and counted(Task.DIALOG) == {("local", "answered"): 1}
+
+
+@pytest.mark.parametrize("pieces", [[LLMUnavailable("down")], [RuntimeError("bug")], [], [""]])
+async def test_stream_falls_back_to_local_before_the_first_delta(pieces, counted) -> None:
+    llm = Routed(pieces=pieces)
+    assert await streamed(llm) == [Answer("local reply", "local")]
+    assert llm.closed and counted(Task.DIALOG) == {("local", "llm_fallback"): 1}
+
+
+async def test_deltas_the_shape_holds_back_were_not_sent(counted) -> None:
+    async def hold_back(deltas: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+        yield "".join([delta async for delta in deltas])
+
+    llm = Routed(pieces=["Shopping ", "Guide: ", LLMStreamCut("connection reset")])
+    assert await streamed(llm, shape=hold_back) == [Answer("local reply", "local")]
+    assert counted(Task.DIALOG) == {("local", "llm_fallback"): 1}
+
+
+async def test_stream_cut_after_the_first_delta_keeps_the_partial_reply(counted) -> None:
+    cut = LLMStreamCut("connection reset")
+    llm = Routed(pieces=["Hel", "lo", cut])
+    assert await streamed(llm) == ["Hel", "lo", StreamCut(cut, "Hello")]
+    assert llm.closed and counted(Task.DIALOG) == {("llm", "stream_cut"): 1}
+
+
+async def test_closing_the_stream_closes_the_shape_and_the_llm_stream() -> None:
+    shaped: list[str] = []
+
+    async def upper(deltas: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+        try:
+            async for delta in deltas:
+                yield delta.upper()
+        finally:
+            shaped.append("closed")
+
+    llm = Routed(endless=True)
+    pieces = stream_cascade(llm, Task.DIALOG, "llm", local=lambda: "", prompt=lambda: PROMPT, shape=upper)  # type: ignore[arg-type]
+    async with aclosing(pieces):
+        assert await anext(pieces) == "LA "
+    assert llm.closed and shaped == ["closed"]
