@@ -51,7 +51,7 @@ def _state(name: str) -> Any:
     "/chat",
     response_model=ChatResponse,
     summary="One dialog turn of the shopping guide",
-    description="With `stream: true`, a text/event-stream of stage events (see gateway/router/events.py).",
+    description="With `stream: true`, a text/event-stream of stage events (see shared/events.py).",
 )
 async def chat(body: ChatRequest, agent: Annotated[ShoppingTurn, _state("shopping_turn")]) -> Response | ChatResponse:
     if body.stream:

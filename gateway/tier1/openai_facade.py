@@ -33,6 +33,7 @@ from gateway.tier1.gate import Admitted
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import is_event_stream, open_upstream
 from shared.cache import Cache, CacheError
+from shared.events import StreamEvent
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
 from shared.settings import Settings
@@ -273,13 +274,13 @@ async def _chunks(
     yield chunk({"role": "assistant", "content": ""})
     try:
         async for name, data in read_events(upstream.aiter_lines()):
-            if name == "token":
+            if name == StreamEvent.TOKEN:
                 turn.parts.append(str(data.get("text", "")))
                 yield chunk({"content": turn.parts[-1]})
-            elif name == "error":
+            elif name == StreamEvent.ERROR:
                 yield _frame(error_body(str(data.get("type", "upstream_error")), str(data.get("message", "failed"))))
                 return
-            elif name == "done":
+            elif name == StreamEvent.DONE:
                 turn.done = True
                 await remember()  # before [DONE]: a client may send its next turn the moment it reads it
                 yield chunk({}, finish="stop")

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
+from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMClient, LLMError
 from shared.llm.base import ChatMessage
@@ -389,10 +390,10 @@ class DialogGuide:
                         if not delta:
                             continue
                     sent.append(delta)
-                    yield "token", {"text": delta}
+                    yield StreamEvent.TOKEN, {"text": delta}
                 if head and (delta := strip_guide_prefix(head).strip()):
                     sent.append(delta)
-                    yield "token", {"text": delta}
+                    yield StreamEvent.TOKEN, {"text": delta}
             except Exception as exc:  # noqa: BLE001 - every failure ends in a fallback or an error event
                 if sent:
                     log.warning("dialog LLM stream cut after %d pieces: %s", len(sent), exc)
@@ -411,7 +412,7 @@ class DialogGuide:
                     yield event
                 return
             ENGINE_ANSWERS.labels("dialog", "llm", "answered").inc()
-            yield "done", {"reply": "".join(sent), "engine": "llm"}
+            yield StreamEvent.DONE, {"reply": "".join(sent), "engine": "llm"}
         finally:
             if upstream is not None and (aclose := getattr(upstream, "aclose", None)) is not None:
                 await aclose()
