@@ -25,18 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import is_event_stream, open_upstream
+from gateway.tier1.state import GatewayState
 from shared.cache import Cache, CacheError
 from shared.events import StreamEvent
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
-from shared.settings import Settings
 from shared.sse import ClosingStreamingResponse, read_events
 
 log = logging.getLogger(__name__)
@@ -161,7 +159,7 @@ class _Turn:
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-async def chat_completions(request: Request, admitted: Admitted, body: bytes) -> Response:
+async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes) -> Response:
     try:
         ask = CompletionRequest.model_validate_json(body)
     except ValidationError as exc:
@@ -172,23 +170,21 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
     if last_user is None or not ask.messages[last_user].text():
         return _error(400, "invalid_request_error", "no user message to answer: the last 'user' message is empty")
 
-    sessions = Sessions(request.state.cache, admitted.principal.tenant.name)
+    sessions = Sessions(state.cache, admitted.principal.tenant.name)
     earlier = [(m.role, m.text()) for m in ask.messages[:last_user] if m.role in ("user", "assistant")]
     session_id = await sessions.resolve(ask.user, earlier)
     turn = _Turn(session_id, ask.messages[last_user].text(), remember=ask.user is None)
 
-    settings: Settings = request.state.settings
     payload = json.dumps({"session_id": session_id, "message": turn.message, "stream": ask.stream}).encode()
     upstream = await open_upstream(
-        request.state.http,
+        state.http,
         "POST",
-        admitted.upstream_url(settings),
+        admitted.upstream_url(state.settings),
         payload,
         "application/json",
         admitted.route.timeout_s,
         admitted.principal.tenant.name,
     )
-    limiter: RateLimiter = request.state.limiter
 
     async def remember() -> None:
         """Where the conversation went, so the client's next request (the history resent) continues it."""
@@ -196,7 +192,7 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
             await sessions.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
 
     async def spend() -> None:
-        await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+        await state.limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
 
     async def settle() -> None:
         await spend()
