@@ -1,73 +1,55 @@
-"""Lifespan resources and the FastAPI dependencies that hand them to routes."""
+"""The lifespan resources several apps open the same way, and the states that carry them with their checks."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-import httpx
-from fastapi import Request
+from dataclasses import dataclass
 
 from shared.cache import Cache, open_cache
-from shared.http import create_http_client
 from shared.llm import LLMClient
+from shared.service import ReadinessCheck, ServiceState
 from shared.settings import Settings
 
 
 @asynccontextmanager
-async def llm_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    """The LLM client for a language service. A backend that does not answer degrades the service to its
-    local engine, so it is reported under ``degraded`` by /readyz, not a reason to be taken out of service."""
+async def llm_client(settings: Settings) -> AsyncIterator[LLMClient]:
     llm = LLMClient(settings)
     await llm.start()
-
-    async def llm_ready() -> bool:
-        return all((await llm.ready()).values())
-
     try:
-        yield {"llm": llm, "degradable": {"llm": llm_ready}}
+        yield llm
     finally:
         await llm.aclose()
 
 
 @asynccontextmanager
-async def http_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with create_http_client(settings) as http:
-        yield {"http": http}
-
-
-@asynccontextmanager
-async def cache_resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+async def cache_client(settings: Settings) -> AsyncIterator[Cache]:
     cache = await open_cache(settings)
     try:
-        yield {"cache": cache, "degradable": {"cache": cache.ping}}  # a dead Redis degrades; it never stops service
+        yield cache
     finally:
         await cache.aclose()
 
 
-def merge_states(*states: dict[str, Any]) -> dict[str, Any]:
-    """Combine resource states, merging their readiness checks instead of overwriting them."""
-    merged: dict[str, Any] = {}
-    checks: dict[str, dict[str, Any]] = {"readiness": {}, "degradable": {}}
-    for state in states:
-        for kind, found in checks.items():
-            found.update(state.get(kind, {}))
-        merged.update({k: v for k, v in state.items() if k not in checks})
-    return {**merged, **checks}
+@dataclass(frozen=True, kw_only=True)
+class LanguageState(ServiceState):
+    """A language service's state. An LLM backend that does not answer degrades the service to its local
+    engine, so it is reported under ``degraded`` by /readyz, not a reason to be taken out of service."""
+
+    llm: LLMClient
+
+    def degradable(self) -> dict[str, ReadinessCheck]:
+        return {"llm": self._llm_ready}
+
+    async def _llm_ready(self) -> bool:
+        return all((await self.llm.ready()).values())
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return request.state.settings
+@dataclass(frozen=True, kw_only=True)
+class CachedState(ServiceState):
+    """The state of an app with the shared cache: a dead Redis degrades it, it never stops service."""
 
+    cache: Cache
 
-def get_llm(request: Request) -> LLMClient:
-    return request.state.llm
-
-
-def get_http(request: Request) -> httpx.AsyncClient:
-    return request.state.http
-
-
-def get_cache(request: Request) -> Cache:
-    return request.state.cache
+    def degradable(self) -> dict[str, ReadinessCheck]:
+        return {"cache": self.cache.ping}

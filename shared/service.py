@@ -1,7 +1,7 @@
 """The app factory every service, the router and the gateway are built with.
 
 It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics``, request ids, JSON errors.
-Resources live in the lifespan state (``request.state.<name>``), never in module globals.
+Resources live in the lifespan state, one typed object per app (a ``ServiceState``), never in module globals.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,11 +24,37 @@ from shared.telemetry import RequestContextMiddleware, metrics_response, request
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
-# A service's resources: entered at start-up, closed at shutdown. The dict becomes the lifespan state;
-# its optional "readiness" entry maps a dependency's name to a check that must pass, and "degradable" one
-# whose failure the service rides out (an LLM with a local fallback, Redis with a memory fallback): those
-# are reported, never a reason to take the instance out of service.
-Resources = Callable[[Settings], AbstractAsyncContextManager[dict[str, Any]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceState:
+    """An app's lifespan resources: each app subclasses it with its clients and engines, which its routes
+    get through ``Depends`` on ``app_state``. /readyz runs the checks the state names."""
+
+    settings: Settings
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        """Dependencies that must answer: one that does not takes the instance out of service (503)."""
+        return {}
+
+    def degradable(self) -> dict[str, ReadinessCheck]:
+        """Dependencies whose failure the app rides out (an LLM with a local fallback, Redis with a memory
+        fallback): reported under ``degraded``, never a reason to take the instance out of service."""
+        return {}
+
+
+StateT = TypeVar("StateT", bound=ServiceState)
+# A service's resources: entered at start-up, closed at shutdown, its state meanwhile.
+Resources = Callable[[Settings], AbstractAsyncContextManager[ServiceState]]
+STATE_KEY = "service_state"  # where the lifespan state keeps the ServiceState
+
+
+def app_state(request: Request, kind: type[StateT]) -> StateT:
+    """The app's lifespan state as its own type: the one read of the untyped ``request.state``."""
+    state = getattr(request.state, STATE_KEY)
+    if not isinstance(state, kind):
+        raise TypeError(f"{request.app.title}'s state is a {type(state).__name__}, not a {kind.__name__}")
+    return state
 
 
 def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -70,8 +97,8 @@ async def healthz(request: Request) -> dict[str, str]:
 
 @health_router.get("/readyz", summary="Dependencies answer")
 async def readyz(request: Request) -> JSONResponse:
-    checks: dict[str, ReadinessCheck] = getattr(request.state, "readiness", {})
-    degradable: dict[str, ReadinessCheck] = getattr(request.state, "degradable", {})
+    state = app_state(request, ServiceState)
+    checks, degradable = state.readiness(), state.degradable()
     results = await asyncio.gather(*(_safe(check) for check in (*checks.values(), *degradable.values())))
     status = dict(zip(checks, results[: len(checks)], strict=True))
     ready = all(status.values())
@@ -92,25 +119,20 @@ async def _safe(check: ReadinessCheck) -> bool:
         return False
 
 
-@asynccontextmanager
-async def _no_resources(_: Settings) -> AsyncIterator[dict[str, Any]]:
-    yield {}
-
-
 def create_app(
     name: str,
     *,
     routers: Sequence[APIRouter],
     settings: Settings | None = None,
-    resources: Resources = _no_resources,
+    resources: Resources,
     description: str = "",
 ) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, ServiceState]]:
         async with resources(settings) as state:
-            yield {"settings": settings, "readiness": {}, "degradable": {}, **state}
+            yield {STATE_KEY: state}
 
     app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, service=name)

@@ -2,7 +2,7 @@
 its generator, so a client that hangs up stops the upstream generation too.
 
 Streams here carry ``token`` events (``{"text": ...}``), one final ``done`` event, or an ``error`` event;
-a stream never just stops.
+a stream never just stops. Event names are ``shared.events.StreamEvent``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from shared.events import StreamEvent
 from shared.llm.chunking import split_chunks
 from shared.telemetry import request_id_var
 
 log = logging.getLogger(__name__)
 
-Event = tuple[str, dict[str, Any]]
+# An event one of this platform's streams sends.
+Event = tuple[StreamEvent, dict[str, Any]]
+# An event read off a stream: any name, since an upstream may send others (and SSE's default is "message").
+WireEvent = tuple[str, dict[str, Any]]
 
 
 def sse_frame(event: str, data: Mapping[str, Any]) -> str:
@@ -29,10 +33,10 @@ def sse_frame(event: str, data: Mapping[str, Any]) -> str:
 
 
 def error_event(kind: str, message: str, **extra: Any) -> Event:
-    return "error", {"type": kind, "message": message, "request_id": request_id_var.get(), **extra}
+    return StreamEvent.ERROR, {"type": kind, "message": message, "request_id": request_id_var.get(), **extra}
 
 
-async def _frames(events: AsyncIterator[Event]) -> AsyncIterator[str]:
+async def _frames(events: AsyncIterator[WireEvent]) -> AsyncIterator[str]:
     try:
         async for event, data in events:
             yield sse_frame(event, data)
@@ -79,7 +83,7 @@ class EventStreamResponse(ClosingStreamingResponse):
     """``text/event-stream`` of ``(event, data)`` pairs; closing the producer runs its ``finally`` blocks
     (closing the LLM stream) when the client hangs up."""
 
-    def __init__(self, events: AsyncIterator[Event], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, events: AsyncIterator[WireEvent], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(
             _frames(events),
             media_type="text/event-stream",
@@ -90,17 +94,18 @@ class EventStreamResponse(ClosingStreamingResponse):
 async def text_events(text: str, field: str, engine: str = "local") -> AsyncIterator[Event]:
     """A whole answer as token events (the same small pieces a model would stream), then ``done``."""
     for piece in split_chunks(text):
-        yield "token", {"text": piece}
-    yield "done", {field: text, "engine": engine}
+        yield StreamEvent.TOKEN, {"text": piece}
+    yield StreamEvent.DONE, {field: text, "engine": engine}
 
 
 
-async def read_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
+async def read_events(lines: AsyncIterator[str]) -> AsyncIterator[WireEvent]:
     """Parse an upstream ``text/event-stream`` (e.g. ``httpx.Response.aiter_lines()``) into events.
 
     A frame without ``event:`` is a ``message``; data that is not JSON is wrapped as ``{"text": ...}``.
     """
-    name, data = "message", []
+    name = "message"
+    data: list[str] = []
     async for line in lines:
         if line == "":
             if data:

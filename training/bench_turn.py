@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from shared.events import StreamEvent
 from shared.settings import PoolSettings, Settings, Task, TaskRoute
 from shared.simulator import SimConfig, run_in_thread
 from shared.simulator import create_app as create_simulator
@@ -60,7 +61,7 @@ def _turn(client: httpx.Client, router: str) -> tuple[float, float]:
     first_token = None
     with client.stream("POST", f"{router}/v1/chat", json={"message": "a phone with a good camera", "stream": True}) as r:
         for line in r.iter_lines():
-            if first_token is None and line.startswith("event: token"):
+            if first_token is None and line.startswith(f"event: {StreamEvent.TOKEN}"):
                 first_token = time.perf_counter() - started
     if first_token is None:
         raise RuntimeError("the turn produced no token")

@@ -2,7 +2,7 @@
 
 ``ShoppingTurn`` is seed 000's per-turn flow: intent+scene and extraction together; if the intent is a
 shopping one, recommendation and knowledge recall together; then the grounded reply, streamed; then
-next-question suggestions. Every stage reports itself as an event (``events.py``) as soon as it is done.
+next-question suggestions. Every stage reports itself as an event (``shared/events.py``) as soon as it is done.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway.router import events
 from gateway.router.clients import ServiceError, Services
 from gateway.router.schemas import ChatResponse
 from gateway.router.tree import Node, TaskTree
 from shared.engines.suggestions import suggest
+from shared.events import StreamEvent
 from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, KnowledgeHit, Message, Scene, SkuInfo
 from shared.sessions import Session, SessionStore
 from shared.sse import Event, error_event
@@ -28,7 +28,7 @@ from shared.text import is_chinese
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
+Emit = Callable[[StreamEvent, dict[str, Any]], Awaitable[None]]
 
 
 class TurnFailed(Exception):
@@ -102,8 +102,8 @@ class ShoppingTurn:
         if result:
             turn.intent, turn.scene = result["intent"], Scene.model_validate(result["scene"])
             turn.engines["intent"] = result["engine"]
-            await turn.emit(events.INTENT, {k: result[k] for k in ("intent", "reason", "confidence", "engine")})
-        await turn.emit(events.SCENE, turn.scene.model_dump())
+            await turn.emit(StreamEvent.INTENT, {k: result[k] for k in ("intent", "reason", "confidence", "engine")})
+        await turn.emit(StreamEvent.SCENE, turn.scene.model_dump())
 
     async def _extraction(self, turn: Turn) -> None:
         turn.extraction = await turn.degrade("extraction", self.services.extract(turn.history), None)
@@ -115,14 +115,14 @@ class ShoppingTurn:
         if turn.intent not in NON_SHOPPING_INTENTS and turn.extraction and turn.extraction.get("call"):
             call = FunctionCall.model_validate(turn.extraction["call"])
             turn.call = FunctionCall(arguments=_with_profile(call.arguments, turn.session.preferences))
-        await turn.emit(events.CALL, {"call": turn.call.model_dump() if turn.call else None})
+        await turn.emit(StreamEvent.CALL, {"call": turn.call.model_dump() if turn.call else None})
 
     async def _recommend(self, turn: Turn) -> None:
         if turn.call is None:
             return
         turn.products, turn.relaxed = await turn.degrade("recommend", self.services.recommend(turn.call), ([], []))
         await turn.emit(
-            events.PRODUCTS, {"products": [p.model_dump() for p in turn.products], "relaxed": turn.relaxed}
+            StreamEvent.PRODUCTS, {"products": [p.model_dump() for p in turn.products], "relaxed": turn.relaxed}
         )
 
     async def _knowledge(self, turn: Turn) -> None:
@@ -131,7 +131,7 @@ class ShoppingTurn:
         category = turn.call.arguments.get("category")
         hits = await turn.degrade("knowledge", self.services.knowledge(turn.message, category), [])
         turn.knowledge = [hit for hit in hits if (hit.score or 0) >= self.knowledge_min_score]
-        await turn.emit(events.KNOWLEDGE, {"hits": [k.model_dump() for k in turn.knowledge]})
+        await turn.emit(StreamEvent.KNOWLEDGE, {"hits": [k.model_dump() for k in turn.knowledge]})
 
     async def _dialog(self, turn: Turn) -> None:
         body = {
@@ -144,13 +144,13 @@ class ShoppingTurn:
         pieces: list[str] = []
         try:
             async for name, data in self.services.stream("dialog", "/v1/dialog", body):
-                if name == events.TOKEN:
+                if name == StreamEvent.TOKEN:
                     pieces.append(data.get("text", ""))
-                    await turn.emit(events.TOKEN, data)
-                elif name == events.DONE:
+                    await turn.emit(StreamEvent.TOKEN, data)
+                elif name == StreamEvent.DONE:
                     turn.reply, turn.engines["dialog"] = data.get("reply", "".join(pieces)), data.get("engine")
                     return
-                elif name == events.ERROR:
+                elif name == StreamEvent.ERROR:
                     raise TurnFailed(data.get("message", "the dialog service failed mid-reply"))
         except ServiceError as exc:
             if pieces:
@@ -160,11 +160,11 @@ class ShoppingTurn:
             raise TurnFailed("the dialog stream ended without its done event")
         turn.engines["dialog"] = "unavailable"
         turn.reply = _apology(turn.chinese)
-        await turn.emit(events.TOKEN, {"text": turn.reply})
+        await turn.emit(StreamEvent.TOKEN, {"text": turn.reply})
 
     async def _suggestions(self, turn: Turn) -> None:
         turn.suggestions = suggest(self.taxonomy, turn.chinese, turn.call, turn.products)
-        await turn.emit(events.SUGGESTIONS, {"suggestions": turn.suggestions})
+        await turn.emit(StreamEvent.SUGGESTIONS, {"suggestions": turn.suggestions})
 
     # ------------------------------------------------------------------ running a turn
     async def events(self, session_id: str | None, message: str) -> AsyncIterator[Event]:
@@ -177,7 +177,7 @@ class ShoppingTurn:
             history=[*session.history[-2 * self.history_turns :], Message(role="user", content=message)],
             emit=lambda name, data: queue.put((name, data)),
         )
-        yield events.SESSION, {"session_id": session.id}
+        yield StreamEvent.SESSION, {"session_id": session.id}
         runner = asyncio.create_task(self._run_tree(turn, queue))
         try:
             while (item := await queue.get()) is not None:
@@ -193,7 +193,7 @@ class ShoppingTurn:
         try:
             await self.tree.run(turn)
             await self._save(turn)
-            await queue.put((events.DONE, self._response(turn).model_dump()))
+            await queue.put((StreamEvent.DONE, self._response(turn).model_dump()))
         except* TurnFailed as failed:
             await queue.put(error_event("upstream_error", str(failed.exceptions[0])))
         finally:
@@ -201,9 +201,9 @@ class ShoppingTurn:
 
     async def run(self, session_id: str | None, message: str) -> ChatResponse:
         async for name, data in self.events(session_id, message):
-            if name == events.DONE:
+            if name == StreamEvent.DONE:
                 return ChatResponse.model_validate(data)
-            if name == events.ERROR:
+            if name == StreamEvent.ERROR:
                 raise TurnFailed(data["message"])
         raise TurnFailed("the turn ended without a result")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
@@ -21,8 +23,10 @@ from gateway.router.schemas import (
     CopywritingAgentRequest,
     SummaryAgentRequest,
 )
-from shared.deps import cache_resources, http_resources, merge_states
+from shared.deps import CachedState, cache_client
+from shared.http import create_http_client
 from shared.recommender import create_recommender
+from shared.service import ReadinessCheck, app_state
 from shared.service import create_app as create_service_app
 from shared.sessions import Session, SessionStore, tenant_var
 from shared.settings import Settings
@@ -36,24 +40,50 @@ async def bind_tenant(x_sg_tenant: Annotated[str | None, Header(max_length=64)] 
         tenant_var.set(x_sg_tenant)
 
 
+async def _answers(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await http.get(f"{url}/healthz", timeout=1.0)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouterState(CachedState):
+    """The router's clients, sessions and agents; it is ready when the services a turn calls answer."""
+
+    http: httpx.AsyncClient
+    services: Services
+    sessions: SessionStore
+    shopping_turn: ShoppingTurn
+    compare: CompareAgent
+    copywriting: CopywritingAgent
+    summary: SummaryAgent
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        urls = self.settings.services
+        upstreams = {
+            "intent": urls.intent, "extraction": urls.extraction, "dialog": urls.dialog, "catalog": urls.catalog
+        }
+        return {name: functools.partial(_answers, self.http, url) for name, url in upstreams.items()}
+
+
+def get_state(request: Request) -> RouterState:
+    return app_state(request, RouterState)
+
+
+RouterStateDep = Annotated[RouterState, Depends(get_state)]
 router = APIRouter(prefix="/v1", tags=["agents"], dependencies=[Depends(bind_tenant)])
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-def _state(name: str) -> Any:
-    def dependency(request: Request) -> Any:
-        return getattr(request.state, name)
-
-    return Depends(dependency)
 
 
 @router.post(
     "/chat",
     response_model=ChatResponse,
     summary="One dialog turn of the shopping guide",
-    description="With `stream: true`, a text/event-stream of stage events (see gateway/router/events.py).",
+    description="With `stream: true`, a text/event-stream of stage events (see shared/events.py).",
 )
-async def chat(body: ChatRequest, agent: Annotated[ShoppingTurn, _state("shopping_turn")]) -> Response | ChatResponse:
+async def chat(body: ChatRequest, state: RouterStateDep) -> Response | ChatResponse:
+    agent = state.shopping_turn
     if body.stream:
         return EventStreamResponse(agent.events(body.session_id, body.message))
     try:
@@ -63,75 +93,55 @@ async def chat(body: ChatRequest, agent: Annotated[ShoppingTurn, _state("shoppin
 
 
 @router.get("/sessions/{session_id}", response_model=Session, summary="A session's history and needs profile")
-async def session(session_id: SessionId, sessions: Annotated[SessionStore, _state("sessions")]) -> Session:
-    found = await sessions.get(session_id)
+async def session(session_id: SessionId, state: RouterStateDep) -> Session:
+    found = await state.sessions.get(session_id)
     if found is None:
         raise HTTPException(404, f"no session {session_id!r} (expired or never created)")
     return found
 
 
 @router.post("/compare", response_model=CompareResponse, summary="Two to five products side by side")
-async def compare(body: CompareRequest, agent: Annotated[CompareAgent, _state("compare")]) -> CompareResponse:
-    return await agent.run(body)
+async def compare(body: CompareRequest, state: RouterStateDep) -> CompareResponse:
+    return await state.compare.run(body)
 
 
 @router.post("/agents/copywriting", summary="Copy for a product, tailored to the session's dialog")
-async def copywriting(
-    body: CopywritingAgentRequest,
-    agent: Annotated[CopywritingAgent, _state("copywriting")],
-    services: Annotated[Services, _state("services")],
-) -> Any:
-    request = await agent.body(body)
+async def copywriting(body: CopywritingAgentRequest, state: RouterStateDep) -> Any:
+    request = await state.copywriting.body(body)
     try:
-        return await services.copywriting(request)
+        return await state.services.copywriting(request)
     except ServiceError as exc:
         raise HTTPException(502, f"the copywriting service did not answer: {exc}") from exc
 
 
 @router.post("/agents/summary", summary="Customer-service summary of a session")
-async def summary(body: SummaryAgentRequest, agent: Annotated[SummaryAgent, _state("summary")]) -> Any:
-    return await agent.run(body.session_id)
-
-
-async def _answers(http: httpx.AsyncClient, url: str) -> bool:
-    try:
-        return (await http.get(f"{url}/healthz", timeout=1.0)).status_code == 200
-    except httpx.HTTPError:
-        return False
+async def summary(body: SummaryAgentRequest, state: RouterStateDep) -> Any:
+    return await state.summary.run(body.session_id)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with http_resources(settings) as http_state, cache_resources(settings) as cache_state:
-        http: httpx.AsyncClient = http_state["http"]
-        urls = settings.services
-        services = Services(http, urls, create_recommender(settings, http))
-        sessions = SessionStore(cache_state["cache"])
+async def resources(settings: Settings) -> AsyncIterator[RouterState]:
+    async with create_http_client(settings) as http, cache_client(settings) as cache:
+        services = Services(http, settings.services, create_recommender(settings, http))
+        sessions = SessionStore(cache)
         taxonomy = load_taxonomy()
-        readiness = {
-            name: (lambda url=url: _answers(http, url))
-            for name, url in {"intent": urls.intent, "extraction": urls.extraction, "dialog": urls.dialog,
-                              "catalog": urls.catalog}.items()
-        }
-        yield merge_states(
-            http_state,
-            cache_state,
-            {
-                "services": services,
-                "sessions": sessions,
-                "shopping_turn": ShoppingTurn(
-                    services,
-                    sessions,
-                    taxonomy,
-                    settings.dialog_history_turns,
-                    knowledge_min_score=settings.knowledge_min_score,
-                    sequential=not settings.shopping_turn_concurrent,
-                ),
-                "compare": CompareAgent(services, sessions, taxonomy),
-                "copywriting": CopywritingAgent(services, sessions),
-                "summary": SummaryAgent(services, sessions),
-                "readiness": readiness,
-            },
+        yield RouterState(
+            settings=settings,
+            cache=cache,
+            http=http,
+            services=services,
+            sessions=sessions,
+            shopping_turn=ShoppingTurn(
+                services,
+                sessions,
+                taxonomy,
+                settings.dialog_history_turns,
+                knowledge_min_score=settings.knowledge_min_score,
+                sequential=not settings.shopping_turn_concurrent,
+            ),
+            compare=CompareAgent(services, sessions, taxonomy),
+            copywriting=CopywritingAgent(services, sessions),
+            summary=SummaryAgent(services, sessions),
         )
 
 

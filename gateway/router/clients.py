@@ -11,7 +11,7 @@ import httpx
 from shared.recommender import Recommender, RecommenderError
 from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
 from shared.settings import ServiceUrls
-from shared.sse import Event, read_events
+from shared.sse import WireEvent, read_events
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Services:
     async def summary(self, messages: list[Message]) -> dict[str, Any]:
         return await self._post(f"{self.urls.summary}/v1/summary", {"messages": self._messages(messages)})
 
-    async def stream(self, service: str, path: str, body: dict[str, Any]) -> AsyncIterator[Event]:
+    async def stream(self, service: str, path: str, body: dict[str, Any]) -> AsyncIterator[WireEvent]:
         """A service's event stream; closing this iterator closes the connection, which stops the service."""
         url = f"{getattr(self.urls, service)}{path}"
         try:

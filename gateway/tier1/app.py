@@ -14,14 +14,16 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from gateway.tier1 import openai_facade
-from gateway.tier1.auth import Keyring, Principal, TenantsFile, authenticate
+from gateway.tier1.auth import Keyring, Principal, TenantsFile
 from gateway.tier1.cache import CACHE_HEADER, ResponseCache, prompts_fingerprint
 from gateway.tier1.dispatch import dispatch
-from gateway.tier1.gate import Admitted, admit, read_body
+from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import RouteTable
+from gateway.tier1.state import GatewayState, GatewayStateDep
 from gateway.tier1.watch import WatchedFile
-from shared.deps import cache_resources, http_resources, merge_states
+from shared.deps import cache_client
+from shared.http import create_http_client
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, get_settings
 
@@ -31,8 +33,8 @@ router = APIRouter(tags=["gateway"])
 
 
 @router.get("/", include_in_schema=False)
-async def demo_page(request: Request) -> FileResponse:
-    index = request.state.settings.gateway_static_dir / "index.html"
+async def demo_page(state: GatewayStateDep) -> FileResponse:
+    index = state.settings.gateway_static_dir / "index.html"
     if not index.is_file():
         raise HTTPException(404, f"no demo page here ({index} is missing); the API is under /v1/")
     return FileResponse(index)
@@ -45,19 +47,20 @@ async def models(_: Annotated[Principal, Depends(authenticate)]) -> dict[str, An
 
 @router.post("/v1/chat/completions", summary="OpenAI-compatible chat with the shopping guide")
 async def chat_completions(
-    request: Request,
+    state: GatewayStateDep,
     admitted: Annotated[Admitted, Depends(admit)],
     body: Annotated[bytes, Depends(read_body)],
 ) -> Response:
-    return await openai_facade.chat_completions(request, admitted, body)
+    return await openai_facade.chat_completions(state, admitted, body)
 
 
 async def routed(
     request: Request,
+    state: GatewayStateDep,
     admitted: Annotated[Admitted, Depends(admit)],
     body: Annotated[bytes, Depends(read_body)],
 ) -> Response:
-    return await dispatch(request, admitted, body)
+    return await dispatch(request, state, admitted, body)
 
 
 for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each, so OpenAPI ids stay unique
@@ -71,24 +74,22 @@ for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each,
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     interval = settings.gateway_reload_interval_s
     routes = WatchedFile(settings.gateway_routes_file, RouteTable.model_validate, interval)
     tenants_file = settings.gateway_tenants_file
     tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
-    async with http_resources(settings) as http_state, cache_resources(settings) as cache_state:
-        cache = cache_state["cache"]
+    async with create_http_client(settings) as http, cache_client(settings) as cache:
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
-        yield merge_states(
-            http_state,
-            cache_state,
-            {
-                "routes": routes,
-                "keyring": Keyring(settings.api_keys, tenants),
-                "limiter": RateLimiter(cache),
-                "response_cache": ResponseCache(cache, settings, prompts_fingerprint()),
-            },
+        yield GatewayState(
+            settings=settings,
+            cache=cache,
+            http=http,
+            routes=routes,
+            keyring=Keyring(settings.api_keys, tenants),
+            limiter=RateLimiter(cache),
+            response_cache=ResponseCache(cache, settings, prompts_fingerprint()),
         )
 
 

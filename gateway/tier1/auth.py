@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.tier1.routes import RateLimit, Route
@@ -106,19 +105,3 @@ class Keyring:
                 self._source = source
                 self._index = {**self._dev, **{h: t for t in source.tenants for h in t.key_sha256}}
         return self._index
-
-
-async def authenticate(request: Request) -> Principal:
-    auth = request.headers.get("authorization", "")
-    key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "").strip()
-    if not key:
-        raise HTTPException(
-            401,
-            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    keyring: Keyring = request.state.keyring
-    principal = keyring.lookup(key)
-    if principal is None:
-        raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-    return principal

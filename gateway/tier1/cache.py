@@ -34,7 +34,7 @@ from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import Route
 from shared.cache import Cache, CacheError
 from shared.settings import Settings
-from shared.sse import Event, EventStreamResponse
+from shared.sse import EventStreamResponse, WireEvent
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Entry:
 
     content_type: str
     body: str | None = None
-    events: tuple[Event, ...] = ()
+    events: tuple[WireEvent, ...] = ()
 
     def encode(self) -> bytes:
         raw = {"content_type": self.content_type, "body": self.body, "events": [list(e) for e in self.events]}
@@ -106,7 +106,7 @@ class Entry:
             return Response(self.body, media_type=self.content_type, headers=headers)
         return EventStreamResponse(self._replay(), headers=headers)
 
-    async def _replay(self) -> AsyncIterator[Event]:
+    async def _replay(self) -> AsyncIterator[WireEvent]:
         for event in self.events:
             yield event
 

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import anyio
-import httpx
 from fastapi import Request
 from starlette.responses import Response
 
-from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight, ResponseCache
+from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter, generated_tokens
+from gateway.tier1.limits import generated_tokens
 from gateway.tier1.proxy import Transcript, open_upstream, relay
-from shared.settings import Settings
+from gateway.tier1.state import GatewayState
 
 
-async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Response:
-    settings: Settings = request.state.settings
-    responses: ResponseCache = request.state.response_cache
-    limiter: RateLimiter = request.state.limiter
+async def dispatch(request: Request, state: GatewayState, admitted: Admitted, body: bytes) -> Response:
+    responses, limiter = state.response_cache, state.limiter
     route = admitted.route
-    url = admitted.upstream_url(settings, request.url.query)
+    url = admitted.upstream_url(state.settings, request.url.query)
 
     flight: Flight | None = None
     headers: dict[str, str] = {}
@@ -40,10 +37,9 @@ async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Respons
         if flight is not None and route.cache is not None:
             await responses.finish(flight, Entry.of(transcript), route.cache.ttl_s)
 
-    http: httpx.AsyncClient = request.state.http
     try:
         upstream = await open_upstream(
-            http,
+            state.http,
             request.method,
             url,
             body,

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from gateway.tier1.auth import Principal, authenticate
-from gateway.tier1.limits import RateLimiter
-from gateway.tier1.routes import RateLimit, Route, RouteTable
-from gateway.tier1.watch import WatchedFile
+from gateway.tier1.auth import Principal
+from gateway.tier1.routes import RateLimit, Route
+from gateway.tier1.state import GatewayStateDep
 from shared.settings import Settings
 
 
@@ -27,21 +26,36 @@ class Admitted:
         return f"{base}{self.route.target(self.params)}" + (f"?{query}" if query else "")
 
 
-async def admit(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Admitted:
-    routes: WatchedFile[RouteTable] = request.state.routes
-    found = routes.get().resolve(request.method, request.url.path)
+async def authenticate(request: Request, state: GatewayStateDep) -> Principal:
+    auth = request.headers.get("authorization", "")
+    key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "").strip()
+    if not key:
+        raise HTTPException(
+            401,
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = state.keyring.lookup(key)
+    if principal is None:
+        raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def admit(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)], state: GatewayStateDep
+) -> Admitted:
+    found = state.routes.get().resolve(request.method, request.url.path)
     tenant = principal.tenant
     if not tenant.allows(found.route):
         raise HTTPException(403, f"tenant {tenant.name!r} may not use {found.route.path}")
     limit = tenant.limit_for(found.route)
-    limiter: RateLimiter = request.state.limiter
-    await limiter.admit(principal, found.route, limit)
+    await state.limiter.admit(principal, found.route, limit)
     return Admitted(principal, found.route, found.params, limit)
 
 
-async def read_body(request: Request) -> bytes:
+async def read_body(request: Request, state: GatewayStateDep) -> bytes:
     """The request body, refused with 413 past ``max_body_bytes`` before it is read whole."""
-    limit: int = request.state.settings.max_body_bytes
+    limit = state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"body of {declared} bytes exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")

@@ -22,6 +22,7 @@ from gateway.tier1.auth import Principal
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
 from shared.cache import Cache, CacheError
+from shared.events import StreamEvent
 from shared.llm.chunking import count_tokens
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def _texts(value: Any) -> list[str]:
 def generated_tokens(transcript: Transcript) -> int:
     """The tokens an answer generated: its ``token`` events, or the generated fields of its JSON."""
     if transcript.event_stream:
-        return sum(count_tokens(str(data.get("text", ""))) for name, data in transcript.events if name == "token")
+        return sum(count_tokens(str(data.get("text", ""))) for name, data in transcript.events if name == StreamEvent.TOKEN)
     if transcript.status != 200 or not transcript.body:
         return 0
     try:

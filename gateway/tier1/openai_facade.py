@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import is_event_stream, open_upstream
+from gateway.tier1.state import GatewayState
+from shared.events import StreamEvent
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
 from shared.sessions import ConversationIndex
-from shared.settings import Settings
 from shared.sse import ClosingStreamingResponse, read_events
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ class _Turn:
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-async def chat_completions(request: Request, admitted: Admitted, body: bytes) -> Response:
+async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes) -> Response:
     try:
         ask = CompletionRequest.model_validate_json(body)
     except ValidationError as exc:
@@ -130,23 +129,21 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
     if last_user is None or not ask.messages[last_user].text():
         return _error(400, "invalid_request_error", "no user message to answer: the last 'user' message is empty")
 
-    conversations = ConversationIndex(request.state.cache, admitted.principal.tenant.name)
+    conversations = ConversationIndex(state.cache, admitted.principal.tenant.name)
     earlier = [(m.role, m.text()) for m in ask.messages[:last_user] if m.role in ("user", "assistant")]
     session_id = await conversations.resolve(ask.user, earlier)
     turn = _Turn(session_id, ask.messages[last_user].text(), remember=ask.user is None)
 
-    settings: Settings = request.state.settings
     payload = json.dumps({"session_id": session_id, "message": turn.message, "stream": ask.stream}).encode()
     upstream = await open_upstream(
-        request.state.http,
+        state.http,
         "POST",
-        admitted.upstream_url(settings),
+        admitted.upstream_url(state.settings),
         payload,
         "application/json",
         admitted.route.timeout_s,
         admitted.principal.tenant.name,
     )
-    limiter: RateLimiter = request.state.limiter
 
     async def remember() -> None:
         """Where the conversation went, so the client's next request (the history resent) continues it."""
@@ -154,7 +151,7 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
             await conversations.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
 
     async def spend() -> None:
-        await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+        await state.limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
 
     async def settle() -> None:
         await spend()
@@ -232,13 +229,13 @@ async def _chunks(
     yield chunk({"role": "assistant", "content": ""})
     try:
         async for name, data in read_events(upstream.aiter_lines()):
-            if name == "token":
+            if name == StreamEvent.TOKEN:
                 turn.parts.append(str(data.get("text", "")))
                 yield chunk({"content": turn.parts[-1]})
-            elif name == "error":
+            elif name == StreamEvent.ERROR:
                 yield _frame(error_body(str(data.get("type", "upstream_error")), str(data.get("message", "failed"))))
                 return
-            elif name == "done":
+            elif name == StreamEvent.DONE:
                 turn.done = True
                 await remember()  # before [DONE]: a client may send its next turn the moment it reads it
                 yield chunk({}, finish="stop")

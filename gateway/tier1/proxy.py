@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import httpx
 from fastapi import HTTPException
 
+from shared.events import StreamEvent
 from shared.http import TENANT_HEADER
-from shared.sse import ClosingStreamingResponse, Event, error_event, read_events, sse_frame
+from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, sse_frame
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Transcript:
     status: int
     content_type: str
     event_stream: bool
-    events: list[Event] = field(default_factory=list)
+    events: list[WireEvent] = field(default_factory=list)
     body: bytearray | None = None  # a JSON answer, when asked to keep it, until past MAX_KEPT_BYTES
     finished: bool = False  # read to its end, not cut off or abandoned by the client
 
@@ -76,7 +77,7 @@ class Transcript:
         if not self.event_stream:
             return self.body is not None
         names = {name for name, _ in self.events}
-        return bool(self.events) and self.events[-1][0] == "done" and "error" not in names
+        return bool(self.events) and self.events[-1][0] == StreamEvent.DONE and StreamEvent.ERROR not in names
 
 
 def relay(

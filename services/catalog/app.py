@@ -14,8 +14,9 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
@@ -30,8 +31,9 @@ from services.catalog.schemas import (
     RecommendResponse,
 )
 from shared.cache import Cache
-from shared.deps import cache_resources, merge_states
+from shared.deps import CachedState, cache_client
 from shared.schemas import SkuInfo
+from shared.service import ReadinessCheck, app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 
@@ -39,8 +41,16 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class CatalogState(CachedState):
+    catalog: Catalog
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        return {"catalog": self.catalog.ready}
+
+
 def get_catalog(request: Request) -> Catalog:
-    return request.state.catalog
+    return app_state(request, CatalogState).catalog
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
@@ -89,16 +99,16 @@ async def _prepare(kb: KnowledgeBase, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with cache_resources(settings) as cache_state, AsyncExitStack() as stack:
-        kb = await _open_knowledge_base(settings, cache_state["cache"], stack)
+async def resources(settings: Settings) -> AsyncIterator[CatalogState]:
+    async with cache_client(settings) as cache, AsyncExitStack() as stack:
+        kb = await _open_knowledge_base(settings, cache, stack)
         # The store is open and checked against the embedder (a mismatch stops the start); loading the model
         # and seeding take seconds, so they run after start-up: /readyz says when they are done, and calls
         # that come earlier wait for them.
         preparing = asyncio.create_task(_prepare(kb, settings), name="catalog-prepare")
         catalog = Catalog(kb, preparing)
         try:
-            yield merge_states(cache_state, {"catalog": catalog, "readiness": {"catalog": catalog.ready}})
+            yield CatalogState(settings=settings, cache=cache, catalog=catalog)
         finally:
             preparing.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

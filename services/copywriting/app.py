@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from services.copywriting.engine import Copywriter, LocalCopywriter
 from services.copywriting.schemas import CopyRequest, CopyResponse
-from shared.deps import llm_resources
+from shared.deps import LanguageState, llm_client
+from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
@@ -28,24 +30,30 @@ _STREAM_DOC = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class CopywritingState(LanguageState):
+    copywriter: Copywriter
+
+
 def get_copywriter(request: Request) -> Copywriter:
-    return request.state.copywriter
+    return app_state(request, CopywritingState).copywriter
+
+
+CopywriterDep = Annotated[Copywriter, Depends(get_copywriter)]
 
 
 @router.post("/copywriting", response_model=CopyResponse, responses=_STREAM_DOC, summary="Recommendation copy")
-async def copywriting(
-    body: CopyRequest, writer: Annotated[Copywriter, Depends(get_copywriter)]
-) -> Response | CopyResponse:
+async def copywriting(body: CopyRequest, writer: CopywriterDep) -> Response | CopyResponse:
     if body.stream:
         return EventStreamResponse(writer.stream(body))
     return await writer.write(body)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with llm_resources(settings) as state:
-        writer = Copywriter(state["llm"], LocalCopywriter(TaxonomyIndex(load_taxonomy())))
-        yield {**state, "copywriter": writer}
+async def resources(settings: Settings) -> AsyncIterator[CopywritingState]:
+    async with llm_client(settings) as llm:
+        writer = Copywriter(llm, LocalCopywriter(TaxonomyIndex(load_taxonomy())))
+        yield CopywritingState(settings=settings, llm=llm, copywriter=writer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from services.dialog.engine import DialogGuide, LocalDialogEngine
 from services.dialog.schemas import DialogRequest, DialogResponse
-from shared.deps import llm_resources
+from shared.deps import LanguageState, llm_client
+from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
@@ -28,23 +30,31 @@ _STREAM_DOC = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class DialogState(LanguageState):
+    guide: DialogGuide
+
+
 def get_guide(request: Request) -> DialogGuide:
-    return request.state.guide
+    return app_state(request, DialogState).guide
+
+
+GuideDep = Annotated[DialogGuide, Depends(get_guide)]
 
 
 @router.post("/dialog", response_model=DialogResponse, responses=_STREAM_DOC, summary="The guide's next reply")
-async def dialog(body: DialogRequest, guide: Annotated[DialogGuide, Depends(get_guide)]) -> Response | DialogResponse:
+async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogResponse:
     if body.stream:
         return EventStreamResponse(guide.stream(body))
     return await guide.answer(body)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with llm_resources(settings) as state:
+async def resources(settings: Settings) -> AsyncIterator[DialogState]:
+    async with llm_client(settings) as llm:
         local = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns)
-        guide = DialogGuide(state["llm"], local, settings.dialog_max_prompt_tokens)
-        yield {**state, "guide": guide}
+        guide = DialogGuide(llm, local, settings.dialog_max_prompt_tokens)
+        yield DialogState(settings=settings, llm=llm, guide=guide)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
+from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMClient, LLMError, StreamCut, Unusable, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
@@ -391,7 +392,7 @@ class DialogGuide:
         async with aclosing(pieces):
             async for piece in pieces:
                 if isinstance(piece, str):
-                    yield "token", {"text": piece}
+                    yield StreamEvent.TOKEN, {"text": piece}
                 elif isinstance(piece, StreamCut):
                     yield error_event(
                         "llm_stream_cut" if isinstance(piece.error, LLMError) else "internal_error",
@@ -402,4 +403,4 @@ class DialogGuide:
                     async for event in text_events(piece.value, "reply"):
                         yield event
                 else:
-                    yield "done", {"reply": piece.value, "engine": "llm"}
+                    yield StreamEvent.DONE, {"reply": piece.value, "engine": "llm"}

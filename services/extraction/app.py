@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.extraction.engine import Extractor, LocalExtractor
 from services.extraction.schemas import ExtractRequest, ExtractResponse
-from shared.deps import llm_resources
+from shared.deps import LanguageState, llm_client
+from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from training import build
@@ -19,23 +21,31 @@ from training import build
 router = APIRouter(prefix="/v1", tags=["extraction"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExtractionState(LanguageState):
+    extractor: Extractor
+
+
 def get_extractor(request: Request) -> Extractor:
-    return request.state.extractor
+    return app_state(request, ExtractionState).extractor
+
+
+ExtractorDep = Annotated[Extractor, Depends(get_extractor)]
 
 
 @router.post("/extract", response_model=ExtractResponse, summary="Extract the recommendation-API call")
-async def extract(body: ExtractRequest, extractor: Annotated[Extractor, Depends(get_extractor)]) -> ExtractResponse:
+async def extract(body: ExtractRequest, extractor: ExtractorDep) -> ExtractResponse:
     return await extractor.extract(body.messages, body.engine)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+async def resources(settings: Settings) -> AsyncIterator[ExtractionState]:
     # The intent model gates the call (no call for chit-chat or browsing); both load off the event loop.
     directory = build.models_dir(settings)
     intent = await asyncio.to_thread(build.intent, directory)
     model = await asyncio.to_thread(build.extraction, directory)
-    async with llm_resources(settings) as state:
-        yield {**state, "extractor": Extractor(state["llm"], LocalExtractor(intent, model))}
+    async with llm_client(settings) as llm:
+        yield ExtractionState(settings=settings, llm=llm, extractor=Extractor(llm, LocalExtractor(intent, model)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

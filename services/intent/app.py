@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.intent.engine import IntentRecogniser, LocalIntentEngine
 from services.intent.schemas import IntentRequest, IntentResponse
-from shared.deps import llm_resources
+from shared.deps import LanguageState, llm_client
+from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from training import build
@@ -19,24 +21,30 @@ from training import build
 router = APIRouter(prefix="/v1", tags=["intent"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class IntentState(LanguageState):
+    recogniser: IntentRecogniser
+
+
 def get_recogniser(request: Request) -> IntentRecogniser:
-    return request.state.recogniser
+    return app_state(request, IntentState).recogniser
+
+
+RecogniserDep = Annotated[IntentRecogniser, Depends(get_recogniser)]
 
 
 @router.post("/intent", response_model=IntentResponse, summary="Classify the last user turn")
-async def intent(
-    body: IntentRequest, recogniser: Annotated[IntentRecogniser, Depends(get_recogniser)]
-) -> IntentResponse:
+async def intent(body: IntentRequest, recogniser: RecogniserDep) -> IntentResponse:
     return await recogniser.recognise(body.messages, body.engine)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+async def resources(settings: Settings) -> AsyncIterator[IntentState]:
     # Loading (or, after a skipped ``make models``, building) the model takes seconds: off the event loop.
     model = await asyncio.to_thread(build.intent, build.models_dir(settings))
-    async with llm_resources(settings) as state:
-        recogniser = IntentRecogniser(state["llm"], LocalIntentEngine(model), settings.cascade_threshold)
-        yield {**state, "recogniser": recogniser}
+    async with llm_client(settings) as llm:
+        recogniser = IntentRecogniser(llm, LocalIntentEngine(model), settings.cascade_threshold)
+        yield IntentState(settings=settings, llm=llm, recogniser=recogniser)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,34 +4,42 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.summary.engine import LocalSummariser, Summariser
 from services.summary.schemas import SummaryRequest, SummaryResponse
-from shared.deps import llm_resources
+from shared.deps import LanguageState, llm_client
+from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["summary"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class SummaryState(LanguageState):
+    summariser: Summariser
+
+
 def get_summariser(request: Request) -> Summariser:
-    return request.state.summariser
+    return app_state(request, SummaryState).summariser
+
+
+SummariserDep = Annotated[Summariser, Depends(get_summariser)]
 
 
 @router.post("/summary", response_model=SummaryResponse, summary="Summarise a customer-service dialog")
-async def summary(
-    body: SummaryRequest, summariser: Annotated[Summariser, Depends(get_summariser)]
-) -> SummaryResponse:
+async def summary(body: SummaryRequest, summariser: SummariserDep) -> SummaryResponse:
     return await summariser.summarise(body)
 
 
 @asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    async with llm_resources(settings) as state:
-        yield {**state, "summariser": Summariser(state["llm"], LocalSummariser())}
+async def resources(settings: Settings) -> AsyncIterator[SummaryState]:
+    async with llm_client(settings) as llm:
+        yield SummaryState(settings=settings, llm=llm, summariser=Summariser(llm, LocalSummariser()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from shared.events import StreamEvent
 from shared.llm.chunking import split_chunks
 from shared.sse import error_event, sse_frame
 
@@ -51,14 +52,14 @@ class Upstream:
 async def _events(pieces: list[str], ending: str) -> AsyncIterator[str]:
     """Token events, then: ``done``, an ``error`` event, or a cut (the connection drops mid-stream)."""
     for piece in pieces:
-        yield sse_frame("token", {"text": piece})
+        yield sse_frame(StreamEvent.TOKEN, {"text": piece})
         await asyncio.sleep(0.005)
     if ending == "cut":
         raise RuntimeError("the fake upstream drops the connection mid-stream")
     if ending == "error":
         yield sse_frame(*error_event("llm_error", "the model failed"))
         return
-    yield sse_frame("done", {"copy": "".join(pieces), "engine": "local"})
+    yield sse_frame(StreamEvent.DONE, {"copy": "".join(pieces), "engine": "local"})
 
 
 def create_upstream(state: Upstream) -> FastAPI:
@@ -97,7 +98,7 @@ def create_upstream(state: Upstream) -> FastAPI:
 
     @app.post("/v1/chat")
     async def chat(request: Request) -> Response:
-        """The router's /v1/chat, with its documented events (gateway/router/events.py)."""
+        """The router's /v1/chat, with its documented events (shared/events.py)."""
         body = await state.record(request)
         session_id = body.get("session_id") or "fresh-session"
         reply = chat_reply(body["message"])
@@ -105,17 +106,17 @@ def create_upstream(state: Upstream) -> FastAPI:
             return JSONResponse({"session_id": session_id, "reply": reply, "products": []})
 
         async def events() -> AsyncIterator[str]:
-            yield sse_frame("session", {"session_id": session_id})
-            yield sse_frame("intent", {"intent": "specific product", "reason": "", "confidence": 1.0})
+            yield sse_frame(StreamEvent.SESSION, {"session_id": session_id})
+            yield sse_frame(StreamEvent.INTENT, {"intent": "specific product", "reason": "", "confidence": 1.0})
             pieces = split_chunks(reply)
             if body["message"] == "fail":
-                yield sse_frame("token", {"text": pieces[0]})
+                yield sse_frame(StreamEvent.TOKEN, {"text": pieces[0]})
                 yield sse_frame(*error_event("dialog_error", "the dialog service failed"))
                 return
             for piece in pieces:
-                yield sse_frame("token", {"text": piece})
-            yield sse_frame("suggestions", {"suggestions": ["cheaper?"]})
-            yield sse_frame("done", {"session_id": session_id, "reply": reply})
+                yield sse_frame(StreamEvent.TOKEN, {"text": piece})
+            yield sse_frame(StreamEvent.SUGGESTIONS, {"suggestions": ["cheaper?"]})
+            yield sse_frame(StreamEvent.DONE, {"session_id": session_id, "reply": reply})
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

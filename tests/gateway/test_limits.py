@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.tier1.auth import hash_key
+from shared.service import STATE_KEY
 from tests.conftest import free_port
 
 from .conftest import AUTH, ROUTES, fresh_window, gateway, write_yaml
@@ -114,7 +115,7 @@ async def test_a_tenant_override_applies_to_its_keys_only(make_settings, upstrea
 async def test_a_failing_redis_lets_requests_through(redis_settings, upstream) -> None:
     await fresh_window()
     async with gateway(redis_settings()) as (client, manager):
-        cache = manager._state["cache"]
+        cache = manager._state[STATE_KEY].cache
         working, cache.client = cache.client, aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
         await working.aclose()
         limited = [(await client.post("/v1/intent", json={})).status_code for _ in range(5)]

@@ -78,10 +78,10 @@ def install_fake_llm(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeLLM]:
         llm = FakeLLM(*replies, **script)
 
         @asynccontextmanager
-        async def resources(_settings: Any) -> AsyncIterator[dict[str, Any]]:
-            yield {"llm": llm, "readiness": {}}
+        async def client(_settings: Any) -> AsyncIterator[FakeLLM]:
+            yield llm
 
-        monkeypatch.setattr(app_module, "llm_resources", resources)
+        monkeypatch.setattr(app_module, "llm_client", client)
         return llm
 
     return install

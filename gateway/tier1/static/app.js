@@ -2,7 +2,7 @@
  *
  * Plain browser JavaScript, no build step, no dependency. The chat reads POST /v1/chat with
  * {"stream": true} as server-sent events through fetch + a ReadableStream reader (EventSource cannot
- * POST). Event contract (gateway/router/events.py):
+ * POST). Event contract (shared/events.py):
  *   session → intent → scene → call → products → knowledge → token… → suggestions → done, or error.
  */
 (() => {

@@ -3,7 +3,8 @@
 ``session`` → ``intent`` → ``scene`` → ``call`` → ``products`` → ``knowledge`` → ``token`` (many) →
 ``suggestions`` → ``done``; or ``error`` at any point, after which the stream ends. A shopping turn's
 ``products`` and ``knowledge`` come only when the intent is a shopping one (seed 000's branch); a chit-chat
-turn goes from ``call`` (null) straight to ``token``. Every event's data is one JSON object:
+turn goes from ``call`` (null) straight to ``token``. The language services' streams (dialog, copywriting)
+carry ``token`` events, then ``done`` or ``error``. Every event's data is one JSON object:
 
 | event | data |
 | --- | --- |
@@ -17,19 +18,25 @@ turn goes from ``call`` (null) straight to ``token``. Every event's data is one 
 | suggestions | ``{"suggestions": ["...", "..."]}`` — what the user may ask next |
 | done | the whole ``ChatResponse`` (``session_id``, ``reply``, ``intent``, ``scene``, ``call``, ``products``, …) |
 | error | ``{"type", "message", "request_id"}`` |
+
+README.md lists the same events (a test keeps it in step with the enum).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from enum import StrEnum
 
-SESSION: Final = "session"
-INTENT: Final = "intent"
-SCENE: Final = "scene"
-CALL: Final = "call"
-PRODUCTS: Final = "products"
-KNOWLEDGE: Final = "knowledge"
-TOKEN: Final = "token"
-SUGGESTIONS: Final = "suggestions"
-DONE: Final = "done"
-ERROR: Final = "error"
+
+class StreamEvent(StrEnum):
+    """An event name on the wire: a ``StrEnum`` is its value in SSE frames, JSON and comparisons."""
+
+    SESSION = "session"
+    INTENT = "intent"
+    SCENE = "scene"
+    CALL = "call"
+    PRODUCTS = "products"
+    KNOWLEDGE = "knowledge"
+    TOKEN = "token"
+    SUGGESTIONS = "suggestions"
+    DONE = "done"
+    ERROR = "error"

@@ -1,0 +1,36 @@
+"""The gateway's lifespan state and its dependency, in a module of their own: admission, dispatch and the
+OpenAI facade read them, and the app that builds the state imports those."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+
+from gateway.tier1.auth import Keyring
+from gateway.tier1.cache import ResponseCache
+from gateway.tier1.limits import RateLimiter
+from gateway.tier1.routes import RouteTable
+from gateway.tier1.watch import WatchedFile
+from shared.deps import CachedState
+from shared.service import app_state
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayState(CachedState):
+    """The upstream client, the (re-read) route table and keyring, rate limits and the response cache."""
+
+    http: httpx.AsyncClient
+    routes: WatchedFile[RouteTable]
+    keyring: Keyring
+    limiter: RateLimiter
+    response_cache: ResponseCache
+
+
+def get_state(request: Request) -> GatewayState:
+    return app_state(request, GatewayState)
+
+
+GatewayStateDep = Annotated[GatewayState, Depends(get_state)]
