@@ -2,7 +2,7 @@
 
 ``session`` → ``intent`` → ``scene`` → ``call`` → ``products`` → ``knowledge`` → ``token`` (many) →
 ``suggestions`` → ``done``; or ``error`` at any point, after which the stream ends. A shopping turn's
-``products`` and ``knowledge`` come only when the intent is a shopping one (seed 000's branch); a chit-chat
+``products`` and ``knowledge`` come only when the intent is a shopping one; a chit-chat
 turn goes from ``call`` (null) straight to ``token``. The language services' streams (dialog, copywriting)
 carry ``token`` events, then ``done`` or ``error``. Every event's data is one JSON object:
 

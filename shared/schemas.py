@@ -18,7 +18,7 @@ IntentLabel = Literal[
     "specific needs",
     "specific brand",
 ]
-# The two labels on which seed 000 skips extraction and recommendation and just chats.
+# The two labels on which a turn skips extraction and recommendation and just chats.
 NON_SHOPPING_INTENTS: frozenset[str] = frozenset({"random chat", "random shopping"})
 
 
@@ -60,7 +60,7 @@ def last_user_message(messages: list[Message]) -> str:
 
 
 class FunctionCall(BaseModel):
-    """Seed 000's recommendation-API call: ``get_recommds_by_sku`` with category-specific attributes."""
+    """The recommendation-API call (``the call``): ``get_recommds_by_sku`` with category-specific attributes."""
 
     name: Literal["get_recommds_by_sku"] = RECOMMEND_FUNCTION
     arguments: dict[str, str] = Field(default_factory=dict, max_length=32)
@@ -102,7 +102,7 @@ EngineChoice = Literal["auto", "local", "llm"]
 
 
 def render_transcript(messages: list[Message], user: str = "user", assistant: str = "bot") -> str:
-    """The dialog as ``user: ...`` / ``bot: ...`` lines, the form seed 000's prompts read."""
+    """The dialog as ``user: ...`` / ``bot: ...`` lines, the form the LLM prompts read."""
     return "\n".join(f"{user if m.role == 'user' else assistant}: {m.content}" for m in messages)
 
 

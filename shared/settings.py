@@ -151,12 +151,12 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "gateway" / "tier1" / "static", description="The demo page: index.html at /, assets at /static/"
     )
 
-    # Dialog history the guide reads: the last N exchanges before the current message (seed 000: 10).
+    # Dialog history the guide reads: the last N exchanges before the current message.
     dialog_history_turns: int = Field(10, ge=1, le=50)
     # The LLM path's prompt budget, in tokens: the oldest turns go first, then an overlong message is cut.
     dialog_max_prompt_tokens: int = Field(3000, ge=200, le=200_000)
 
-    # False runs a shopping turn's stages one after the other, as seed 000's demo does: the baseline
+    # False runs a shopping turn's stages one after the other, as a plain pipeline would: the baseline
     # `make bench` compares the concurrent task tree with.
     shopping_turn_concurrent: bool = True
     # Knowledge hits below this cosine score are not shown to the guide: a loosely related guide quoted as a

@@ -1,4 +1,4 @@
-"""Summary evaluation (seed 004): the local summariser on every labelled dialog of ``data/summary.jsonl``.
+"""Summary evaluation: the local summariser on every labelled dialog of ``data/summary.jsonl``.
 
 Reported: format validity of the answer as the service serialises it, accuracy of the two 是/否 fields
 (with 2x2 confusions), and character-level BLEU-4 and ROUGE-1/2/L for 用户问题 and 客服方案.
@@ -40,7 +40,7 @@ TEXT_FIELDS = ("用户问题", "客服方案")
 FLAG_FIELDS = ("是否接受", "是否负面情绪")
 YES_NO = ("是", "否")
 TARGET_CHARS = {"用户问题": PROBLEM_CHARS, "客服方案": SOLUTION_CHARS}
-SEED_FIGURES = "seed 004 (fine-tuned ERNIE-Speed, its own test split, Qianfan's scorer): BLEU-4 62.2, ROUGE-L 78.0"
+REFERENCE_FIGURES = "the reference summary model (a fine-tuned ERNIE-Speed, its own test split, Qianfan's scorer): BLEU-4 62.2, ROUGE-L 78.0"
 
 
 # --------------------------------------------------------------------------- BLEU and ROUGE on characters
@@ -269,7 +269,7 @@ def render(result: dict[str, Any]) -> str:
     b = result["both"]
     lines += [
         f"{'both (joined)':14}{b['bleu4']:8.1f}{b['rouge1']:9.1f}{b['rouge2']:9.1f}{b['rougeL']:9.1f}",
-        f"for scale only, {SEED_FIGURES}; not the same data, model or tokenisation.",
+        f"for scale only, {REFERENCE_FIGURES}; not the same data, model or tokenisation.",
     ]
     return "\n".join(lines)
 

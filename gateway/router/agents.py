@@ -1,6 +1,6 @@
 """Agents: each user operation as a declared tree of sub-tasks (``tree.py``), independent ones concurrent.
 
-``ShoppingTurn`` is seed 000's per-turn flow: intent+scene and extraction together; if the intent is a
+``ShoppingTurn`` is the guide's per-turn flow: intent+scene and extraction together; if the intent is a
 shopping one, recommendation and knowledge recall together; then the grounded reply, streamed; then
 next-question suggestions. Every stage reports itself as an event (``shared/events.py``) as soon as it is done.
 """
@@ -93,7 +93,7 @@ class ShoppingTurn:
             Node("dialog", self._dialog, after=("recommend", "knowledge")),
             Node("suggestions", self._suggestions, after=("dialog",)),
         ]
-        # The seed's demo runs every stage one after the other; kept as the baseline `make bench` compares with.
+        # A plain pipeline runs every stage one after the other; kept as the baseline `make bench` compares with.
         self.tree: TaskTree[Turn] = TaskTree(_chained(nodes) if sequential else nodes)
 
     # ------------------------------------------------------------------ nodes
@@ -111,7 +111,7 @@ class ShoppingTurn:
             turn.engines["extraction"] = turn.extraction["engine"]
 
     async def _call(self, turn: Turn) -> None:
-        # Seed 000: no API call for random chat / random shopping, whatever extraction found.
+        # No API call for random chat / random shopping, whatever extraction found.
         if turn.intent not in NON_SHOPPING_INTENTS and turn.extraction and turn.extraction.get("call"):
             call = FunctionCall.model_validate(turn.extraction["call"])
             turn.call = FunctionCall(arguments=_with_profile(call.arguments, turn.session.preferences))
@@ -237,7 +237,7 @@ def _chained(nodes: list[Node[Turn]]) -> list[Node[Turn]]:
 
 
 def _with_profile(arguments: dict[str, str], preferences: dict[str, str]) -> dict[str, str]:
-    """The user's needs profile (seeds 002/003): what they said earlier about the same category still holds
+    """The user's needs profile: what they said earlier about the same category still holds
     when this turn's call does not repeat it; a new category starts a new profile."""
     if preferences.get("category") != arguments.get("category"):
         return dict(arguments)

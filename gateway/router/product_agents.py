@@ -88,7 +88,7 @@ class CopywritingAgent:
 
 
 class SummaryAgent:
-    """The customer-service summary (seed 004) of a whole session."""
+    """The customer-service summary (the four keys) of a whole session."""
 
     def __init__(self, services: Services, sessions: SessionStore) -> None:
         self.services = services

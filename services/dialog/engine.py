@@ -42,7 +42,7 @@ from shared.taxonomy.index import TaxonomyIndex
 from shared.telemetry import request_id_var
 from shared.text import is_chinese
 
-# The dialog history the guide reads by default (Settings.dialog_history_turns): seed 000's history[-10:].
+# The dialog history the guide reads by default (Settings.dialog_history_turns): the last 10 exchanges.
 HISTORY_TURNS = 10
 MAX_PRESENTED = 3
 

@@ -1,4 +1,4 @@
-"""Customer-service summary (seed 004): the user's problem, the agent's solution, acceptance, negative emotion.
+"""Customer-service summary: the user's problem, the agent's solution, acceptance, negative emotion.
 
 Local engine: extractive. Sentences of the user's turns are scored by problem cues and those of the agent's
 by solution cues; the best are trimmed of greetings and apologies. Acceptance is read from the user's final

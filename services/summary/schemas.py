@@ -97,7 +97,7 @@ class SummaryRequest(BaseModel):
 
 
 class Summary(BaseModel):
-    """Exactly the four keys of seed 004, the last two exactly 是 or 否."""
+    """Exactly the four summary keys, the last two exactly 是 or 否."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 

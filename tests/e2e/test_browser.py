@@ -151,7 +151,7 @@ def test_summary_tab_returns_the_four_keys(demo: Demo) -> None:
     page = demo.page
     demo.open()
     page.get_by_test_id("tab-summary").click()
-    # seed 004's dialog, prefilled
+    # the example customer-service dialog, prefilled
     expect(page.get_by_test_id("summary-input")).to_have_value(re.compile("^用户：.*客服：", re.DOTALL))
     page.get_by_test_id("summary-submit").click()
     result = page.get_by_test_id("summary-result")

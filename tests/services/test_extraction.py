@@ -1,4 +1,4 @@
-"""Extraction service: the seed's smartphone dialog, chit-chat, validation."""
+"""Extraction service: a multi-turn smartphone dialog, chit-chat, validation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _models_loaded() -> None:
     build.extraction(build.models_dir())
 
 
-SEED_DIALOG = [
+SMARTPHONE_DIALOG = [
     {"role": "user", "content": "Hi, I'm looking to buy a new smartphone. Can you help recommend one based on my needs?"},
     {"role": "assistant", "content": "Absolutely! What are some of the key features you're looking for in your new phone?"},
     {"role": "user", "content": "I need a phone with a really good camera and display since I watch a lot of videos and "
@@ -29,7 +29,7 @@ SEED_DIALOG = [
 
 async def test_seed_smartphone_dialog(settings) -> None:
     async with app_client(create_app(settings)) as client:
-        response = await client.post("/v1/extract", json={"messages": SEED_DIALOG})
+        response = await client.post("/v1/extract", json={"messages": SMARTPHONE_DIALOG})
     assert response.status_code == 200
     call = response.json()["call"]
     assert call["name"] == "get_recommds_by_sku"
@@ -68,7 +68,7 @@ async def test_bad_input(settings) -> None:
 
 async def test_seed_dialog_keeps_the_users_wishes(settings) -> None:
     async with app_client(create_app(settings)) as client:
-        args = (await client.post("/v1/extract", json={"messages": SEED_DIALOG})).json()["call"]["arguments"]
+        args = (await client.post("/v1/extract", json={"messages": SMARTPHONE_DIALOG})).json()["call"]["arguments"]
     assert "camera" in args["camera"].lower()
     assert "battery" in args["battery"].lower()
 

@@ -1,4 +1,4 @@
-"""Summary service: routes, validation, the seed-004 dialog, refusals and complaints, the LLM path with its
+"""Summary service: routes, validation, the example late-parcel dialog, refusals and complaints, the LLM path with its
 repair round and fallback, and label accuracy on the labelled set."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import app_client
 from tests.services.conftest import FakeLLM
 
 KEYS = ["用户问题", "客服方案", "是否接受", "是否负面情绪"]
-SEED_004 = (
+PARCEL_DIALOG = (
     "用户：你好，我购买的商品一直没有收到，能帮我查一下物流信息吗？"
     "客服：您好，非常抱歉给您带来不便。请问您能提供一下订单号吗？我帮您查询一下物流信息。"
     "用户：订单号是123456789，麻烦你了。"
@@ -54,7 +54,7 @@ async def test_health_ready_metrics(settings) -> None:
     async with app_client(create_app(settings)) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok", "service": "summary"}
         assert (await client.get("/readyz")).json()["ready"] is True
-        assert (await client.post("/v1/summary", json={"conversation": SEED_004})).status_code == 200
+        assert (await client.post("/v1/summary", json={"conversation": PARCEL_DIALOG})).status_code == 200
         metrics = (await client.get("/metrics")).text
     assert 'sg_engine_answers_total{engine="local",outcome="answered",service="summary"}' in metrics
 
@@ -66,11 +66,11 @@ async def test_health_ready_metrics(settings) -> None:
         ({"conversation": "客服：您好，请问有什么可以帮您？"}, "no customer turn found: prefix the customer's lines with '用户：'"),
         ({"conversation": "我的快递没到"}, "no customer turn found"),
         ({}, "nothing to summarise: send 'conversation'"),
-        ({"conversation": SEED_004, "messages": [{"role": "user", "content": "hi"}]}, "not both"),
+        ({"conversation": PARCEL_DIALOG, "messages": [{"role": "user", "content": "hi"}]}, "not both"),
         ({"messages": []}, "the conversation is empty"),
         ({"messages": [{"role": "assistant", "content": "您好"}]}, "at least one message with role 'user'"),
         ({"conversation": "用户：" + "啊" * 40000}, "the limit is 32000"),
-        ({"conversation": SEED_004, "engine": "gpt"}, "engine"),
+        ({"conversation": PARCEL_DIALOG, "engine": "gpt"}, "engine"),
     ],
 )
 async def test_bad_input_is_a_readable_422(settings, body, fragment) -> None:
@@ -80,7 +80,7 @@ async def test_bad_input_is_a_readable_422(settings, body, fragment) -> None:
 
 
 async def test_seed_004_dialog(settings) -> None:
-    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     summary = body["summary"]
     assert body["engine"] == "local" and list(summary) == KEYS
     assert summary["是否接受"] == "是" and summary["是否负面情绪"] == "否"
@@ -90,9 +90,9 @@ async def test_seed_004_dialog(settings) -> None:
 
 
 async def test_messages_form_gives_the_same_summary(settings) -> None:
-    turns = parse_transcript(SEED_004)
+    turns = parse_transcript(PARCEL_DIALOG)
     messages = [{"role": "user" if t.speaker == "用户" else "assistant", "content": t.text} for t in turns]
-    by_text = (await summarise(settings, {"conversation": SEED_004})).json()
+    by_text = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     by_messages = (await summarise(settings, {"messages": messages})).json()
     assert by_text == by_messages and len(turns) == 6
 
@@ -149,7 +149,7 @@ GOOD = '{"用户问题": "购买的商品未收到，请求查询物流", "客�
 
 async def test_llm_json_is_used(settings, fake_llm) -> None:
     llm = fake_llm([f"```json\n{GOOD}\n```"])
-    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     assert body == {"summary": json.loads(GOOD), "engine": "llm"}
     assert "订单号是123456789" in llm.calls[0][0].content  # the transcript is in the prompt
 
@@ -157,7 +157,7 @@ async def test_llm_json_is_used(settings, fake_llm) -> None:
 async def test_llm_malformed_answer_is_repaired_once(settings, fake_llm) -> None:
     wordy = GOOD.replace('"是否接受": "是"', '"是否接受": "用户接受客服提供的方案，表示耐心等待"')
     llm = fake_llm([wordy, GOOD])
-    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     assert body["engine"] == "llm" and body["summary"]["是否接受"] == "是"
     repair = llm.calls[1][-1].content
     assert llm.calls[1][1].content == wordy and "是否接受" in repair and "'是' or '否'" in repair
@@ -165,7 +165,7 @@ async def test_llm_malformed_answer_is_repaired_once(settings, fake_llm) -> None
 
 async def test_llm_twice_malformed_or_failing_falls_back_to_local(settings, fake_llm) -> None:
     fake_llm(["我认为用户接受了方案。", '{"用户问题": "x"}'])
-    body = (await summarise(settings, {"conversation": SEED_004})).json()
+    body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     assert body["engine"] == "local" and body["summary"]["是否接受"] == "是" and list(body["summary"]) == KEYS
     fake_llm([LLMUnavailable("down")])
     assert (await summarise(settings, {"conversation": REFUSAL_AND_COMPLAINT})).json()["engine"] == "local"
@@ -173,7 +173,7 @@ async def test_llm_twice_malformed_or_failing_falls_back_to_local(settings, fake
 
 async def test_llm_yes_no_variants_are_normalised(settings, fake_llm) -> None:
     fake_llm([GOOD.replace('"是否接受": "是"', '"是否接受": "是。"').replace('"是否负面情绪": "否"', '"是否负面情绪": "no"')])
-    summary = (await summarise(settings, {"conversation": SEED_004})).json()["summary"]
+    summary = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()["summary"]
     assert summary["是否接受"] == "是" and summary["是否负面情绪"] == "否"
 
 

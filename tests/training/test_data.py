@@ -6,7 +6,7 @@ from collections import Counter
 
 from training.data import is_heldout, load_extraction, load_intent, split
 
-SEED_TURN_3 = "I like Samsung and Google Pixel phones"
+BRAND_TURN = "I like Samsung and Google Pixel phones"
 
 
 def test_split_is_deterministic_disjoint_and_about_a_fifth() -> None:
@@ -24,11 +24,11 @@ def test_every_label_has_enough_examples_in_both_languages() -> None:
     labels = {label for label, _ in counts}
     assert len(labels) == 6
     assert all(counts[(label, lang)] >= 30 for label in labels for lang in ("zh", "en"))
-    assert any(SEED_TURN_3 in e.messages[-1].content and e.intent == "specific brand" for e in load_intent())
+    assert any(BRAND_TURN in e.messages[-1].content and e.intent == "specific brand" for e in load_intent())
 
 
 def test_extraction_calls_are_typed() -> None:
     examples = load_extraction()
-    seed = next(e for e in examples if e.id == "ext-0001")
-    assert seed.call is not None and seed.call.arguments["category"] == "smartphone"
+    smartphone = next(e for e in examples if e.id == "ext-0001")
+    assert smartphone.call is not None and smartphone.call.arguments["category"] == "smartphone"
     assert any(e.call is None for e in examples)

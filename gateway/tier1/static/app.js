@@ -28,7 +28,7 @@
     ['是否接受', 'accepted', 'Accepted?'],
     ['是否负面情绪', 'negative', 'Negative mood?'],
   ];
-  // Seed 004's example dialog.
+  // An example customer-service dialog (a late parcel).
   const SUMMARY_EXAMPLE = [
     '用户：你好，我购买的商品一直没有收到，能帮我查一下物流信息吗？',
     '客服：您好，非常抱歉给您带来不便。请问您能提供一下订单号吗？我帮您查询一下物流信息。',
