@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
+from shared.engines.terms import Mention, TermLexicon, category_terms, taxonomy_brand_terms
 from shared.schemas import Message
 from shared.taxonomy import Taxonomy
-from training.lexicon import Mention, TermLexicon, category_terms, taxonomy_brand_terms
 
 
 def _same_script_pools(terms: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.engines.terms import TermLexicon, taxonomy_brand_terms
 from shared.schemas import RECOMMEND_FUNCTION, FunctionCall
 from shared.taxonomy import load_taxonomy
 from training import extraction_model, intent_model
 from training.data import ExtractionExample, load_extraction, load_intent, split
-from training.lexicon import TermLexicon, taxonomy_brand_terms
 from training.metrics import values_match
 from training.registry import evaluation
 

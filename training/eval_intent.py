@@ -12,14 +12,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from shared.embeddings import use_model
+from shared.engines.encoder import shared_encoder
+from shared.engines.intent_features import IntentInput
+from shared.engines.scene import extract_scene
 from shared.schemas import IntentLabel, Message
 from shared.taxonomy import load_taxonomy
 from shared.text import tokens
 from training import intent_model
 from training.augment import Augmenter
 from training.data import IntentExample, load_intent, split
-from training.encoder import shared_encoder
-from training.intent_features import IntentInput
 from training.metrics import (
     accuracy,
     confusion_table,
@@ -28,7 +29,6 @@ from training.metrics import (
     values_match,
 )
 from training.registry import evaluation
-from training.scene import extract_scene
 
 LABELS: tuple[str, ...] = get_args(IntentLabel)
 CASCADE_THRESHOLD = 0.8  # the n-gram model answers alone at or above this probability

@@ -20,13 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, Message
-from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
-from shared.taxonomy import Taxonomy, load_taxonomy
-from training.data import EXTRACTION_FILE, ExtractionExample, fingerprint
-from training.encoder import SentenceEncoder, shared_encoder
-from training.intent_model import IntentModel
-from training.lexicon import (
+from shared.engines.encoder import SentenceEncoder, shared_encoder
+from shared.engines.patterns import brand_like
+from shared.engines.scene import extract_scene
+from shared.engines.slots import COMMON_KEYS, CueBook, attribute_values
+from shared.engines.terms import (
     CATALOG_FILE,
     Mention,
     TermLexicon,
@@ -35,17 +33,21 @@ from training.lexicon import (
     category_terms,
     taxonomy_brand_terms,
 )
-from training.patterns import brand_like
-from training.scene import extract_scene
-from training.slots import COMMON_KEYS, CueBook, attribute_values
+from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, Message
+from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
+from shared.taxonomy import Taxonomy, load_taxonomy
+from training.data import EXTRACTION_FILE, ExtractionExample, fingerprint
+from training.intent_model import IntentModel
 
 _HERE = Path(__file__).parent
+_ENGINES = _HERE.parent / "shared" / "engines"
 # What the artefact is built from: a change to any of these rebuilds it.
 SOURCES = (
     EXTRACTION_FILE,
     TAXONOMY_FILE,
     CATALOG_FILE,
-    *(_HERE / f"{m}.py" for m in ("extraction_model", "slots", "scene", "patterns", "lexicon", "encoder", "data")),
+    *(_HERE / f"{m}.py" for m in ("extraction_model", "data")),
+    *(_ENGINES / f"{m}.py" for m in ("slots", "scene", "patterns", "terms", "encoder")),
 )
 # Cosine floor for the embedding fallback; below it the dialog names no product we sell.
 SIMILARITY_FLOOR = 0.45

@@ -12,6 +12,8 @@ import re
 from typing import get_args
 
 from services.intent.schemas import IntentResponse
+from shared.engines.intent_features import CUES
+from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
 from shared.llm import LLMClient, LLMError
 from shared.llm.base import ChatMessage
@@ -20,9 +22,7 @@ from shared.schemas import IntentLabel, Message, Scene, render_transcript
 from shared.settings import Task
 from shared.telemetry import ENGINE_ANSWERS
 from training import build
-from training.intent_features import CUES
 from training.intent_model import IntentModel, IntentPrediction
-from training.scene import extract_scene
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shared.engines.scene import extract_scene
 from shared.schemas import Message
 from training import build, extraction_model, intent_model
-from training.scene import extract_scene
 
 
 def _dialog(*turns: str) -> list[Message]:

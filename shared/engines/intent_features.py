@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.engines.patterns import BOT_ASKS_NEED, BOT_ASKS_PLACE, BUDGET, DECIDED, brand_like
+from shared.engines.terms import TermLexicon
 from shared.schemas import Message
-from training.lexicon import TermLexicon
-from training.patterns import BOT_ASKS_NEED, BOT_ASKS_PLACE, BUDGET, DECIDED, brand_like
 
 CUES: tuple[str, ...] = (
     "user_brand",  # the last message names a brand or model

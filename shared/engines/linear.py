@@ -2,7 +2,7 @@
 
 Serving needs only ``softmax((x @ W.T + b) / T)``: a few microseconds in numpy, an artefact (``.npz``) that
 does not depend on the scikit-learn version that trained it, and no scikit-learn or SciPy in a service
-(importing them costs ~80 MB of RSS). Training is in ``training.fit``.
+(importing them costs ~80 MB of RSS). Training is offline, in ``training.fit``.
 """
 
 from __future__ import annotations
