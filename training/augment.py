@@ -3,7 +3,7 @@
 A char n-gram model only knows the product and brand words it was trained on; the embedding model knows
 far more. Swapping every category term and brand in a labelled dialog for another one from the taxonomy
 (same script, so a Chinese sentence stays Chinese) gives the fast model the taxonomy's whole vocabulary in
-the contexts the annotator wrote. The teacher then labels these variants (see ``intent_model``).
+the contexts the annotator wrote. The teacher then labels these variants (see ``eval_intent``).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.extraction.engine import Extractor, LocalExtractor
 from services.extraction.schemas import ExtractRequest, ExtractResponse
 from shared.deps import llm_resources
+from shared.engines.artefacts import load_extraction, load_intent, models_dir
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-from training import build
 
 router = APIRouter(prefix="/v1", tags=["extraction"])
 
@@ -31,9 +31,9 @@ async def extract(body: ExtractRequest, extractor: Annotated[Extractor, Depends(
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     # The intent model gates the call (no call for chit-chat or browsing); both load off the event loop.
-    directory = build.models_dir(settings)
-    intent = await asyncio.to_thread(build.intent, directory)
-    model = await asyncio.to_thread(build.extraction, directory)
+    directory = models_dir(settings)
+    intent = await asyncio.to_thread(load_intent, directory)
+    model = await asyncio.to_thread(load_extraction, directory)
     async with llm_resources(settings) as state:
         yield {**state, "extractor": Extractor(state["llm"], LocalExtractor(intent, model))}
 

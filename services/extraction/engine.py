@@ -11,6 +11,8 @@ import logging
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
+from shared.engines.extraction import ExtractionModel, gated_call
+from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
 from shared.llm import LLMClient, LLMError
 from shared.llm.base import ChatMessage
@@ -19,8 +21,6 @@ from shared.schemas import FunctionCall, Message, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
 from shared.telemetry import ENGINE_ANSWERS
-from training.extraction_model import ExtractionModel, gated_call
-from training.intent_model import IntentModel
 
 log = logging.getLogger(__name__)
 

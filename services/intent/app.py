@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.intent.engine import IntentRecogniser, LocalIntentEngine
 from services.intent.schemas import IntentRequest, IntentResponse
 from shared.deps import llm_resources
+from shared.engines.artefacts import load_intent, models_dir
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-from training import build
 
 router = APIRouter(prefix="/v1", tags=["intent"])
 
@@ -32,8 +32,8 @@ async def intent(
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    # Loading (or, after a skipped ``make models``, building) the model takes seconds: off the event loop.
-    model = await asyncio.to_thread(build.intent, build.models_dir(settings))
+    # Loading the model takes seconds: off the event loop. Without ``make models`` first, start-up fails here.
+    model = await asyncio.to_thread(load_intent, models_dir(settings))
     async with llm_resources(settings) as state:
         recogniser = IntentRecogniser(state["llm"], LocalIntentEngine(model), settings.cascade_threshold)
         yield {**state, "recogniser": recogniser}

@@ -12,6 +12,8 @@ import re
 from typing import get_args
 
 from services.intent.schemas import IntentResponse
+from shared.engines.artefacts import load_intent, models_dir
+from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
@@ -21,8 +23,6 @@ from shared.prompts import load_prompt
 from shared.schemas import IntentLabel, Message, Scene, render_transcript
 from shared.settings import Task
 from shared.telemetry import ENGINE_ANSWERS
-from training import build
-from training.intent_model import IntentModel, IntentPrediction
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class LocalIntentEngine:
     """The trained classifier; ``confidence`` is its calibrated probability for the label."""
 
     def __init__(self, model: IntentModel | None = None) -> None:
-        self.model = model or build.intent(build.models_dir())
+        self.model = model or load_intent(models_dir())
 
     def classify(self, messages: list[Message]) -> IntentResponse:
         prediction = self.model.predict(messages)
