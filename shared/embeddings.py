@@ -96,7 +96,7 @@ class Embedder(ABC):
 
 class UseModel:
     """The package's model, loaded once per process (~150 MB, 1-2 s) and shared by every user in it: the
-    knowledge base here, the NLU engines (training/encoder.py). Its numpy forward pass is not meant for
+    knowledge base here, the NLU engines (shared/engines/encoder.py). Its numpy forward pass is not meant for
     concurrent callers, so calls take turns."""
 
     def __init__(self, threads: int) -> None:

@@ -1,7 +1,7 @@
-"""The local CPU engines of the NLU services and how they are built, evaluated and measured.
+"""Offline tooling of the local CPU engines: training them, building their artefacts, evaluating, measuring.
 
-Runtime (loaded by services/intent and services/extraction): ``intent_model``, ``extraction_model``,
-``scene`` and what they read with (``encoder``, ``lexicon``, ``patterns``, ``slots``, ``linear``).
-Build: ``python -m training.build`` (``make models``). Reports: ``python -m training.evaluate``
+The engines themselves, what the services run, are ``shared.engines``; no service imports this package.
+Training: ``train_intent``, ``train_extraction``, ``fit``, ``data`` (``augment`` for a distillation study).
+Artefacts: ``python -m training.build`` (``make models``). Reports: ``python -m training.evaluate``
 (``make eval``, evaluations in ``registry``) and ``python -m training.bench`` (``make bench``).
 """

@@ -3,7 +3,7 @@
 A char n-gram model only knows the product and brand words it was trained on; the embedding model knows
 far more. Swapping every category term and brand in a labelled dialog for another one from the taxonomy
 (same script, so a Chinese sentence stays Chinese) gives the fast model the taxonomy's whole vocabulary in
-the contexts the annotator wrote. The teacher then labels these variants (see ``intent_model``).
+the contexts the annotator wrote. The teacher then labels these variants (see ``eval_intent``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
+from shared.engines.terms import Mention, TermLexicon, category_terms, taxonomy_brand_terms
 from shared.schemas import Message
 from shared.taxonomy import Taxonomy
-from training.lexicon import Mention, TermLexicon, category_terms, taxonomy_brand_terms
 
 
 def _same_script_pools(terms: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from services.extraction.engine import LocalExtractor
 from services.intent.engine import LocalIntentEngine
+from shared.engines.artefacts import models_dir
 from shared.schemas import Message
 from training import build
 from training.data import load_extraction, load_intent
@@ -40,7 +41,7 @@ def _percentiles(run: Callable[[Sequence[Message]], object], dialogs: Sequence[S
 
 
 def latency() -> list[str]:
-    directory = build.models_dir()
+    directory = models_dir()
     intent = LocalIntentEngine(build.intent(directory))
     extractor = LocalExtractor(build.intent(directory), build.extraction(directory))
     cache = intent.model.encoder.encode_one

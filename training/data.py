@@ -84,11 +84,3 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     heldout = [e for e in examples if is_heldout(e.id)]
     return train, heldout
 
-
-def fingerprint(*paths: Path) -> str:
-    """Content hash of the files an artefact was built from, to tell a stale artefact from a fresh one.
-    An optional source that is absent (the sample catalog) counts as absent."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes() if path.exists() else f"absent:{path.name}".encode())
-    return digest.hexdigest()[:16]

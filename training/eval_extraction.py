@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.engines.extraction import gated_call
+from shared.engines.terms import TermLexicon, taxonomy_brand_terms
 from shared.schemas import RECOMMEND_FUNCTION, FunctionCall
 from shared.taxonomy import load_taxonomy
-from training import extraction_model, intent_model
+from training import train_extraction, train_intent
 from training.data import ExtractionExample, load_extraction, load_intent, split
-from training.lexicon import TermLexicon, taxonomy_brand_terms
 from training.metrics import values_match
 from training.registry import evaluation
 
@@ -79,8 +80,8 @@ def extraction_heldout() -> str:
     # The gate is the intent model, trained on intent data minus any dialog that is a held-out extraction one.
     held_texts = {e.messages[-1].content for e in heldout}
     intent_train = [e for e in split(load_intent())[0] if e.messages[-1].content not in held_texts]
-    gate, model = intent_model.train(intent_train), extraction_model.train(train)
-    calls = [extraction_model.gated_call(e.messages, gate, model) for e in heldout]
+    gate, model = train_intent.train(intent_train), train_extraction.train(train)
+    calls = [gated_call(e.messages, gate, model) for e in heldout]
 
     gold_calls = [e.call for e in heldout]
     detection = sum((c is None) == (g is None) for c, g in zip(calls, gold_calls, strict=True)) / len(heldout)

@@ -12,14 +12,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from shared.embeddings import use_model
+from shared.engines.encoder import shared_encoder
+from shared.engines.intent import default_featurizer
+from shared.engines.intent_features import IntentInput
+from shared.engines.scene import extract_scene
 from shared.schemas import IntentLabel, Message
 from shared.taxonomy import load_taxonomy
 from shared.text import tokens
-from training import intent_model
+from training import train_intent
 from training.augment import Augmenter
 from training.data import IntentExample, load_intent, split
-from training.encoder import shared_encoder
-from training.intent_features import IntentInput
 from training.metrics import (
     accuracy,
     confusion_table,
@@ -28,7 +30,6 @@ from training.metrics import (
     values_match,
 )
 from training.registry import evaluation
-from training.scene import extract_scene
 
 LABELS: tuple[str, ...] = get_args(IntentLabel)
 CASCADE_THRESHOLD = 0.8  # the n-gram model answers alone at or above this probability
@@ -55,7 +56,7 @@ def _scene_agreement(examples: Sequence[IntentExample], predicted_labels: Sequen
 @evaluation("intent")
 def intent_heldout() -> str:
     train, heldout = split(load_intent())
-    model = intent_model.train(train)
+    model = train_intent.train(train)
     predictions = model.predict_many([e.messages for e in heldout])
     gold = [e.intent for e in heldout]
     predicted = [p.label for p in predictions]
@@ -148,7 +149,7 @@ def intent_designs() -> str:
     """Held-out accuracy and in-process p50 per request of the candidate local designs."""
     train, heldout = split(load_intent())
     taxonomy, encoder = load_taxonomy(), shared_encoder()
-    featurizer = intent_model.default_featurizer()
+    featurizer = default_featurizer()
     reads_train = [featurizer.read(e.messages) for e in train]
     labels = [e.intent for e in train]
     gold = [e.intent for e in heldout]
@@ -160,7 +161,7 @@ def intent_designs() -> str:
         predicted, p50 = _timed(predict_one, dialogs)
         rows.append((name, accuracy(gold, predicted), p50, note))
 
-    teacher = intent_model.train(train, featurizer, encoder)
+    teacher = train_intent.train(train, featurizer, encoder)
     row("USE + cues (shipped)", lambda d: teacher.predict(d).label, "one BLAS thread")
 
     ngram = NgramModel(reads_train, labels, [1.0] * len(train))

@@ -7,7 +7,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from training.linear import LinearSoftmax, softmax
+from shared.engines.linear import LinearSoftmax, softmax
 
 
 def _fit(features: np.ndarray, labels: np.ndarray, c: float) -> LogisticRegression:

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.extraction.engine import Extractor, LocalExtractor
 from services.extraction.schemas import ExtractRequest, ExtractResponse
 from shared.deps import LanguageState, llm_client
+from shared.engines.artefacts import load_extraction, load_intent, models_dir
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-from training import build
 
 router = APIRouter(prefix="/v1", tags=["extraction"])
 
@@ -41,9 +41,9 @@ async def extract(body: ExtractRequest, extractor: ExtractorDep) -> ExtractRespo
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[ExtractionState]:
     # The intent model gates the call (no call for chit-chat or browsing); both load off the event loop.
-    directory = build.models_dir(settings)
-    intent = await asyncio.to_thread(build.intent, directory)
-    model = await asyncio.to_thread(build.extraction, directory)
+    directory = models_dir(settings)
+    intent = await asyncio.to_thread(load_intent, directory)
+    model = await asyncio.to_thread(load_extraction, directory)
     async with llm_client(settings) as llm:
         yield ExtractionState(settings=settings, llm=llm, extractor=Extractor(llm, LocalExtractor(intent, model)))
 

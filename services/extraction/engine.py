@@ -1,6 +1,6 @@
 """API extraction: the dialog becomes one ``get_recommds_by_sku`` call, or none.
 
-The local engine is ``training.extraction_model`` (taxonomy + embeddings for the category, brand lexicon,
+The local engine is ``shared.engines.extraction`` (taxonomy + embeddings for the category, brand lexicon,
 attribute values in the user's words), gated by the intent model: no call for chit-chat or browsing.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
+from shared.engines.extraction import ExtractionModel, gated_call
+from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
 from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
@@ -16,8 +18,6 @@ from shared.prompts import load_prompt
 from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
-from training.extraction_model import ExtractionModel, gated_call
-from training.intent_model import IntentModel
 
 PROMPT = load_prompt("services.extraction", "extraction")
 

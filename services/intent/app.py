@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.intent.engine import IntentRecogniser, LocalIntentEngine
 from services.intent.schemas import IntentRequest, IntentResponse
 from shared.deps import LanguageState, llm_client
+from shared.engines.artefacts import load_intent, models_dir
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
-from training import build
 
 router = APIRouter(prefix="/v1", tags=["intent"])
 
@@ -40,8 +40,8 @@ async def intent(body: IntentRequest, recogniser: RecogniserDep) -> IntentRespon
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[IntentState]:
-    # Loading (or, after a skipped ``make models``, building) the model takes seconds: off the event loop.
-    model = await asyncio.to_thread(build.intent, build.models_dir(settings))
+    # Loading the model takes seconds: off the event loop. Without ``make models`` first, start-up fails here.
+    model = await asyncio.to_thread(load_intent, models_dir(settings))
     async with llm_client(settings) as llm:
         recogniser = IntentRecogniser(llm, LocalIntentEngine(model), settings.cascade_threshold)
         yield IntentState(settings=settings, llm=llm, recogniser=recogniser)

@@ -1,7 +1,7 @@
 """Intent and scene recognition: the local CPU engine, the LLM path, and the cascade between them.
 
-The local engine is the trained classifier of ``training.intent_model`` (USE embeddings + context cues,
-calibrated probabilities) with the scene patterns of ``training.scene``.
+The local engine is the trained classifier of ``shared.engines.intent`` (USE embeddings + context cues,
+calibrated probabilities) with the scene patterns of ``shared.engines.scene``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import re
 from typing import get_args
 
 from services.intent.schemas import IntentResponse
+from shared.engines.artefacts import load_intent, models_dir
+from shared.engines.intent import IntentModel, IntentPrediction
+from shared.engines.intent_features import CUES
+from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
 from shared.llm import LLMClient, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.schemas import EngineChoice, IntentLabel, Message, Scene, render_transcript
 from shared.settings import Task
-from training import build
-from training.intent_features import CUES
-from training.intent_model import IntentModel, IntentPrediction
-from training.scene import extract_scene
 
 LABELS: tuple[str, ...] = get_args(IntentLabel)
 PROMPT = load_prompt("services.intent", "intent")
@@ -52,7 +52,7 @@ class LocalIntentEngine:
     """The trained classifier; ``confidence`` is its calibrated probability for the label."""
 
     def __init__(self, model: IntentModel | None = None) -> None:
-        self.model = model or build.intent(build.models_dir())
+        self.model = model or load_intent(models_dir())
 
     def classify(self, messages: list[Message]) -> IntentResponse:
         prediction = self.model.predict(messages)

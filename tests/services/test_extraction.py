@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from services.extraction.app import create_app
+from shared.engines.artefacts import load_extraction, load_intent, models_dir
 from tests.conftest import app_client
-from training import build
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _models_loaded() -> None:
-    """Load (or build, after a code change) the models once, before any app's start-up timeout runs."""
-    build.intent(build.models_dir())
-    build.extraction(build.models_dir())
+    """Load the models (``make models`` built them) once, before any app's start-up timeout runs."""
+    load_intent(models_dir())
+    load_extraction(models_dir())
 
 
 SMARTPHONE_DIALOG = [

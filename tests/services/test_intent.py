@@ -6,14 +6,14 @@ import pytest
 
 from services.intent.app import create_app
 from services.intent.engine import normalise_label, parse_llm_answer
+from shared.engines.artefacts import load_intent, models_dir
 from tests.conftest import app_client
-from training import build
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _model_loaded() -> None:
-    """Load (or build, after a code change) the model once, before any app's start-up timeout runs."""
-    build.intent(build.models_dir())
+    """Load the model (``make models`` built it) once, before any app's start-up timeout runs."""
+    load_intent(models_dir())
 
 
 async def test_health_ready_metrics(settings) -> None:

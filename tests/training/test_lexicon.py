@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from shared.engines.patterns import BUDGET, DECIDED, brand_like
+from shared.engines.terms import TermLexicon, brand_terms, category_terms
 from shared.taxonomy import load_taxonomy
-from training.lexicon import TermLexicon, brand_terms, category_terms
-from training.patterns import BUDGET, DECIDED, brand_like
 
 BRANDS = TermLexicon(brand_terms(load_taxonomy()))
 CATEGORIES = TermLexicon(category_terms(load_taxonomy()))

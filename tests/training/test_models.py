@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from shared.engines.artefacts import INTENT_ARTEFACT, ArtefactError, load_intent, models_dir, read
+from shared.engines.extraction import ExtractionModel
+from shared.engines.intent import SOURCES, IntentModel
+from shared.engines.scene import extract_scene
 from shared.schemas import Message
-from training import build, extraction_model, intent_model
-from training.scene import extract_scene
+from training import build, train_intent
 
 
 def _dialog(*turns: str) -> list[Message]:
@@ -17,29 +21,48 @@ def _dialog(*turns: str) -> list[Message]:
 
 
 @pytest.fixture(scope="module")
-def intent() -> intent_model.IntentModel:
-    return build.intent(build.models_dir())
+def intent() -> IntentModel:
+    return build.intent(models_dir())
 
 
 @pytest.fixture(scope="module")
-def extraction() -> extraction_model.ExtractionModel:
-    return build.extraction(build.models_dir())
+def extraction() -> ExtractionModel:
+    return build.extraction(models_dir())
 
 
-def test_artefacts_round_trip_and_go_stale(intent: intent_model.IntentModel, tmp_path: Path) -> None:
+def test_artefacts_round_trip_and_go_stale(intent: IntentModel, tmp_path: Path) -> None:
     path = tmp_path / "intent.npz"
-    intent_model.save(intent, path)
-    loaded = intent_model.load(path)
+    train_intent.save(intent, path)
+    loaded = train_intent.load(path)
     assert loaded is not None
     dialog = _dialog("想买个降噪耳机，每天地铁通勤用")
     assert loaded.predict(dialog).probabilities == pytest.approx(intent.predict(dialog).probabilities)
     arrays = dict(np.load(path))
     np.savez(path, **{**arrays, "fingerprint": np.array("built from other data")})
-    assert intent_model.load(path) is None  # stale: the service rebuilds it
-    assert intent_model.load(tmp_path / "missing.npz") is None
+    assert train_intent.load(path) is None  # stale: make models rebuilds it
+    assert train_intent.load(tmp_path / "missing.npz") is None
 
 
-def test_probabilities_are_a_distribution(intent: intent_model.IntentModel) -> None:
+def test_a_service_loads_only_what_it_can_serve(intent: IntentModel, tmp_path: Path) -> None:
+    """Older training data still serves; other engine code, a broken file or none fails, naming make models."""
+    path = tmp_path / INTENT_ARTEFACT
+    train_intent.save(intent, path)
+    arrays = dict(np.load(path))
+    np.savez(path, **{**arrays, "training_fingerprint": np.array("trained on older data")})
+    assert train_intent.load(path) is None  # make models rebuilds it
+    dialog = _dialog("想买个降噪耳机，每天地铁通勤用")
+    assert load_intent(tmp_path).predict(dialog).probabilities == pytest.approx(intent.predict(dialog).probabilities)
+    for problem, spoil in (
+        ("is stale", lambda: np.savez(path, **{**arrays, "fingerprint": np.array("other engine code")})),
+        ("is unreadable", lambda: path.write_bytes(b"not an artefact")),
+        ("is missing", path.unlink),
+    ):
+        spoil()
+        with pytest.raises(ArtefactError, match=re.escape(f"{path} {problem}") + ".*`make models`"):
+            read(path, SOURCES)
+
+
+def test_probabilities_are_a_distribution(intent: IntentModel) -> None:
     prediction = intent.predict(_dialog("hi"))
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
     assert prediction.confidence == max(prediction.probabilities.values())
@@ -70,11 +93,11 @@ def test_probabilities_are_a_distribution(intent: intent_model.IntentModel) -> N
         (("能分期免息吗？我准备买了",), "specific needs"),
     ],
 )
-def test_context_decides(intent: intent_model.IntentModel, turns: tuple[str, ...], label: str) -> None:
+def test_context_decides(intent: IntentModel, turns: tuple[str, ...], label: str) -> None:
     assert intent.predict(_dialog(*turns)).label == label
 
 
-def test_extraction_follows_the_dialog(extraction: extraction_model.ExtractionModel) -> None:
+def test_extraction_follows_the_dialog(extraction: ExtractionModel) -> None:
     switched = extraction.extract(_dialog("想买个瑜伽垫，紫色的", "好的", "算了，还是先买个跑步机吧，要能折叠的"))
     assert switched is not None and switched.arguments["category"] == "treadmill"
     assert "colour" not in switched.arguments  # the old category's wishes are dropped

@@ -1,6 +1,6 @@
 """The knowledge base: a vector store, the embedder that fills it, and the KV cache in front of recall.
 
-Two cache levels (seed 001): the app's KV cache (Redis) answers a repeated recall by the key
+Two cache levels: the app's KV cache (Redis) answers a repeated recall by the key
 ``kb:<collection>:<version>:<hash of the normalised request>``; a miss goes to vector recall. Ingestion
 records a new collection version when it changes anything, so older entries are simply never read again
 (they expire by TTL). The current version is read through the same KV cache so that every replica sees

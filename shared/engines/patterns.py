@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from training.lexicon import Mention, TermLexicon
+from shared.engines.terms import Mention, TermLexicon
 
 
 def _any(*items: str) -> re.Pattern[str]:

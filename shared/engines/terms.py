@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 from shared.settings import PROJECT_ROOT
 from shared.taxonomy import Taxonomy
@@ -21,6 +22,10 @@ CATALOG_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "products
 # A catalog series name is taken as a brand mention only when it cannot be an ordinary word:
 # inner capitals (iPhone, MacBook, QuietComfort) or letters mixed with digits (X100VI, WH-1000XM5).
 _SERIES = re.compile(r"^(?=[A-Za-z])(?=.*[a-z][A-Z]|.*\d)[\w-]{3,}$")
+
+
+# A character -> the trie of the terms' rest; the key "" marks where a term ends.
+Trie: TypeAlias = dict[str, "Trie"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +39,14 @@ class Mention:
 def trie_pattern(terms: Iterable[str]) -> str:
     """One regex for many terms, factored by common prefix: the engine then tests a character once
     instead of once per term (~10x faster than a flat alternation of 500 terms). Longer terms win."""
-    trie: dict[str, dict] = {}
+    trie: Trie = {}
     for term in terms:
         node = trie
         for char in term:
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def build(node: dict[str, dict]) -> str:
+    def build(node: Trie) -> str:
         branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
         if not branches:
             return ""

@@ -8,25 +8,25 @@
   on), any other name as the user wrote it; the user's "or" between two brands is kept.
 - attributes: ``slots`` per message; ``use`` from the scene (aim, else where/when).
 Later turns override earlier ones; a switch to another category drops what was said about the old one.
+The learned cues and the category prototypes are built offline, in ``training.train_extraction``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, Message
-from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
-from shared.taxonomy import Taxonomy, load_taxonomy
-from training.data import EXTRACTION_FILE, ExtractionExample, fingerprint
-from training.encoder import SentenceEncoder, shared_encoder
-from training.intent_model import IntentModel
-from training.lexicon import (
+from shared.engines.encoder import SentenceEncoder, shared_encoder
+from shared.engines.intent import IntentModel
+from shared.engines.patterns import brand_like
+from shared.engines.scene import extract_scene
+from shared.engines.slots import CueBook, attribute_values
+from shared.engines.terms import (
     CATALOG_FILE,
     Mention,
     TermLexicon,
@@ -35,17 +35,16 @@ from training.lexicon import (
     category_terms,
     taxonomy_brand_terms,
 )
-from training.patterns import brand_like
-from training.scene import extract_scene
-from training.slots import COMMON_KEYS, CueBook, attribute_values
+from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, Message
+from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
+from shared.taxonomy import Taxonomy, load_taxonomy
 
 _HERE = Path(__file__).parent
-# What the artefact is built from: a change to any of these rebuilds it.
+# What a dialog is read with: cues and prototypes built against other versions of these mean nothing.
 SOURCES = (
-    EXTRACTION_FILE,
     TAXONOMY_FILE,
     CATALOG_FILE,
-    *(_HERE / f"{m}.py" for m in ("extraction_model", "slots", "scene", "patterns", "lexicon", "encoder", "data")),
+    *(_HERE / f"{m}.py" for m in ("extraction", "slots", "scene", "patterns", "terms", "encoder")),
 )
 # Cosine floor for the embedding fallback; below it the dialog names no product we sell.
 SIMILARITY_FLOOR = 0.45
@@ -53,23 +52,6 @@ _MODEL_TAIL = re.compile(r"(?:\s*(?:[A-Za-z]{0,4}-?\d[\w-]*|Pro\+?|Max|Ultra|Air
 _NAME_TAIL = re.compile(r"(?:\s+[A-Z][\w'-]*|\s+\d[\w-]*)+")
 _SWITCH = re.compile(r"不买了|算了|改主意|换成|还是买|instead|actually|forget|no wait|scratch that|rather", re.I)
 _OR = re.compile(r"\b(?:or|vs\.?)\b|或者?|还是", re.I)
-
-
-def source_fingerprint() -> str:
-    return fingerprint(*SOURCES)
-
-
-def learned_cues(examples: Sequence[ExtractionExample]) -> dict[str, dict[str, list[str]]]:
-    """category -> key -> the values the annotator wrote, cues for that key in new dialogs."""
-    cues: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for example in examples:
-        if example.call is None:
-            continue
-        arguments = example.call.arguments
-        for key, value in arguments.items():
-            if key not in ("category", "brand", *COMMON_KEYS):
-                cues[arguments["category"]][key].append(value)
-    return cues
 
 
 class ExtractionModel:
@@ -202,45 +184,17 @@ class ExtractionModel:
         return Mention(mention.start, end, text[mention.start : end].strip(), mention.surface)
 
 
-def category_prototypes(taxonomy: Taxonomy, encoder: SentenceEncoder) -> np.ndarray:
-    """Each category's mean embedding over its names and synonyms in both languages, L2-normalised."""
-    rows = []
-    for category in taxonomy.categories.values():
-        names = [category.name_en, category.name_zh, *category.synonyms_en, *category.synonyms_zh]
-        mean = encoder.encode(names).mean(axis=0)
-        rows.append(mean / np.linalg.norm(mean))
-    return np.stack(rows).astype(np.float32)
-
-
-def train(examples: Sequence[ExtractionExample], encoder: SentenceEncoder | None = None) -> ExtractionModel:
-    taxonomy, encoder = load_taxonomy(), encoder or shared_encoder()
-    return ExtractionModel(taxonomy, learned_cues(examples), category_prototypes(taxonomy, encoder), encoder)
-
-
-def save(model: ExtractionModel, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    cues = [f"{c}\t{k}\t{v}" for c, keys in model.cues.items() for k, values in keys.items() for v in values]
-    np.savez(tmp, fingerprint=np.array(source_fingerprint()), prototypes=model.prototypes, cues=np.array(cues))
-    tmp.replace(path)
-
-
-def load(path: Path) -> ExtractionModel | None:
-    if not path.exists():
-        return None
-    with np.load(path) as arrays:
-        if str(arrays["fingerprint"]) != source_fingerprint():
-            return None
-        cues: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for row in arrays["cues"]:
-            category, key, value = str(row).split("\t", 2)
-            cues[category][key].append(value)
-        prototypes = arrays["prototypes"]
-    return ExtractionModel(load_taxonomy(), cues, prototypes, shared_encoder())
+def from_arrays(arrays: Mapping[str, np.ndarray]) -> ExtractionModel:
+    """The engine an artefact's arrays describe: cues as "category<TAB>key<TAB>value" rows, and prototypes."""
+    cues: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in arrays["cues"]:
+        category, key, value = str(row).split("\t", 2)
+        cues[category][key].append(value)
+    return ExtractionModel(load_taxonomy(), cues, arrays["prototypes"], shared_encoder())
 
 
 def gated_call(messages: Sequence[Message], intent: IntentModel, model: ExtractionModel) -> FunctionCall | None:
-    """No call when the last turn is chit-chat or browsing (seed 000 skips extraction then), else the call."""
+    """No call when the last turn is chit-chat or browsing, else the call."""
     if intent.predict(messages).label in NON_SHOPPING_INTENTS:
         return None
     return model.extract(messages)

@@ -1,6 +1,6 @@
 """What the intent classifiers read from a dialog: the last user message, and cues from the context.
 
-The label belongs to the last user message; the context matters through a few cues the seed's rules name:
+The label belongs to the last user message; the context matters through a few cues the labelling rules name:
 whether a brand came from the user or from the bot, whether the bot just asked where the product is for,
 whether a product type was named earlier.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.engines.patterns import BOT_ASKS_NEED, BOT_ASKS_PLACE, BUDGET, DECIDED, brand_like
+from shared.engines.terms import TermLexicon
 from shared.schemas import Message
-from training.lexicon import TermLexicon
-from training.patterns import BOT_ASKS_NEED, BOT_ASKS_PLACE, BUDGET, DECIDED, brand_like
 
 CUES: tuple[str, ...] = (
     "user_brand",  # the last message names a brand or model

@@ -2,11 +2,12 @@
 
 Serving needs only ``softmax((x @ W.T + b) / T)``: a few microseconds in numpy, an artefact (``.npz``) that
 does not depend on the scikit-learn version that trained it, and no scikit-learn or SciPy in a service
-(importing them costs ~80 MB of RSS). Training is in ``training.fit``.
+(importing them costs ~80 MB of RSS). Training is offline, in ``training.fit``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,8 @@ import numpy as np
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = shifted / shifted.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,8 @@ class LinearSoftmax:
     temperature: float = 1.0
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.weights.T + self.bias
+        logits: np.ndarray = features @ self.weights.T + self.bias
+        return logits
 
     def proba(self, features: np.ndarray) -> np.ndarray:
         return softmax(self.logits(features) / self.temperature)
@@ -39,7 +42,7 @@ class LinearSoftmax:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> LinearSoftmax:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> LinearSoftmax:
         return cls(
             tuple(str(c) for c in arrays[f"{prefix}classes"]),
             arrays[f"{prefix}weights"],

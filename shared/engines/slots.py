@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from shared.engines.patterns import BUDGET
 from shared.taxonomy import Attribute, Category
 from shared.text import is_chinese
-from training.patterns import BUDGET
 
 COMMON_KEYS = ("price", "size", "colour", "use")
 _PHRASE = re.compile(r"[^，,。.!?！？;；、\n]+|(?<=\d)\.(?=\d)")

@@ -1,4 +1,4 @@
-"""Scene of the user's current need, after seed 000's scene prompt: ``aim`` (how the product will be used,
+"""Scene of the user's current need, as the scene prompt defines it: ``aim`` (how the product will be used,
 never the place) and ``scene`` (where or when). Lexicons and patterns over the user's turns, last first.
 
 A cue word finds the clause; the clause, less its shopping phrases ("想买点东西", "what should I buy"),

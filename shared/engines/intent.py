@@ -4,39 +4,34 @@ Features: the USE embedding of the last user message (512) and the context cues 
 Design chosen by measurement (``python -m training.evaluate intent_designs``): on the training split's
 5-fold CV this model scores ~0.92 where char n-grams plus the same cues score ~0.82, and with one BLAS
 thread it answers in ~2 ms. The probability is temperature-calibrated on out-of-fold predictions, so
-``confidence`` can gate the cascade to the LLM.
+``confidence`` can gate the cascade to the LLM. Training is offline, in ``training.train_intent``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from shared.engines.encoder import SentenceEncoder, shared_encoder
+from shared.engines.intent_features import IntentFeaturizer, IntentInput
+from shared.engines.linear import LinearSoftmax
+from shared.engines.terms import CATALOG_FILE, TermLexicon, brand_terms, category_terms
 from shared.schemas import Message
 from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
 from shared.taxonomy import load_taxonomy
-from training.data import INTENT_FILE, IntentExample, fingerprint
-from training.encoder import SentenceEncoder, shared_encoder
-from training.intent_features import IntentFeaturizer, IntentInput
-from training.lexicon import CATALOG_FILE, TermLexicon, brand_terms, category_terms
-from training.linear import LinearSoftmax
 
-# Regularisation chosen by 5-fold CV on the training split (C in 3, 10, 30, 100 gave 0.91-0.93).
-C = 30.0
 _HERE = Path(__file__).parent
-# What the artefact is built from: a change to any of these rebuilds it.
+# What the features are read with: weights trained against other versions of these mean nothing.
 SOURCES = (
-    INTENT_FILE,
     TAXONOMY_FILE,
     CATALOG_FILE,
-    *(
-        _HERE / f"{m}.py"
-        for m in ("intent_model", "intent_features", "patterns", "lexicon", "encoder", "linear", "fit", "data")
-    ),
+    *(_HERE / f"{m}.py" for m in ("intent", "intent_features", "patterns", "terms", "encoder", "linear")),
 )
+# The classifier's arrays in the artefact carry this prefix.
+PREFIX = "clf_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +45,6 @@ class IntentPrediction:
 def default_featurizer() -> IntentFeaturizer:
     taxonomy = load_taxonomy()
     return IntentFeaturizer(TermLexicon(brand_terms(taxonomy)), TermLexicon(category_terms(taxonomy)))
-
-
-def source_fingerprint() -> str:
-    return fingerprint(*SOURCES)
 
 
 class IntentModel:
@@ -88,35 +79,6 @@ def features_of(reads: Sequence[IntentInput], encoder: SentenceEncoder) -> np.nd
     return np.hstack([embeddings, np.stack([r.cues for r in reads])])
 
 
-def train(
-    examples: Sequence[IntentExample],
-    featurizer: IntentFeaturizer | None = None,
-    encoder: SentenceEncoder | None = None,
-) -> IntentModel:
-    from training.fit import (
-        train_calibrated,  # scikit-learn only where a model is trained, not in a service
-    )
-
-    featurizer = featurizer or default_featurizer()
-    encoder = encoder or shared_encoder()
-    features = features_of([featurizer.read(e.messages) for e in examples], encoder)
-    labels = np.array([e.intent for e in examples])
-    return IntentModel(train_calibrated(features, labels, C), featurizer, encoder)
-
-
-def save(model: IntentModel, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, fingerprint=np.array(source_fingerprint()), **model.classifier.arrays("clf_"))
-    tmp.replace(path)  # atomic: a concurrently starting service never reads half a file
-
-
-def load(path: Path) -> IntentModel | None:
-    """The saved model, or None when it is missing or was built from other data or code."""
-    if not path.exists():
-        return None
-    with np.load(path) as arrays:
-        if str(arrays["fingerprint"]) != source_fingerprint():
-            return None
-        classifier = LinearSoftmax.from_arrays(dict(arrays), "clf_")
-    return IntentModel(classifier, default_featurizer(), shared_encoder())
+def from_arrays(arrays: Mapping[str, np.ndarray]) -> IntentModel:
+    """The model an artefact's arrays describe, with the featurizer and encoder of this process."""
+    return IntentModel(LinearSoftmax.from_arrays(arrays, PREFIX), default_featurizer(), shared_encoder())
