@@ -86,7 +86,7 @@ async def resources(settings: Settings) -> AsyncIterator[dict[str, Any]]:
             {
                 "routes": routes,
                 "keyring": Keyring(settings.api_keys, tenants),
-                "limiter": RateLimiter(cache),
+                "limiter": RateLimiter(cache, settings),
                 "response_cache": ResponseCache(cache, settings, prompts_fingerprint()),
             },
         )

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight, ResponseCache
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter, generated_tokens
+from gateway.tier1.limits import generated_tokens
 from gateway.tier1.proxy import Transcript, open_upstream, relay
 from shared.settings import Settings
 
@@ -17,7 +17,6 @@ from shared.settings import Settings
 async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Response:
     settings: Settings = request.state.settings
     responses: ResponseCache = request.state.response_cache
-    limiter: RateLimiter = request.state.limiter
     route = admitted.route
     url = admitted.upstream_url(settings, request.url.query)
 
@@ -36,7 +35,7 @@ async def dispatch(request: Request, admitted: Admitted, body: bytes) -> Respons
 
     async def on_end(transcript: Transcript) -> None:
         if route.llm:
-            await limiter.spend(admitted.principal, route, admitted.limit, generated_tokens(transcript))
+            admitted.reservation.generated = generated_tokens(transcript)
         if flight is not None and route.cache is not None:
             await responses.finish(flight, Entry.of(transcript), route.cache.ttl_s)
 

@@ -3,13 +3,15 @@ tenant's permission for it (403), the key's rate limit (429), then the body size
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 
 from gateway.tier1.auth import Principal, authenticate
-from gateway.tier1.limits import RateLimiter
+from gateway.tier1.limits import RateLimiter, Reservation
 from gateway.tier1.routes import RateLimit, Route, RouteTable
 from gateway.tier1.watch import WatchedFile
 from shared.settings import Settings
@@ -21,13 +23,14 @@ class Admitted:
     route: Route
     params: dict[str, str]
     limit: RateLimit
+    reservation: Reservation
 
     def upstream_url(self, settings: Settings, query: str = "") -> str:
         base: str = getattr(settings.services, self.route.upstream)
         return f"{base}{self.route.target(self.params)}" + (f"?{query}" if query else "")
 
 
-async def admit(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Admitted:
+async def admit(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> AsyncIterator[Admitted]:
     routes: WatchedFile[RouteTable] = request.state.routes
     found = routes.get().resolve(request.method, request.url.path)
     tenant = principal.tenant
@@ -35,8 +38,13 @@ async def admit(request: Request, principal: Annotated[Principal, Depends(authen
         raise HTTPException(403, f"tenant {tenant.name!r} may not use {found.route.path}")
     limit = tenant.limit_for(found.route)
     limiter: RateLimiter = request.state.limiter
-    await limiter.admit(principal, found.route, limit)
-    return Admitted(principal, found.route, found.params, limit)
+    reservation = await limiter.admit(principal, found.route, limit)
+    try:
+        yield Admitted(principal, found.route, found.params, limit, reservation)
+    finally:
+        # Once the answer is out, or failed (413, upstream down): every path settles its tokens, once.
+        with anyio.CancelScope(shield=True):
+            await limiter.settle(reservation)
 
 
 async def read_body(request: Request) -> bytes:

@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
-from gateway.tier1.limits import RateLimiter
 from gateway.tier1.proxy import is_event_stream, open_upstream
 from shared.cache import Cache, CacheError
 from shared.llm.chunking import count_tokens
@@ -187,18 +186,17 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
         admitted.route.timeout_s,
         admitted.principal.tenant.name,
     )
-    limiter: RateLimiter = request.state.limiter
 
     async def remember() -> None:
         """Where the conversation went, so the client's next request (the history resent) continues it."""
         if turn.done and turn.remember:
             await sessions.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
 
-    async def spend() -> None:
-        await limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+    def spend() -> None:
+        admitted.reservation.generated = count_tokens(turn.reply)
 
     async def settle() -> None:
-        await spend()
+        spend()
         await remember()
 
     if ask.stream and upstream.status_code == 200 and not is_event_stream(upstream):
@@ -209,7 +207,7 @@ async def chat_completions(request: Request, admitted: Admitted, body: bytes) ->
 
     async def close() -> None:
         await upstream.aclose()
-        await spend()
+        spend()
 
     include_usage = bool(ask.stream_options and ask.stream_options.include_usage)
     return ClosingStreamingResponse(
