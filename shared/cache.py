@@ -7,7 +7,10 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -19,6 +22,25 @@ log = logging.getLogger(__name__)
 
 class CacheError(Exception):
     """The cache backend failed; callers treat it as a miss and carry on."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowLimits:
+    """What a sliding window admits: fewer than ``count`` entries and less than ``weight`` weight over its
+    last ``seconds``; None is no limit."""
+
+    seconds: float
+    count: int | None = None
+    weight: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowVerdict:
+    """A sliding-window admission: admitted, or which limit refused and how long until it would admit."""
+
+    admitted: bool
+    over: Literal["count", "weight"] | None = None
+    retry_after_s: float = 0.0
 
 
 class Cache(ABC):
@@ -46,6 +68,16 @@ class Cache(ABC):
         """Add to a counter; the TTL is set when the counter is created (fixed windows)."""
 
     @abstractmethod
+    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
+        """Add ``entry`` (with ``weight``) to the window at ``key`` when it is under ``limits``; atomically.
+        A refused entry leaves no trace. Retry-after: until the entry whose leaving brings the window under
+        the limit leaves it."""
+
+    @abstractmethod
+    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
+        """Replace an admitted entry's weight (a reservation made good); nothing once it has left the window."""
+
+    @abstractmethod
     async def ping(self) -> bool: ...
 
     async def aclose(self) -> None:
@@ -59,12 +91,82 @@ class Cache(ABC):
         await self.set(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), ttl_s)
 
 
+# A sliding window is a sorted set (entry -> admission time, Redis's clock, the same for every replica) and
+# a hash (entry -> weight, and their "total"); entries are trimmed as they leave, so a request costs O(1)
+# on average. KEYS: log, weights. ARGV: window_s, entry, weight, max_count, max_weight (0: no limit).
+_ADMIT = """
+local log, weights = KEYS[1], KEYS[2]
+local window, entry, weight = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local max_count, max_weight = tonumber(ARGV[4]), tonumber(ARGV[5])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1e6
+local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - window)
+if #gone > 0 then
+  local freed = 0
+  for _, old in ipairs(gone) do
+    local w = redis.call('HGET', weights, old)
+    if w then
+      freed = freed + tonumber(w)
+      redis.call('HDEL', weights, old)
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  if freed > 0 then redis.call('HINCRBY', weights, 'total', -freed) end
+end
+local wait, over = 0, false
+local count = redis.call('ZCARD', log)
+if max_count > 0 and count >= max_count then
+  local nth = redis.call('ZRANGE', log, count - max_count, count - max_count, 'WITHSCORES')
+  wait, over = tonumber(nth[2]) + window - now, 'count'
+end
+local left = tonumber(redis.call('HGET', weights, 'total')) or 0
+if max_weight > 0 and left >= max_weight then
+  local oldest = redis.call('ZRANGE', log, 0, -1, 'WITHSCORES')
+  for i = 1, #oldest, 2 do
+    left = left - (tonumber(redis.call('HGET', weights, oldest[i])) or 0)
+    if left < max_weight then
+      local until_free = tonumber(oldest[i + 1]) + window - now
+      if until_free > wait then wait, over = until_free, 'weight' end
+      break
+    end
+  end
+end
+if over then return {0, over, tostring(wait)} end
+redis.call('ZADD', log, now, entry)
+local ttl = math.ceil(window * 1000) + 1000
+redis.call('PEXPIRE', log, ttl)
+if weight > 0 then
+  redis.call('HSET', weights, entry, weight)
+  redis.call('HINCRBY', weights, 'total', weight)
+  redis.call('PEXPIRE', weights, ttl)
+end
+return {1}
+"""
+# KEYS: log, weights. ARGV: entry, weight.
+_SETTLE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 0
+local new = tonumber(ARGV[2])
+if new > 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], new)
+  redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+if new ~= old then redis.call('HINCRBY', KEYS[2], 'total', new - old) end
+return 1
+"""
+
+
 class RedisCache(Cache):
     backend = "redis"
 
     def __init__(self, client: aioredis.Redis, namespace: str) -> None:
         super().__init__(namespace)
         self.client = client
+        # EVALSHA: one round trip (the script is loaded on the first NOSCRIPT, once per Redis).
+        self._admit = client.register_script(_ADMIT)
+        self._settle = client.register_script(_SETTLE)
 
     @classmethod
     def from_url(cls, url: str, namespace: str) -> RedisCache:
@@ -99,6 +201,27 @@ class RedisCache(Cache):
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
 
+    def _window_keys(self, key: str) -> list[str]:
+        # One hash tag: both keys in one slot, so the scripts also run on Redis Cluster.
+        return [self.key(f"{{{key}}}:log"), self.key(f"{{{key}}}:weights")]
+
+    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
+        args: list[str | float] = [limits.seconds, entry, weight, limits.count or 0, limits.weight or 0]
+        try:
+            admitted, *refusal = await self._admit(keys=self._window_keys(key), args=args)
+        except RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        if admitted:
+            return WindowVerdict(True)
+        over, wait = (v.decode() for v in refusal)
+        return WindowVerdict(False, "count" if over == "count" else "weight", float(wait))
+
+    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
+        try:
+            await self._settle(keys=self._window_keys(key), args=[entry, weight])
+        except RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
@@ -109,29 +232,71 @@ class RedisCache(Cache):
         await self.client.aclose()
 
 
+@dataclass
+class _Window:
+    """The in-process sliding window, as the Redis script keeps it."""
+
+    log: OrderedDict[str, float] = field(default_factory=OrderedDict)  # entry -> admitted at, oldest first
+    weights: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def admit(self, now: float, entry: str, limits: WindowLimits, weight: int) -> WindowVerdict:
+        span, max_count, max_weight = limits.seconds, limits.count, limits.weight
+        while self.log and next(iter(self.log.values())) <= now - span:
+            self.total -= self.weights.pop(self.log.popitem(last=False)[0], 0)
+        wait = 0.0
+        over: Literal["count", "weight"] | None = None
+        if max_count is not None and len(self.log) >= max_count:
+            nth = next(islice(self.log.values(), len(self.log) - max_count, None))
+            wait, over = nth + span - now, "count"
+        left = self.total
+        if max_weight is not None and left >= max_weight:
+            for old, at in self.log.items():
+                left -= self.weights.get(old, 0)
+                if left < max_weight:
+                    if at + span - now > wait:
+                        wait, over = at + span - now, "weight"
+                    break
+        if over is not None:
+            return WindowVerdict(False, over, wait)
+        self.log[entry] = now
+        if weight > 0:
+            self.weights[entry] = weight
+            self.total += weight
+        return WindowVerdict(True)
+
+    def settle(self, entry: str, weight: int) -> None:
+        if entry in self.log:
+            self.total += weight - self.weights.pop(entry, 0)
+            if weight > 0:
+                self.weights[entry] = weight
+
+
 class MemoryCache(Cache):
     """A bounded LRU with expiry, for one process: what ``make run`` uses when no Redis answers."""
 
     backend = "memory"
 
-    def __init__(self, namespace: str, max_items: int = 10_000) -> None:
+    def __init__(self, namespace: str, max_items: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(namespace)
         self.max_items = max_items
+        self.clock = clock
         self._items: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+        self._windows: OrderedDict[str, _Window] = OrderedDict()
 
     def _live(self, key: str) -> bytes | None:
         item = self._items.get(key)
         if item is None:
             return None
         value, expires = item
-        if expires is not None and expires <= time.monotonic():
+        if expires is not None and expires <= self.clock():
             del self._items[key]
             return None
         self._items.move_to_end(key)
         return value
 
     def _put(self, key: str, value: bytes, ttl_s: int | None) -> None:
-        self._items[key] = (value, time.monotonic() + ttl_s if ttl_s else None)
+        self._items[key] = (value, self.clock() + ttl_s if ttl_s else None)
         self._items.move_to_end(key)
         while len(self._items) > self.max_items:
             self._items.popitem(last=False)
@@ -155,6 +320,22 @@ class MemoryCache(Cache):
         expires = self._items[full][1]
         self._items[full] = (str(value).encode(), expires)
         return value
+
+    def _window(self, key: str) -> _Window:
+        full = self.key(key)
+        window = self._windows.setdefault(full, _Window())
+        self._windows.move_to_end(full)
+        while len(self._windows) > self.max_items:
+            self._windows.popitem(last=False)
+        return window
+
+    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
+        return self._window(key).admit(self.clock(), entry, limits, weight)
+
+    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
+        window = self._windows.get(self.key(key))
+        if window is not None:
+            window.settle(entry, weight)
 
     async def ping(self) -> bool:
         return True

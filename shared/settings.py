@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     gateway_reload_interval_s: float = Field(
         1.0, ge=0, description="How often the gateway checks its route table and tenants file for changes"
     )
+    gateway_rate_limit_window_s: float = Field(
+        60.0, gt=0, description="The sliding window the *_per_minute rate limits count over; shorter only in tests"
+    )
     gateway_static_dir: Path = Field(
         PROJECT_ROOT / "gateway" / "tier1" / "static", description="The demo page: index.html at /, assets at /static/"
     )

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.cache import Cache, CacheError, MemoryCache, RedisCache, open_cache
+from shared.cache import Cache, CacheError, MemoryCache, RedisCache, WindowLimits, open_cache
 from shared.settings import Settings
 
 
@@ -96,3 +96,54 @@ async def test_redis_errors_surface_as_cache_errors() -> None:
     with pytest.raises(CacheError):
         await cache.get("k")
     await cache.aclose()
+
+
+async def _sliding_window(cache: Cache) -> None:
+    assert (await cache.sliding_window_admit("w", "a", WindowLimits(60, 2))).admitted
+    assert (await cache.sliding_window_admit("w", "b", WindowLimits(60, 2))).admitted
+    refused = await cache.sliding_window_admit("w", "c", WindowLimits(60, 2))
+    assert (refused.admitted, refused.over) == (False, "count") and 0 < refused.retry_after_s <= 60
+    assert (await cache.sliding_window_admit("w", "d", WindowLimits(60, 3))).admitted  # the refusal left no trace
+    # Weights: admitted while under the limit, so by one entry's weight over it at most.
+    assert (await cache.sliding_window_admit("t", "a", WindowLimits(60, weight=10), 6)).admitted
+    assert (await cache.sliding_window_admit("t", "b", WindowLimits(60, weight=10), 6)).admitted
+    assert (await cache.sliding_window_admit("t", "c", WindowLimits(60, weight=10), 6)).over == "weight"
+    await cache.sliding_window_settle("t", "b", 1)  # 6 + 1
+    await cache.sliding_window_settle("t", "never-admitted", 5)
+    assert (await cache.sliding_window_admit("t", "c", WindowLimits(60, weight=10), 6)).admitted
+    assert not (await cache.sliding_window_admit("t", "d", WindowLimits(60, weight=10))).admitted  # 13 held
+
+
+async def test_redis_sliding_window(redis_cache: RedisCache) -> None:
+    await _sliding_window(redis_cache)
+
+
+async def test_memory_sliding_window() -> None:
+    await _sliding_window(MemoryCache("t"))
+
+
+async def test_memory_sliding_window_slides_by_the_clock() -> None:
+    now = 0.0
+    cache = MemoryCache("t", clock=lambda: now)
+    for now in (0.0, 10.0, 20.0):
+        assert (await cache.sliding_window_admit("w", f"at-{now:g}", WindowLimits(60, 3, 20), 4)).admitted
+    now = 59.0
+    refused = await cache.sliding_window_admit("w", "x", WindowLimits(60, 3))
+    assert (refused.over, refused.retry_after_s) == ("count", 1.0)  # the entry of 0.0 leaves at 60.0
+    now = 60.0  # where a fixed minute would turn: one more, not three
+    assert (await cache.sliding_window_admit("w", "y", WindowLimits(60, 3, 20), 4)).admitted
+    assert (await cache.sliding_window_admit("w", "z", WindowLimits(60, 3))).retry_after_s == 10.0
+    # 12 held, 5 allowed: the entries of 10.0 and 20.0 must both leave before one more fits.
+    refused = await cache.sliding_window_admit("w", "z", WindowLimits(60, weight=5))
+    assert (refused.over, refused.retry_after_s) == ("weight", 20.0)
+
+
+async def test_redis_sliding_window_forgets_what_left_it(redis_cache: RedisCache) -> None:
+    assert (await redis_cache.sliding_window_admit("w", "a", WindowLimits(1, 1, 5), 5)).admitted
+    assert not (await redis_cache.sliding_window_admit("w", "b", WindowLimits(1, 1, 5), 3)).admitted
+    await asyncio.sleep(1.1)
+    assert (await redis_cache.sliding_window_admit("w", "b", WindowLimits(1, 1, 5), 3)).admitted
+    log, weights = redis_cache._window_keys("w")
+    assert await redis_cache.client.zrange(log, 0, -1) == [b"b"]
+    assert await redis_cache.client.hgetall(weights) == {b"b": b"3", b"total": b"3"}
+    assert 0 < await redis_cache.client.pttl(weights) <= 2000

@@ -88,7 +88,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
             http=http,
             routes=routes,
             keyring=Keyring(settings.api_keys, tenants),
-            limiter=RateLimiter(cache),
+            limiter=RateLimiter(cache, settings),
             response_cache=ResponseCache(cache, settings, prompts_fingerprint()),
         )
 

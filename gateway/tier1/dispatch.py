@@ -14,7 +14,7 @@ from gateway.tier1.state import GatewayState
 
 
 async def dispatch(request: Request, state: GatewayState, admitted: Admitted, body: bytes) -> Response:
-    responses, limiter = state.response_cache, state.limiter
+    responses = state.response_cache
     route = admitted.route
     url = admitted.upstream_url(state.settings, request.url.query)
 
@@ -33,7 +33,7 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
 
     async def on_end(transcript: Transcript) -> None:
         if route.llm:
-            await limiter.spend(admitted.principal, route, admitted.limit, generated_tokens(transcript))
+            admitted.reservation.generated = generated_tokens(transcript)
         if flight is not None and route.cache is not None:
             await responses.finish(flight, Entry.of(transcript), route.cache.ttl_s)
 

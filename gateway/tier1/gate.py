@@ -3,12 +3,15 @@ tenant's permission for it (403), the key's rate limit (429), then the body size
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 
 from gateway.tier1.auth import Principal
+from gateway.tier1.limits import Reservation
 from gateway.tier1.routes import RateLimit, Route
 from gateway.tier1.state import GatewayStateDep
 from shared.settings import Settings
@@ -20,6 +23,7 @@ class Admitted:
     route: Route
     params: dict[str, str]
     limit: RateLimit
+    reservation: Reservation
 
     def upstream_url(self, settings: Settings, query: str = "") -> str:
         base: str = getattr(settings.services, self.route.upstream)
@@ -43,14 +47,19 @@ async def authenticate(request: Request, state: GatewayStateDep) -> Principal:
 
 async def admit(
     request: Request, principal: Annotated[Principal, Depends(authenticate)], state: GatewayStateDep
-) -> Admitted:
+) -> AsyncIterator[Admitted]:
     found = state.routes.get().resolve(request.method, request.url.path)
     tenant = principal.tenant
     if not tenant.allows(found.route):
         raise HTTPException(403, f"tenant {tenant.name!r} may not use {found.route.path}")
     limit = tenant.limit_for(found.route)
-    await state.limiter.admit(principal, found.route, limit)
-    return Admitted(principal, found.route, found.params, limit)
+    reservation = await state.limiter.admit(principal, found.route, limit)
+    try:
+        yield Admitted(principal, found.route, found.params, limit, reservation)
+    finally:
+        # Once the answer is out, or failed (413, upstream down): every path settles its tokens, once.
+        with anyio.CancelScope(shield=True):
+            await state.limiter.settle(reservation)
 
 
 async def read_body(request: Request, state: GatewayStateDep) -> bytes:

@@ -1,10 +1,22 @@
 """Rate limits per API key and route, in the shared cache so every gateway replica counts together.
 
-Fixed one-minute windows (``incr`` with a TTL): one round trip per request, at the price of up to twice
-the limit across a window boundary. Requests are counted when admitted. Tokens (llm routes) are checked
-before the call and added after it, from the generated text the answer carried, so one long answer may
-overshoot the limit; the next request then waits for the window to turn. With the in-process cache (no
-Redis) every replica counts alone. A failing cache lets requests through (logged): limits degrade open.
+Sliding windows, exact: a request is admitted while the last minute (``SG_GATEWAY_RATE_LIMIT_WINDOW_S``)
+holds fewer than ``requests_per_minute`` admitted requests of its key on its route and, on llm routes,
+fewer than ``tokens_per_minute`` tokens. Each admitted request is an entry in a log (``Cache.
+sliding_window_admit``: a Lua script in Redis, one round trip, atomic across replicas; the same in process
+with the memory cache); a refused request leaves no trace, so retrying does not push the window on. A
+refusal is a 429 whose ``Retry-After`` is the time until the entry whose leaving admits a request leaves.
+
+Tokens: an admitted request holds ``tokens_per_request`` tokens (default: the largest ``max_tokens`` of the
+route's tasks) from admission until its answer has gone out; then the tokens the answer generated replace
+them (one more round trip, after the answer, when the two differ), counted at the request's admission time.
+Admission needs the window under the limit, so concurrent requests overrun it by one request's tokens at
+most, as long as no answer generates more than its reservation. A request that generated nothing (an
+error, a cached answer, a client gone) gives its reservation back.
+
+When the cache fails, the route's ``rate_limit_on_cache_failure`` decides: ``open`` lets the request
+through, ``closed`` answers 503 with ``Retry-After``; both are logged and counted. With the in-process
+cache (no Redis) every replica counts alone.
 """
 
 from __future__ import annotations
@@ -12,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
@@ -21,17 +34,24 @@ from prometheus_client import Counter
 from gateway.tier1.auth import Principal
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
-from shared.cache import Cache, CacheError
+from shared.cache import Cache, CacheError, WindowLimits
 from shared.events import StreamEvent
 from shared.llm.chunking import count_tokens
+from shared.settings import Settings, Task
 
 log = logging.getLogger(__name__)
 
-WINDOW_S = 60
 # The JSON fields that hold generated text, in the answers of the router and the language services.
 GENERATED_FIELDS = ("reply", "copy", "summary")
+# How long a closed route asks clients to wait for its limit store: about a Redis failover.
+STORE_RETRY_AFTER_S = 5
 
 RATE_LIMITED = Counter("sg_gateway_rate_limited_total", "Requests refused with 429", ["business", "route", "limit"])
+UNCHECKED = Counter(
+    "sg_gateway_rate_limit_unchecked_total",
+    "Requests whose rate limits the failing cache could not check: let through (open) or refused with 503 (closed)",
+    ["business", "route", "outcome"],
+)
 
 
 def _texts(value: Any) -> list[str]:
@@ -59,50 +79,76 @@ def generated_tokens(transcript: Transcript) -> int:
     return sum(count_tokens(text) for name in GENERATED_FIELDS for text in _texts(body.get(name)))
 
 
+@dataclass(slots=True)
+class Reservation:
+    """An admitted request's entry in its window and the tokens it holds there; whoever reads the answer
+    sets ``generated``, and ``RateLimiter.settle`` makes the entry hold that instead."""
+
+    window: str
+    entry: str
+    held: int = 0  # 0: nothing to settle (no token limit here, or the cache did not answer)
+    generated: int = 0
+
+
 class RateLimiter:
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, settings: Settings) -> None:
         self.cache = cache
+        self.window_s = settings.gateway_rate_limit_window_s
+        self.llm_tasks = settings.llm_tasks
 
-    @staticmethod
-    def _window() -> tuple[int, int]:
-        """The current window's number and the seconds until the next one (for Retry-After)."""
-        now = time.time()
-        window = int(now // WINDOW_S)
-        return window, max(1, math.ceil((window + 1) * WINDOW_S - now))
+    def _reservation_for(self, route: Route, limit: RateLimit) -> int:
+        if limit.tokens_per_request is not None:
+            return limit.tokens_per_request
+        return max(self.llm_tasks[task].max_tokens for task in route.tasks or Task)
 
-    @staticmethod
-    def _key(kind: str, principal: Principal, route: Route, window: int) -> str:
-        return f"rl:{kind}:{principal.key_id}:{route.path}:{window}"
-
-    async def admit(self, principal: Principal, route: Route, limit: RateLimit) -> None:
-        """Count this request; 429 with Retry-After when the key is over a limit this minute."""
-        window, retry_after = self._window()
+    async def admit(self, principal: Principal, route: Route, limit: RateLimit) -> Reservation:
+        """Count this request in its window; 429 with Retry-After when that would break a limit."""
+        reservation = Reservation(f"rl:{principal.key_id}:{route.path}", uuid.uuid4().hex)
+        max_tokens = limit.tokens_per_minute if route.llm else None
+        if limit.requests_per_minute is None and max_tokens is None:
+            return reservation
+        held = self._reservation_for(route, limit) if max_tokens is not None else 0
+        limits = WindowLimits(self.window_s, limit.requests_per_minute, max_tokens)
         try:
-            if limit.requests_per_minute is not None:
-                count = await self.cache.incr(self._key("req", principal, route, window), 1, ttl_s=WINDOW_S + 5)
-                if count > limit.requests_per_minute:
-                    self._refuse(route, "requests", f"{limit.requests_per_minute} requests", retry_after)
-            if route.llm and limit.tokens_per_minute is not None:
-                used = int(await self.cache.get(self._key("tok", principal, route, window)) or 0)
-                if used >= limit.tokens_per_minute:
-                    self._refuse(route, "tokens", f"{limit.tokens_per_minute} tokens", retry_after)
+            verdict = await self.cache.sliding_window_admit(reservation.window, reservation.entry, limits, weight=held)
         except CacheError as exc:
-            log.warning("rate limits not enforced, the cache failed: %s", exc)
+            self._unchecked(route, exc)
+            return reservation
+        if not verdict.admitted:
+            kind, most = ("requests", limit.requests_per_minute) if verdict.over == "count" else ("tokens", max_tokens)
+            RATE_LIMITED.labels(route.business, route.path, kind).inc()
+            retry_after = max(1, math.ceil(verdict.retry_after_s))
+            raise HTTPException(
+                429,
+                f"rate limit: this API key may use {most} {kind} {self._per_window()} on {route.path}; "
+                f"retry in {retry_after}s",
+                headers={"Retry-After": str(retry_after)},
+            )
+        reservation.held = held
+        return reservation
 
-    async def spend(self, principal: Principal, route: Route, limit: RateLimit, tokens: int) -> None:
-        if not (route.llm and limit.tokens_per_minute is not None and tokens > 0):
+    async def settle(self, reservation: Reservation) -> None:
+        """Replace the tokens held with those generated; an answer that never came generated none."""
+        if reservation.held == 0 or reservation.generated == reservation.held:
             return
-        window, _ = self._window()
         try:
-            await self.cache.incr(self._key("tok", principal, route, window), tokens, ttl_s=WINDOW_S + 5)
+            await self.cache.sliding_window_settle(reservation.window, reservation.entry, reservation.generated)
         except CacheError as exc:
-            log.warning("%d tokens not counted, the cache failed: %s", tokens, exc)
+            log.warning("%d tokens stay held, not the %d generated: %s", reservation.held, reservation.generated, exc)
 
-    @staticmethod
-    def _refuse(route: Route, kind: str, what: str, retry_after: int) -> None:
-        RATE_LIMITED.labels(route.business, route.path, kind).inc()
+    def _per_window(self) -> str:
+        return "a minute" if self.window_s == 60 else f"per {self.window_s:g}s"
+
+    def _unchecked(self, route: Route, exc: CacheError) -> None:
+        outcome = route.rate_limit_on_cache_failure
+        UNCHECKED.labels(route.business, route.path, outcome).inc()
+        if outcome == "open":
+            log.warning("rate limits of %s not enforced, the cache failed: %s", route.path, exc)
+            return
+        log.warning("%s refused: its rate limits cannot be checked, the cache failed: %s", route.path, exc)
         raise HTTPException(
-            429,
-            f"rate limit: this API key may use {what} a minute on {route.path}; retry in {retry_after}s",
-            headers={"Retry-After": str(retry_after)},
+            503,
+            f"the rate-limit store ({self.cache.backend}) does not answer and {route.path} does not run "
+            f"without its limits; retry in {STORE_RETRY_AFTER_S}s",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
         )

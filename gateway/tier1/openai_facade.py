@@ -150,11 +150,11 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
         if turn.done and turn.remember:
             await conversations.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
 
-    async def spend() -> None:
-        await state.limiter.spend(admitted.principal, admitted.route, admitted.limit, count_tokens(turn.reply))
+    def spend() -> None:
+        admitted.reservation.generated = count_tokens(turn.reply)
 
     async def settle() -> None:
-        await spend()
+        spend()
         await remember()
 
     if ask.stream and upstream.status_code == 200 and not is_event_stream(upstream):
@@ -165,7 +165,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
 
     async def close() -> None:
         await upstream.aclose()
-        await spend()
+        spend()
 
     include_usage = bool(ask.stream_options and ask.stream_options.include_usage)
     return ClosingStreamingResponse(

@@ -28,6 +28,12 @@ class RateLimit(BaseModel):
 
     requests_per_minute: int | None = Field(None, ge=1)
     tokens_per_minute: int | None = Field(None, ge=1, description="Generated tokens; only on llm routes")
+    tokens_per_request: int | None = Field(
+        None,
+        ge=1,
+        description="Tokens a request holds from admission until its answer is counted: the most one answer "
+        "generates. None: the largest max_tokens of the route's tasks (all tasks when it names none)",
+    )
 
     def over(self, other: RateLimit) -> RateLimit:
         """These values where given, ``other``'s elsewhere."""
@@ -57,6 +63,9 @@ class Route(BaseModel):
     tasks: list[Task] = Field(default_factory=list)
     cache: CachePolicy | None = None
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    rate_limit_on_cache_failure: Literal["open", "closed"] = Field(
+        "open", description="When the cache that counts the limits fails: let requests through, or answer 503"
+    )
 
     _regex: re.Pattern[str] = PrivateAttr()
 

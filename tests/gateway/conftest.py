@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -150,10 +149,3 @@ async def asgi_post(app: Any, path: str, body: dict[str, Any]) -> tuple[int, dic
     start = next(m for m in messages if m["type"] == "http.response.start")
     chunks = [m["body"] for m in messages if m["type"] == "http.response.body" and m["body"]]
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, chunks
-
-
-async def fresh_window(margin_s: float = 5.0) -> None:
-    """Wait for the next one-minute rate-limit window when this one ends too soon for the test to fit."""
-    left = 60 - time.time() % 60
-    if left < margin_s:
-        await asyncio.sleep(left + 0.05)
