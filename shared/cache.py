@@ -7,7 +7,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -72,7 +72,9 @@ class RedisCache(Cache):
 
     async def get(self, key: str) -> bytes | None:
         try:
-            return await self.client.get(self.key(key))
+            # redis types the value bytes | str: str only from a client made with decode_responses=True, and
+            # this one is made without (from_url).
+            return cast(bytes | None, await self.client.get(self.key(key)))
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
 

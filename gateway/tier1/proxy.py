@@ -49,7 +49,8 @@ async def open_upstream(
 
 
 def is_event_stream(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("text/event-stream")
+    content_type: str = response.headers.get("content-type", "")  # httpx types Headers.get as Any
+    return content_type.startswith("text/event-stream")
 
 
 @dataclass

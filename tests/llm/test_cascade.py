@@ -67,8 +67,9 @@ def number(text: str) -> int | Unusable:
     return int(text) if text.isdigit() else Unusable(f"{text!r} is not a number")
 
 
-async def ask(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> Answer[int]:
-    """The cascade for a task whose local answer is 7 and whose LLM must answer a number."""
+async def ask(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> Answer[Any]:
+    """The cascade for a task whose local answer is 7 and whose LLM must answer a number, unless a test passes
+    its own ``local`` and ``parse``."""
     return await run_cascade(
         llm,  # type: ignore[arg-type]
         Task.INTENT,

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from shared.llm.base import ChatResponse
+from shared.schemas import MessageDict
 from shared.settings import Task
 
 
-def user(text: str) -> dict[str, str]:
+def user(text: str) -> MessageDict:
     return {"role": "user", "content": text}
 
 
