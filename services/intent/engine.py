@@ -15,7 +15,7 @@ from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label, render_transcript
@@ -89,7 +89,7 @@ def parse_llm_answer(text: str) -> IntentResponse | None:
 class IntentRecogniser:
     """Answers with the local engine, the LLM, or the cascade: local first, the LLM when unsure."""
 
-    def __init__(self, llm: LLMClient, local: LocalIntentEngine, threshold: float) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalIntentEngine, threshold: float) -> None:
         self.llm = llm
         self.local = local
         self.threshold = threshold

@@ -25,7 +25,7 @@ from services.summary.schemas import (
 )
 from shared.jsonblock import extract_json
 from shared.lexicon import clip
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.settings import Task
@@ -345,7 +345,7 @@ def transcript(turns: Sequence[Turn]) -> str:
 class Summariser:
     """Summarises with the LLM when the summary task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: LLMClient, local: LocalSummariser) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalSummariser) -> None:
         self.llm = llm
         self.local = local
 

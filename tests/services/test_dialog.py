@@ -262,7 +262,7 @@ async def test_client_disconnect_closes_the_llm_stream(settings, fake_llm) -> No
     from shared.taxonomy.index import TaxonomyIndex
 
     llm = FakeLLM(endless=True)
-    guide = DialogGuide(llm, LocalDialogEngine(TaxonomyIndex(load_taxonomy())))  # type: ignore[arg-type]
+    guide = DialogGuide(llm, LocalDialogEngine(TaxonomyIndex(load_taxonomy())))
     request = DialogRequest(messages=[Message(**user("tell me a story"))], intent="random chat")
     response = EventStreamResponse(guide.stream(request))
     sent: list[MutableMapping[str, Any]] = []
