@@ -46,4 +46,4 @@ simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -174,7 +174,9 @@ class RedisCache(Cache):
 
     async def get(self, key: str) -> bytes | None:
         try:
-            return await self.client.get(self.key(key))
+            # redis types the value bytes | str: str only from a client made with decode_responses=True, and
+            # this one is made without (from_url).
+            return cast(bytes | None, await self.client.get(self.key(key)))
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
 

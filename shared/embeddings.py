@@ -78,7 +78,7 @@ class Embedder(ABC):
             QUERY_CACHE.labels("hit").inc()
             return cached
         QUERY_CACHE.labels("miss").inc()
-        vector = (await self._timed([text], "query"))[0]
+        vector: np.ndarray = (await self._timed([text], "query"))[0]
         if self._query_cache_size:
             self._queries[text] = vector
             while len(self._queries) > self._query_cache_size:

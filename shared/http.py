@@ -18,10 +18,9 @@ async def _propagate_request_id(request: httpx.Request) -> None:
         request.headers[REQUEST_ID_HEADER] = request_id
 
 
-def create_http_client(settings: Settings, **kwargs: object) -> httpx.AsyncClient:
+def create_http_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.service_timeout_s, connect=2.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         event_hooks={"request": [_propagate_request_id]},
-        **kwargs,  # type: ignore[arg-type]
     )

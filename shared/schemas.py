@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, TypedDict, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.settings import get_settings
 
-RECOMMEND_FUNCTION = "get_recommds_by_sku"
+RECOMMEND_FUNCTION: Final = "get_recommds_by_sku"  # Final: typed as the literal FunctionCall.name wants
 
 IntentLabel = Literal[
     "random chat",
@@ -18,8 +18,17 @@ IntentLabel = Literal[
     "specific needs",
     "specific brand",
 ]
+INTENT_LABELS: tuple[IntentLabel, ...] = get_args(IntentLabel)
 # The two labels on which a turn skips extraction and recommendation and just chats.
 NON_SHOPPING_INTENTS: frozenset[str] = frozenset({"random chat", "random shopping"})
+
+
+def intent_label(text: str) -> IntentLabel:
+    """``text`` as one of the six labels; ValueError when it is none of them."""
+    for label in INTENT_LABELS:
+        if label == text:
+            return label
+    raise ValueError(f"not an intent label: {text!r}")
 
 
 def _within_configured_size(text: str) -> str:
@@ -36,11 +45,21 @@ Text = Annotated[
 ]
 
 
+Role = Literal["user", "assistant"]
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["user", "assistant"]
+    role: Role
     content: Text
+
+
+class MessageDict(TypedDict):
+    """A message as JSON: the labelled data's and a request body's."""
+
+    role: Role
+    content: str
 
 
 def _has_user_message(messages: list[Message]) -> list[Message]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -36,7 +36,7 @@ def error_event(kind: str, message: str, **extra: Any) -> Event:
     return StreamEvent.ERROR, {"type": kind, "message": message, "request_id": request_id_var.get(), **extra}
 
 
-async def _frames(events: AsyncIterator[WireEvent]) -> AsyncIterator[str]:
+async def _frames(events: AsyncIterator[WireEvent]) -> AsyncGenerator[str, None]:
     try:
         async for event, data in events:
             yield sse_frame(event, data)
@@ -58,7 +58,7 @@ class ClosingStreamingResponse(StreamingResponse):
 
     def __init__(
         self,
-        content: AsyncIterator[bytes | str],
+        content: AsyncGenerator[bytes | str, None],
         *,
         on_close: Callable[[], Awaitable[None]] | None = None,
         status_code: int = 200,
@@ -66,6 +66,7 @@ class ClosingStreamingResponse(StreamingResponse):
         media_type: str | None = None,
     ) -> None:
         super().__init__(content, status_code=status_code, headers=headers, media_type=media_type)
+        self._generator = content  # body_iterator, typed as the generator it is: starlette's type has no aclose()
         self.on_close = on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +74,7 @@ class ClosingStreamingResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             with anyio.CancelScope(shield=True):
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self._generator.aclose()
                 if self.on_close is not None:
                     await self.on_close()
 

@@ -23,7 +23,8 @@ def write(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     fingerprints = {FINGERPRINT: fingerprint(*engine_sources), TRAINING_FINGERPRINT: fingerprint(*training_sources)}
-    np.savez(tmp, **{key: np.array(value) for key, value in fingerprints.items()}, **arrays)
+    # ignore: numpy's stub lets a ** key land on savez's allow_pickle (numpy >= 2.1); none of these is named that.
+    np.savez(tmp, **{key: np.array(value) for key, value in fingerprints.items()}, **arrays)  # type: ignore[arg-type]
     tmp.replace(path)  # atomic: a concurrently starting service never reads half a file
 
 

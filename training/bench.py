@@ -31,7 +31,7 @@ SERVICES = {"intent": ("services.intent.app", "/v1/intent"), "extraction": ("ser
 PROBE = {"messages": [{"role": "user", "content": "I need a phone with a good camera, under $500"}]}
 
 
-def _percentiles(run: Callable[[Sequence[Message]], object], dialogs: Sequence[Sequence[Message]]) -> str:
+def _percentiles(run: Callable[[list[Message]], object], dialogs: Sequence[list[Message]]) -> str:
     timings = []
     for dialog in dialogs:
         started = time.perf_counter()

@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +150,11 @@ async def recommend_latency(settings: Settings, requests: list[FunctionCall]) ->
 
             for call in calls(20, seed=99):  # warm-up: model loaded, code paths hot
                 await post(call)
-            misses = [await timed(lambda c=c: post(c)) for c in requests]
-            hits = [await timed(lambda c=c: post(c)) for c in requests]
+            misses = [await timed(partial(post, c)) for c in requests]
+            hits = [await timed(partial(post, c)) for c in requests]
             queries = [f"{c.arguments['category']} 怎么选" for c in requests[:100]]
             knowledge = [
-                await timed(lambda q=q: client.post("/v1/knowledge/search", json={"query": q}))
+                await timed(partial(client.post, "/v1/knowledge/search", json={"query": q}))
                 for q in dict.fromkeys(queries)
             ]
             ranks = []
@@ -185,7 +186,7 @@ async def engine_latency(
     # The recall step alone (Catalog._ranked) is what the engine is chosen by.
     for vector, flt in prepared[:5]:
         await catalog._ranked(vector, flt, 5)
-    samples = [await timed(lambda v=v, f=f: catalog._ranked(v, f, 5)) for v, f in prepared]
+    samples = [await timed(partial(catalog._ranked, v, f, 5)) for v, f in prepared]
     await store.aclose()
     return stats(samples)
 

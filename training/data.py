@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.schemas import FunctionCall, IntentLabel, Message, Scene
+from shared.schemas import FunctionCall, IntentLabel, Message, MessageDict, Scene
 
 DATA_DIR = Path(__file__).with_name("data")
 INTENT_FILE = DATA_DIR / "intent.jsonl"
@@ -52,7 +52,7 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _messages(raw: list[dict[str, str]]) -> tuple[Message, ...]:
+def _messages(raw: list[MessageDict]) -> tuple[Message, ...]:
     # model_construct: the annotator's text is trusted; validation would consult the process settings.
     return tuple(Message.model_construct(role=m["role"], content=m["content"].strip()) for m in raw)
 

@@ -144,6 +144,7 @@ def unsupported_values(copy: str, source: str, category: Category, index: Taxono
     squeezed = _squeeze(source)
     found = []
     for attr in _checked_attributes(category, index):
+        pairs: list[tuple[str, ...]]  # the forms of one value: with its translation, or alone
         if len(attr.values_en) == len(attr.values_zh):  # parallel lists: a value and its translation
             pairs = [(en, zh) for en, zh in zip(attr.values_en, attr.values_zh, strict=True)]
         else:

@@ -94,7 +94,7 @@ def extraction_heldout() -> str:
     per_key = {}
     for key in ("brand", "price", "use"):
         with_key = [(c, g) for c, g in zip(calls, gold_calls, strict=True) if g and key in g.arguments]
-        per_key[key] = sum(bool(c) and key in _matched_keys(c.arguments, g.arguments) for c, g in with_key) / max(
+        per_key[key] = sum(c is not None and key in _matched_keys(c.arguments, g.arguments) for c, g in with_key) / max(
             len(with_key), 1
         )
     return "\n".join(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import get_args
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
@@ -16,7 +15,7 @@ from shared.engines.encoder import shared_encoder
 from shared.engines.intent import default_featurizer
 from shared.engines.intent_features import IntentInput
 from shared.engines.scene import extract_scene
-from shared.schemas import IntentLabel, Message
+from shared.schemas import INTENT_LABELS, Message
 from shared.taxonomy import load_taxonomy
 from shared.text import tokens
 from training import train_intent
@@ -31,7 +30,6 @@ from training.metrics import (
 )
 from training.registry import evaluation
 
-LABELS: tuple[str, ...] = get_args(IntentLabel)
 CASCADE_THRESHOLD = 0.8  # the n-gram model answers alone at or above this probability
 
 
@@ -83,9 +81,9 @@ def intent_heldout() -> str:
                 f"{expected_calibration_error(confidence, correct):.3f}, mean confidence {np.mean(confidence):.3f}"
             ),
             "",
-            per_label_table(gold, predicted, LABELS),
+            per_label_table(gold, predicted, INTENT_LABELS),
             "",
-            confusion_table(gold, predicted, LABELS),
+            confusion_table(gold, predicted, INTENT_LABELS),
             "",
             "scene (aim / scene strings; a match is equal, contained, or token F1 >= 0.5):",
             _scene_agreement(heldout, predicted),

@@ -19,7 +19,7 @@ from gateway.router.schemas import ChatResponse
 from gateway.router.tree import Node, TaskTree
 from shared.engines.suggestions import suggest
 from shared.events import StreamEvent
-from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, KnowledgeHit, Message, Scene, SkuInfo
+from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, IntentLabel, KnowledgeHit, Message, Scene, SkuInfo
 from shared.sessions import Session, SessionStore
 from shared.sse import Event, error_event
 from shared.taxonomy import Taxonomy
@@ -44,7 +44,7 @@ class Turn:
     history: list[Message]
     emit: Emit
     engines: dict[str, Any] = field(default_factory=dict)
-    intent: str = "random chat"
+    intent: IntentLabel = "random chat"
     extraction: dict[str, Any] | None = None
     scene: Scene = field(default_factory=Scene)
     call: FunctionCall | None = None
@@ -222,7 +222,7 @@ class ShoppingTurn:
         return ChatResponse(
             session_id=turn.session.id,
             reply=turn.reply,
-            intent=turn.intent,  # type: ignore[arg-type]
+            intent=turn.intent,
             scene=turn.scene,
             call=turn.call,
             products=turn.products,

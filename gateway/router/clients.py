@@ -38,7 +38,8 @@ class Services:
         return response
 
     async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        return (await self._send("POST", url, body)).json()
+        answer: dict[str, Any] = (await self._send("POST", url, body)).json()  # the services answer JSON objects
+        return answer
 
     @staticmethod
     def _messages(messages: list[Message]) -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +208,7 @@ async def _completion(upstream: httpx.Response, turn: _Turn, settle: Callable[[]
 
 async def _chunks(
     upstream: httpx.Response, turn: _Turn, include_usage: bool, remember: Callable[[], Awaitable[None]]
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def frame(choices: list[dict[str, Any]], **extra: Any) -> str:

@@ -8,7 +8,7 @@ stream the upstream cuts off still ends with an ``error`` event instead of just 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -49,7 +49,8 @@ async def open_upstream(
 
 
 def is_event_stream(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("text/event-stream")
+    content_type: str = response.headers.get("content-type", "")  # httpx types Headers.get as Any
+    return content_type.startswith("text/event-stream")
 
 
 @dataclass
@@ -95,7 +96,7 @@ def relay(
     )
     url = str(upstream.request.url)
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncGenerator[str, None]:
         try:
             async for event in read_events(upstream.aiter_lines()):
                 transcript.events.append(event)
@@ -105,7 +106,7 @@ def relay(
             log.warning("upstream %s cut its event stream: %s", url, exc.__class__.__name__)
             yield sse_frame(*error_event("upstream_error", "the upstream stopped mid-stream; try again"))
 
-    async def raw() -> AsyncIterator[bytes]:
+    async def raw() -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in upstream.aiter_bytes():
                 transcript.keep(chunk)

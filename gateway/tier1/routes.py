@@ -50,11 +50,15 @@ class CachePolicy(BaseModel):
     )
 
 
+def _post_only() -> list[Method]:  # a lambda's ["POST"] would be inferred as list[str]
+    return ["POST"]
+
+
 class Route(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(pattern=r"^/v1/[A-Za-z0-9_./{}-]+$")
-    methods: list[Method] = Field(default_factory=lambda: ["POST"], min_length=1)
+    methods: list[Method] = Field(default_factory=_post_only, min_length=1)
     business: str = "default"
     upstream: str
     upstream_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9_./{}-]*$")

@@ -84,7 +84,7 @@ def _mentions(text: str, name: str) -> bool:
 def resolve_brands(text: str, category: str | None) -> tuple[str, ...]:
     """Canonical brands named in ``"Samsung and Google Pixel phones"`` or ``"苹果或华为"``."""
     taxonomy = load_taxonomy()
-    pool = [taxonomy[category]] if category in taxonomy else list(taxonomy.categories.values())
+    pool = [taxonomy[category]] if category is not None and category in taxonomy else list(taxonomy.categories.values())
     lowered = text.lower()
     found: dict[str, None] = {}
     for cat in pool:
@@ -130,7 +130,7 @@ class Wanted:
 
 def _scales(category: str | None, args: dict[str, str]) -> dict[str, tuple[str, ...]]:
     taxonomy = load_taxonomy()
-    if category not in taxonomy:
+    if category is None or category not in taxonomy:
         return {}
     scales = {}
     for attribute in taxonomy[category].attributes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
@@ -22,7 +22,7 @@ from shared.taxonomy.index import TaxonomyIndex
 
 router = APIRouter(prefix="/v1", tags=["copywriting"])
 
-_STREAM_DOC = {
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON, or with stream=true a text/event-stream of token events, then done or error",
         "content": {"text/event-stream": {}},

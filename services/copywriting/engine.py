@@ -25,7 +25,7 @@ from shared.lexicon import (
     invented_numbers,
     split_sentences,
 )
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.products import (
     display_name,
@@ -224,7 +224,7 @@ def check_copy(text: str, brief: Brief, sources: Sequence[str]) -> str | None:
 class Copywriter:
     """Writes with the LLM when the copywriting task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: LLMClient, local: LocalCopywriter) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalCopywriter) -> None:
         self.llm = llm
         self.local = local
 

@@ -17,7 +17,7 @@ from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
 from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
-from shared.llm import LLMClient, LLMError, StreamCut, Unusable, run_cascade, stream_cascade
+from shared.llm import LLMError, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.chunking import clip_tokens, count_tokens
 from shared.products import (
@@ -354,7 +354,7 @@ async def drop_guide_prefix(deltas: AsyncGenerator[str, None]) -> AsyncGenerator
 class DialogGuide:
     """Answers with the LLM when the dialog task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: LLMClient, local: LocalDialogEngine, max_prompt_tokens: int = 3000) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalDialogEngine, max_prompt_tokens: int = 3000) -> None:
         self.llm = llm
         self.local = local
         self.max_prompt_tokens = max_prompt_tokens

@@ -60,8 +60,8 @@ class SlotPolicy:
         for attr in attributes:
             if attr.key in known:
                 continue
-            if (value := self.index.mentioned_value(attr, user_text, cues[attr.key])) is not None:
-                known[attr.key] = value
+            if (mentioned := self.index.mentioned_value(attr, user_text, cues[attr.key])) is not None:
+                known[attr.key] = mentioned
         for attr in self._answered_questions(messages, attributes):
             known.setdefault(attr.key, "")
         brand = args.get("brand") or self.index.brand_in_text(category, user_text)

@@ -12,7 +12,7 @@ from services.extraction.schemas import ExtractResponse
 from shared.engines.extraction import ExtractionModel, gated_call
 from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
@@ -38,7 +38,7 @@ class LocalExtractor:
 class Extractor:
     """Local engine by default; the LLM with one repair round when configured, falling back to local."""
 
-    def __init__(self, llm: LLMClient, local: LocalExtractor) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalExtractor) -> None:
         self.llm = llm
         self.local = local
 

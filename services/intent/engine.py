@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import get_args
 
 from services.intent.schemas import IntentResponse
 from shared.engines.artefacts import load_intent, models_dir
@@ -16,13 +15,12 @@ from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import EngineChoice, IntentLabel, Message, Scene, render_transcript
+from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label, render_transcript
 from shared.settings import Task
 
-LABELS: tuple[str, ...] = get_args(IntentLabel)
 PROMPT = load_prompt("services.intent", "intent")
 
 _REASONS = {
@@ -65,13 +63,11 @@ class LocalIntentEngine:
         )
 
 
-def normalise_label(raw: str) -> str | None:
+def normalise_label(raw: str) -> IntentLabel | None:
     """Map an LLM's label to one of the six: case, spacing and near misses ("Specific_Brand")."""
     cleaned = re.sub(r"[\s_\-]+", " ", raw).strip().lower()
-    if cleaned in LABELS:
-        return cleaned
-    close = difflib.get_close_matches(cleaned, LABELS, n=1, cutoff=0.75)
-    return close[0] if close else None
+    close = difflib.get_close_matches(cleaned, INTENT_LABELS, n=1, cutoff=0.75)  # a label itself scores 1
+    return intent_label(close[0]) if close else None
 
 
 def parse_llm_answer(text: str) -> IntentResponse | None:
@@ -93,7 +89,7 @@ def parse_llm_answer(text: str) -> IntentResponse | None:
 class IntentRecogniser:
     """Answers with the local engine, the LLM, or the cascade: local first, the LLM when unsure."""
 
-    def __init__(self, llm: LLMClient, local: LocalIntentEngine, threshold: float) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalIntentEngine, threshold: float) -> None:
         self.llm = llm
         self.local = local
         self.threshold = threshold

@@ -21,10 +21,11 @@ from services.summary.schemas import (
     SummaryRequest,
     SummaryResponse,
     Turn,
+    YesNo,
 )
 from shared.jsonblock import extract_json
 from shared.lexicon import clip
-from shared.llm import LLMClient, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
 from shared.settings import Task
@@ -232,7 +233,7 @@ class LocalSummariser:
         return _clauses_fit(text, limit, cues)
 
     # ----------------------------------------------------------------- acceptance and emotion
-    def accepted(self, turns: Sequence[Turn]) -> str:
+    def accepted(self, turns: Sequence[Turn]) -> YesNo:
         agent_at = [i for i, t in enumerate(turns) if t.speaker == AGENT]
         if not agent_at:
             return "否"
@@ -247,7 +248,7 @@ class LocalSummariser:
         # Silence after a solution, with no sign of refusal, reads as acceptance.
         return "是" if agent_at[-1] > user_at[0] else "否"
 
-    def negative(self, turns: Sequence[Turn]) -> str:
+    def negative(self, turns: Sequence[Turn]) -> YesNo:
         score = 0.0
         for turn in turns:
             if turn.speaker != USER:
@@ -262,7 +263,7 @@ class LocalSummariser:
         return "是" if score >= 1.5 else "否"
 
 
-def _verdict(text: str, agent_before: str) -> str | None:
+def _verdict(text: str, agent_before: str) -> YesNo | None:
     """是 / 否 from one user turn (given the agent turn it answers), or None when it says neither."""
     refusal = acceptance = conditional = 0.0
     closing = bool(_CLOSING_QUESTION.search(agent_before))
@@ -344,7 +345,7 @@ def transcript(turns: Sequence[Turn]) -> str:
 class Summariser:
     """Summarises with the LLM when the summary task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: LLMClient, local: LocalSummariser) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalSummariser) -> None:
         self.llm = llm
         self.local = local
 

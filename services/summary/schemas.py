@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -10,7 +10,9 @@ from shared.schemas import Conversation, Engine, EngineChoice, Message, require_
 from shared.settings import get_settings
 
 YesNo = Literal["是", "否"]
-USER, AGENT = "用户", "客服"
+Speaker = Literal["用户", "客服"]
+USER: Final = "用户"
+AGENT: Final = "客服"
 # Hard bounds on an answer (the targets are 30 and 50 characters): longer is a retelling, not a summary.
 MAX_PROBLEM_CHARS, MAX_SOLUTION_CHARS = 60, 80
 
@@ -26,7 +28,7 @@ _SPEAKER = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    speaker: Literal["用户", "客服"]
+    speaker: Speaker
     text: str
 
 
@@ -38,7 +40,7 @@ def parse_transcript(text: str) -> list[Turn]:
         body = text[mark.end() : following.start() if following else len(text)].strip()
         if not body:
             continue
-        speaker = USER if mark.group(1).lower() in _USER_LABELS else AGENT
+        speaker: Speaker = USER if mark.group(1).lower() in _USER_LABELS else AGENT
         turns.append(Turn(speaker, body))
     return turns
 

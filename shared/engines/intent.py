@@ -19,7 +19,7 @@ from shared.engines.encoder import SentenceEncoder, shared_encoder
 from shared.engines.intent_features import IntentFeaturizer, IntentInput
 from shared.engines.linear import LinearSoftmax
 from shared.engines.terms import CATALOG_FILE, TermLexicon, brand_terms, category_terms
-from shared.schemas import Message
+from shared.schemas import IntentLabel, Message, intent_label
 from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
 from shared.taxonomy import load_taxonomy
 
@@ -36,7 +36,7 @@ PREFIX = "clf_"
 
 @dataclass(frozen=True, slots=True)
 class IntentPrediction:
-    label: str
+    label: IntentLabel
     confidence: float
     probabilities: dict[str, float]
     read: IntentInput
@@ -50,6 +50,7 @@ def default_featurizer() -> IntentFeaturizer:
 class IntentModel:
     def __init__(self, classifier: LinearSoftmax, featurizer: IntentFeaturizer, encoder: SentenceEncoder) -> None:
         self.classifier = classifier
+        self.labels = tuple(intent_label(c) for c in classifier.classes)  # the artefact's strings, checked once
         self.featurizer = featurizer
         self.encoder = encoder
 
@@ -67,7 +68,7 @@ class IntentModel:
     def _prediction(self, probabilities: np.ndarray, read: IntentInput) -> IntentPrediction:
         best = int(probabilities.argmax())
         return IntentPrediction(
-            label=self.classifier.classes[best],
+            label=self.labels[best],
             confidence=float(probabilities[best]),
             probabilities={c: float(p) for c, p in zip(self.classifier.classes, probabilities, strict=True)},
             read=read,

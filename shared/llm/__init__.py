@@ -12,7 +12,7 @@ from shared.llm.base import (
     Usage,
 )
 from shared.llm.bedrock import BedrockBackend
-from shared.llm.cascade import Answer, StreamCut, Unusable, run_cascade, stream_cascade
+from shared.llm.cascade import Answer, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
 from shared.llm.client import LLMClient, LLMConfigError
 from shared.llm.local import Handler, LocalBackend
 from shared.llm.openai_compat import OpenAICompatBackend
@@ -37,6 +37,7 @@ __all__ = [
     "LocalBackend",
     "OpenAICompatBackend",
     "StreamCut",
+    "TaskLLM",
     "Unusable",
     "Usage",
     "run_cascade",

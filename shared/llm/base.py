@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -71,7 +71,7 @@ class LLMBackend(ABC):
         """The whole reply at once."""
 
     @abstractmethod
-    def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Token deltas as they are generated; closing the iterator cancels the generation upstream."""
 
     async def start(self) -> None:

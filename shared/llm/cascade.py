@@ -14,10 +14,9 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from functools import cache
-from typing import Generic, TypedDict, TypeVar, Unpack
+from typing import Generic, Protocol, TypedDict, TypeVar, Unpack
 
-from shared.llm.base import ChatMessage, LLMError
-from shared.llm.client import LLMClient
+from shared.llm.base import ChatMessage, ChatResponse, LLMError
 from shared.schemas import Engine, EngineChoice
 from shared.settings import Task
 from shared.telemetry import ENGINE_ANSWERS
@@ -58,13 +57,27 @@ class LLMOptions(TypedDict, total=False):
     request_id: str | None
 
 
-def _wants_llm(llm: LLMClient, task: Task, mode: EngineChoice) -> bool:
+class TaskLLM(Protocol):
+    """What a task asks of the LLM client: ``LLMClient``, or a test's stand-in."""
+
+    def uses_local(self, task: Task) -> bool: ...
+
+    async def complete(
+        self, task: Task, messages: list[ChatMessage], **options: Unpack[LLMOptions]
+    ) -> ChatResponse: ...
+
+    def stream(
+        self, task: Task, messages: list[ChatMessage], **options: Unpack[LLMOptions]
+    ) -> AsyncGenerator[str, None]: ...
+
+
+def _wants_llm(llm: TaskLLM, task: Task, mode: EngineChoice) -> bool:
     """``local`` never asks the LLM; ``llm`` and ``auto`` do when the task is routed to one."""
     return mode != "local" and not llm.uses_local(task)
 
 
 async def run_cascade(
-    llm: LLMClient,
+    llm: TaskLLM,
     task: Task,
     mode: EngineChoice,
     *,
@@ -95,7 +108,7 @@ async def run_cascade(
 
 
 async def _ask(
-    llm: LLMClient,
+    llm: TaskLLM,
     task: Task,
     prompt: list[ChatMessage],
     parse: Callable[[str], T | Unusable],
@@ -124,7 +137,7 @@ async def _ask(
 
 
 async def stream_cascade(
-    llm: LLMClient,
+    llm: TaskLLM,
     task: Task,
     mode: EngineChoice,
     *,

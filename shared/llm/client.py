@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from types import TracebackType
-from typing import cast
 
 from botocore.client import BaseClient
 
@@ -86,8 +85,7 @@ class LLMClient:
         started = time.perf_counter()
         outcome = "ok"
         first = True
-        # Every backend's stream is an async generator (base.py: closing it cancels upstream).
-        deltas = cast(AsyncGenerator[str, None], backend.stream(request))
+        deltas = backend.stream(request)
         try:
             async with aclosing(deltas):
                 async for delta in deltas:

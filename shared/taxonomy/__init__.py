@@ -6,9 +6,11 @@ check its data. Source: ``categories.yaml`` beside this file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -57,13 +59,13 @@ class Taxonomy:
         return common | set(self.categories[category_id].attribute_keys) | {"category", "brand"}
 
 
-def _attribute(raw: dict[str, object]) -> Attribute:
+def _attribute(raw: Mapping[str, Any]) -> Attribute:
     return Attribute(
         key=str(raw["key"]),
         zh=str(raw.get("zh", "")),
         en=str(raw.get("en", "")),
-        values_en=tuple(map(str, raw.get("values_en", ()) or ())),  # type: ignore[call-overload]
-        values_zh=tuple(map(str, raw.get("values_zh", ()) or ())),  # type: ignore[call-overload]
+        values_en=tuple(map(str, raw.get("values_en", ()) or ())),
+        values_zh=tuple(map(str, raw.get("values_zh", ()) or ())),
     )
 
 

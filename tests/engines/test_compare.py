@@ -12,10 +12,11 @@ INDEX = TaxonomyIndex(load_taxonomy())
 
 def _phone(sku: str, price: float | None, scores: list[float], **attributes: str) -> SkuInfo:
     comments = [SkuComment(commentContent="Great phone, the battery lasts two days.", score=s) for s in scores]
-    return SkuInfo(
-        skuId=sku, skuName=f"手机{sku}", skuNameEn=f"Phone {sku}", category="smartphone", price=price,
-        attributes=attributes, skuCommentList=comments,
-    )
+    # From a dict, as the catalog sends it: skuNameEn is an extra field, outside the checked constructor signature.
+    return SkuInfo.model_validate({
+        "skuId": sku, "skuName": f"手机{sku}", "skuNameEn": f"Phone {sku}", "category": "smartphone", "price": price,
+        "attributes": attributes, "skuCommentList": comments,
+    })
 
 
 def test_rows_are_price_then_every_attribute_with_a_dash_where_missing() -> None:

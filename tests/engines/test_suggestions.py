@@ -7,9 +7,10 @@ from shared.schemas import FunctionCall, SkuInfo
 from shared.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy()
+# From dicts, as the catalog sends them: skuNameEn is an extra field, outside the checked constructor signature.
 PHONES = [
-    SkuInfo(skuId="a", skuName="苹果 iPhone 15 Pro Max 256GB", skuNameEn="Apple iPhone 15 Pro Max 256GB"),
-    SkuInfo(skuId="b", skuName="小米14", skuNameEn="Xiaomi 14"),
+    SkuInfo.model_validate({"skuId": "a", "skuName": "苹果 iPhone 15 Pro Max 256GB", "skuNameEn": "Apple iPhone 15 Pro Max 256GB"}),
+    SkuInfo.model_validate({"skuId": "b", "skuName": "小米14", "skuNameEn": "Xiaomi 14"}),
 ]
 
 

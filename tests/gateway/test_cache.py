@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.tier1.cache import ResponseCache, prompts_fingerprint
-from gateway.tier1.routes import Route
+from gateway.tier1.routes import CachePolicy, Route
 from shared.cache import MemoryCache
 from shared.llm.chunking import split_chunks
 from shared.settings import Settings, Task, TaskRoute
@@ -111,7 +111,7 @@ async def test_an_upstream_error_is_never_stored(redis_settings, upstream) -> No
 
 
 def _key(settings: Settings, prompts: str = "p1", body: bytes = b'{"a": 1}') -> str | None:
-    route = Route(path="/v1/summary", upstream="summary", tasks=[Task.SUMMARY], cache={"ttl_s": 60})
+    route = Route(path="/v1/summary", upstream="summary", tasks=[Task.SUMMARY], cache=CachePolicy(ttl_s=60))
     return ResponseCache(MemoryCache("t"), settings, prompts).key(route, "POST", "summary:/v1/summary?", body)
 
 

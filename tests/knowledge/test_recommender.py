@@ -9,7 +9,7 @@ import pytest
 
 from shared.recommender import HttpRecommender, RecommenderError, create_recommender
 from shared.schemas import FunctionCall
-from shared.settings import Settings
+from shared.settings import ServiceUrls, Settings
 
 CALL = FunctionCall(arguments={"category": "smartphone", "camera": "good camera"})
 CATALOG = "http://catalog:8106"
@@ -37,7 +37,7 @@ def _transport(outside: str, seen: list[str]) -> httpx.MockTransport:
 
 
 def _settings(url: str | None) -> Settings:
-    return Settings(_env_file=None, recommender_url=url, recommender_timeout_s=0.05, services={"catalog": CATALOG})
+    return Settings(_env_file=None, recommender_url=url, recommender_timeout_s=0.05, services=ServiceUrls(catalog=CATALOG))
 
 
 async def test_default_is_the_catalog_service() -> None:

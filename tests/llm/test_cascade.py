@@ -19,6 +19,7 @@ from shared.llm import (
     run_cascade,
     stream_cascade,
 )
+from shared.schemas import EngineChoice
 from shared.settings import Task
 from tests.services.conftest import FakeLLM
 
@@ -67,12 +68,13 @@ def number(text: str) -> int | Unusable:
     return int(text) if text.isdigit() else Unusable(f"{text!r} is not a number")
 
 
-async def ask(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> Answer[int]:
-    """The cascade for a task whose local answer is 7 and whose LLM must answer a number."""
+async def ask(llm: FakeLLM, mode: EngineChoice = "llm", **kwargs: Any) -> Answer[Any]:
+    """The cascade for a task whose local answer is 7 and whose LLM must answer a number, unless a test passes
+    its own ``local`` and ``parse``."""
     return await run_cascade(
-        llm,  # type: ignore[arg-type]
+        llm,
         Task.INTENT,
-        mode,  # type: ignore[arg-type]
+        mode,
         local=kwargs.pop("local", lambda: 7),
         prompt=lambda: PROMPT,
         parse=kwargs.pop("parse", number),
@@ -174,8 +176,8 @@ async def test_options_reach_the_client_only_when_given() -> None:
 
 
 # --------------------------------------------------------------------------- streaming
-async def streamed(llm: FakeLLM, mode: str = "llm", **kwargs: Any) -> list[str | Answer[str] | StreamCut]:
-    pieces = stream_cascade(llm, Task.DIALOG, mode, local=lambda: "local reply", prompt=lambda: PROMPT, **kwargs)  # type: ignore[arg-type]
+async def streamed(llm: FakeLLM, mode: EngineChoice = "llm", **kwargs: Any) -> list[str | Answer[str] | StreamCut]:
+    pieces = stream_cascade(llm, Task.DIALOG, mode, local=lambda: "local reply", prompt=lambda: PROMPT, **kwargs)
     return [piece async for piece in pieces]
 
 
@@ -225,7 +227,7 @@ async def test_closing_the_stream_closes_the_shape_and_the_llm_stream() -> None:
             shaped.append("closed")
 
     llm = Routed(endless=True)
-    pieces = stream_cascade(llm, Task.DIALOG, "llm", local=lambda: "", prompt=lambda: PROMPT, shape=upper)  # type: ignore[arg-type]
+    pieces = stream_cascade(llm, Task.DIALOG, "llm", local=lambda: "", prompt=lambda: PROMPT, shape=upper)
     async with aclosing(pieces):
         assert await anext(pieces) == "LA "
     assert llm.closed and shaped == ["closed"]

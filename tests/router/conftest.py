@@ -47,19 +47,21 @@ def mini_suite(redis_url_module: str) -> Iterator[MiniSuite]:
     with contextlib.ExitStack() as stack:
         nlu = stack.enter_context(run_in_thread(create_simulator(SimConfig(ttft_ms=NLU_TTFT_MS, reply=NLU_REPLY))))
         dialog = stack.enter_context(run_in_thread(create_simulator(SimConfig(itl_ms=20))))
-        llm = {
-            "llm_pools": {
+        base = Settings(
+            _env_file=None,
+            redis_url=redis_url_module,
+            cache_backend="redis",
+            llm_pools={
                 "nlu": PoolSettings(endpoints=[nlu.url], health_interval_s=60),
                 "dialog": PoolSettings(endpoints=[dialog.url], health_interval_s=60),
             },
-            "llm_tasks": {
+            llm_tasks={
                 Task.INTENT: TaskRoute(backend="openai", pool="nlu"),
                 Task.EXTRACTION: TaskRoute(backend="openai", pool="nlu"),
                 Task.DIALOG: TaskRoute(backend="openai", pool="dialog"),
             },
-            "cascade_threshold": 1.0,  # always ask the LLM, so both NLU calls take the simulator's time
-        }
-        base = Settings(_env_file=None, redis_url=redis_url_module, cache_backend="redis", **llm)
+            cascade_threshold=1.0,  # always ask the LLM, so both NLU calls take the simulator's time
+        )
         names = ["intent", "extraction", "dialog", "copywriting", "summary", "catalog", "router", "gateway"]
         started = stack.enter_context(serve_in_threads(base, names))
         yield MiniSuite(

@@ -13,14 +13,14 @@ from gateway.router.tree import Node, TaskTree
 from tests.router.conftest import CHAT_REPLY, NLU_REPLY, NLU_TTFT_MS, MiniSuite
 
 
-def _events(suite: MiniSuite, body: dict) -> list[tuple[str, dict, float]]:
-    """(event, data, seconds since the request) for every event of a streamed turn."""
+def _events(suite: MiniSuite, body: dict) -> list[tuple[str | None, dict, float]]:
+    """(event, data, seconds since the request) for every event of a streamed turn (None: no event line yet)."""
     out = []
     started = time.perf_counter()
     with httpx.stream("POST", f"{suite.router}/v1/chat", json={**body, "stream": True}, timeout=30) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        name = None
+        name: str | None = None
         for line in response.iter_lines():
             if line.startswith("event:"):
                 name = line[6:].strip()
@@ -38,7 +38,7 @@ async def test_tree_runs_independent_nodes_together() -> None:
         log.append(f"end {name}")
         return name
 
-    tree = TaskTree([
+    tree: TaskTree[None] = TaskTree([
         Node("c", lambda _: work("c"), after=("a", "b")),
         Node("a", lambda _: work("a")),
         Node("b", lambda _: work("b")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from shared.llm.base import ChatResponse
+from shared.schemas import MessageDict
 from shared.settings import Task
 
 
-def user(text: str) -> dict[str, str]:
+def user(text: str) -> MessageDict:
     return {"role": "user", "content": text}
 
 
@@ -38,7 +39,7 @@ class FakeLLM:
         self.endless = endless
         self.calls: list[list[Any]] = []
         self.closed = False
-        self.generators: list[AsyncIterator[str]] = []
+        self.generators: list[AsyncGenerator[str, None]] = []
 
     def uses_local(self, task: Task) -> bool:
         return False
@@ -50,13 +51,13 @@ class FakeLLM:
             raise reply
         return ChatResponse(text=reply, backend="fake", model="fake")
 
-    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncIterator[str]:
+    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncGenerator[str, None]:
         self.calls.append(list(messages))
         generator = self._stream()
         self.generators.append(generator)  # held, so only an explicit aclose() (not GC) can close it
         return generator
 
-    async def _stream(self) -> AsyncIterator[str]:
+    async def _stream(self) -> AsyncGenerator[str, None]:
         try:
             for piece in self.pieces:
                 if isinstance(piece, Exception):

@@ -47,8 +47,8 @@ async def catalog_settings(settings: Settings, store_path: Path) -> AsyncIterato
     yield ready
 
 
-def _call(top_k: int = 5, **arguments: str) -> dict:
-    return {"call": {"name": "get_recommds_by_sku", "arguments": arguments}, "top_k": top_k}
+def _call(**arguments: str) -> dict:
+    return {"call": {"name": "get_recommds_by_sku", "arguments": arguments}, "top_k": 5}
 
 
 async def _recommend(settings: Settings, **arguments: str) -> dict:

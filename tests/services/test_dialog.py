@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from services.dialog.app import create_app
 from services.dialog.engine import HISTORY_TURNS
 from shared.lexicon import invented_numbers
 from shared.llm import LLMStreamCut, LLMUnavailable
+from shared.schemas import Message, MessageDict
 from shared.sse import EventStreamResponse
 from shared.taxonomy import load_taxonomy
 from shared.text import is_chinese
@@ -46,7 +47,7 @@ PHONES = [
 OTHER_PHONES = ("iPhone", "Xiaomi", "Huawei", "OnePlus", "Honor", "OPPO", "vivo")
 
 
-def bot(text: str) -> dict[str, str]:
+def bot(text: str) -> MessageDict:
     return {"role": "assistant", "content": text}
 
 
@@ -162,7 +163,6 @@ async def test_unknown_category_asks_what_to_buy_and_knowledge_is_quoted(setting
 
 async def test_history_window_keeps_the_last_turns() -> None:
     from services.dialog.engine import window
-    from shared.schemas import Message
 
     messages = [Message(**m) for i in range(15) for m in (user(f"u{i}"), bot(f"b{i}"))] + [Message(**user("now"))]
     kept = window(messages)
@@ -262,10 +262,10 @@ async def test_client_disconnect_closes_the_llm_stream(settings, fake_llm) -> No
     from shared.taxonomy.index import TaxonomyIndex
 
     llm = FakeLLM(endless=True)
-    guide = DialogGuide(llm, LocalDialogEngine(TaxonomyIndex(load_taxonomy())))  # type: ignore[arg-type]
-    request = DialogRequest(messages=[user("tell me a story")], intent="random chat")
+    guide = DialogGuide(llm, LocalDialogEngine(TaxonomyIndex(load_taxonomy())))
+    request = DialogRequest(messages=[Message(**user("tell me a story"))], intent="random chat")
     response = EventStreamResponse(guide.stream(request))
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     stalled = asyncio.Event()
 
@@ -273,7 +273,7 @@ async def test_client_disconnect_closes_the_llm_stream(settings, fake_llm) -> No
         await stalled.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
         if len(sent) == 3:  # a slow client, gone: the generator waits at a yield when the client hangs up
             stalled.set()
@@ -297,7 +297,7 @@ async def test_a_failing_producer_ends_the_stream_with_an_error_event() -> None:
         await asyncio.sleep(10)
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal body
         body += message.get("body", b"")
 

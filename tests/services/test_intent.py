@@ -8,6 +8,7 @@ from services.intent.app import create_app
 from services.intent.engine import normalise_label, parse_llm_answer
 from shared.engines.artefacts import load_intent, models_dir
 from tests.conftest import app_client
+from tests.services.conftest import FakeLLM
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -101,22 +102,6 @@ def test_llm_answer_parsing_tolerates_prose_and_near_misses() -> None:
     assert parse_llm_answer("no json here") is None
 
 
-class _StubLLM:
-    """An LLM configured for the intent task that answers with a fixed text."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.calls = text, 0
-
-    def uses_local(self, task: object) -> bool:
-        return False
-
-    async def complete(self, task: object, messages: object) -> object:
-        from types import SimpleNamespace
-
-        self.calls += 1
-        return SimpleNamespace(text=self.text)
-
-
 @pytest.mark.parametrize(
     ("threshold", "reply", "engine", "llm_calls"),
     [
@@ -129,10 +114,10 @@ async def test_cascade_asks_the_llm_only_when_unsure(threshold, reply, engine, l
     from services.intent.engine import IntentRecogniser, LocalIntentEngine
     from shared.schemas import Message
 
-    llm = _StubLLM(reply)
-    recogniser = IntentRecogniser(llm, LocalIntentEngine(), threshold)  # type: ignore[arg-type]
+    llm = FakeLLM([reply, reply])
+    recogniser = IntentRecogniser(llm, LocalIntentEngine(), threshold)
     answer = await recogniser.recognise([Message(role="user", content="Do you have any Samsung phones?")], "auto")
-    assert answer.engine == engine and llm.calls == llm_calls
+    assert answer.engine == engine and len(llm.calls) == llm_calls
 
 
 def test_multi_turn_and_scene() -> None:

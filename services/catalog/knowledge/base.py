@@ -136,10 +136,13 @@ class KnowledgeBase:
             vector = await self.embedder.embed_query(query)
             flt = Filter((AnyOf("category", (category, "general")),)) if category else None
             hits = await self.store.search(KNOWLEDGE, "text", vector.tolist(), flt, top_k)
+            # From a dict: title, category and lang are extra fields, outside the checked constructor signature.
             return [
-                KnowledgeHit(text=h.payload["text"], source=h.payload["source"], score=round(h.score, 4),
-                             title=h.payload.get("title", ""), category=h.payload.get("category", ""),
-                             lang=h.payload.get("lang", ""))
+                KnowledgeHit.model_validate({
+                    "text": h.payload["text"], "source": h.payload["source"], "score": round(h.score, 4),
+                    "title": h.payload.get("title", ""), "category": h.payload.get("category", ""),
+                    "lang": h.payload.get("lang", ""),
+                })
                 for h in hits
             ]
 

@@ -35,7 +35,7 @@ from services.catalog.knowledge.store import (
 def _filter(flt: Filter | None) -> qe.Filter | None:
     if flt is None or not flt.must:
         return None
-    conditions = [
+    conditions: list[qe.ConditionType] = [
         qe.FieldCondition(c.key, match=qe.MatchAny(list(c.values)))
         if isinstance(c, AnyOf)
         else qe.FieldCondition(c.key, range=qe.RangeFloat(gte=c.low, lte=c.high))
@@ -124,8 +124,9 @@ class EdgeStore(VectorStore):
         self._write_meta(name)
 
     async def upsert(self, name: str, points: Sequence[Point]) -> None:
+        # dict(): a new dict typed with qdrant's wider vector type (a dict's value type is invariant).
         self._shard(name).update(
-            qe.UpdateOperation.upsert_points([qe.Point(p.id, p.vectors, p.payload) for p in points])
+            qe.UpdateOperation.upsert_points([qe.Point(p.id, dict(p.vectors), p.payload) for p in points])
         )
 
     async def delete(self, name: str, ids: Sequence[str]) -> None:

@@ -81,7 +81,8 @@ class ClientStore(VectorStore):
         await self.client.update_collection(name, metadata={"version": version})  # merged into the metadata
 
     async def upsert(self, name: str, points: Sequence[Point]) -> None:
-        structs = [qm.PointStruct(id=p.id, vector=p.vectors, payload=p.payload) for p in points]  # type: ignore[arg-type]
+        # dict(): a new dict typed with qdrant's wider vector type (a dict's value type is invariant).
+        structs = [qm.PointStruct(id=p.id, vector=dict(p.vectors), payload=p.payload) for p in points]
         await self.client.upsert(name, structs, wait=True)
 
     async def delete(self, name: str, ids: Sequence[str]) -> None:
