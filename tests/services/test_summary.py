@@ -1,5 +1,6 @@
-"""Summary service: routes, validation, the example late-parcel dialog, refusals and complaints, the LLM path with its
-repair round and fallback, and label accuracy on the labelled set."""
+"""Summary service: routes, validation, the example late-parcel dialog, refusals and complaints, what the local
+summary leaves out (meta lines, chatter) and how it reports (third person), negative emotion, the LLM path with
+its repair round and fallback, and label accuracy on the labelled set."""
 
 from __future__ import annotations
 
@@ -142,6 +143,83 @@ def test_closing_no_thanks_is_acceptance_but_declining_an_offer_is_not() -> None
     engine = LocalSummariser()
     assert engine.summarise(parse_transcript(closing)).accepted == "是"
     assert engine.summarise(parse_transcript(declined)).accepted == "否"
+
+
+# A chat as exported from a help desk: meta lines before the problem, the agent's chatter around the answer.
+META_AND_CHATTER = (
+    "用户：转人工\n用户：https://item.example.com/10086\n用户：[订单编号]\n用户：在吗？\n"
+    "客服：您好，请问有什么可以帮您？\n"
+    "用户：我买的电水壶烧水时底座一直漏水，能不能换一个？\n"
+    "客服：请您稍等，正在为您查询。\n"
+    "客服：很抱歉给您带来不便，已为您申请换货，快递员明天上门取件，新壶同时发出。\n"
+    "客服：感谢您对本店的支持，麻烦您稍后给个好评哦~点击右下角即可\n"
+    "用户：好的，谢谢"
+)
+
+
+def test_meta_lines_and_chatter_are_not_the_summary() -> None:
+    summary = LocalSummariser().summarise(parse_transcript(META_AND_CHATTER))
+    assert summary.problem.startswith("用户询问") and "漏水" in summary.problem and "是否能换" in summary.problem
+    assert not any(word in summary.problem for word in ("人工", "http", "在吗", "订单编号", "我"))
+    assert summary.solution.startswith("客服已") and "换货" in summary.solution and "上门取件" in summary.solution
+    assert not any(word in summary.solution for word in ("稍等", "查询", "抱歉", "支持", "评价", "您"))
+    assert len(summary.problem) <= 30 and len(summary.solution) <= 50
+
+
+@pytest.mark.parametrize(
+    ("dialog", "problem"),
+    [
+        ("用户：我买的台灯不亮了\n客服：已为您补发灯泡。", "用户买的台灯不亮了"),  # first person -> 用户
+        ("用户：这款手机可以分期吗\n客服：可以，结算时选择分期即可。", "用户询问这款手机是否可以分期"),
+        ("用户：这款耳机送不送收纳盒？\n客服：不送哦。", "用户询问这款耳机是否送收纳盒"),
+        ("用户：订单已经发货了，不想要了\n客服：您可以拒收。", "用户表示订单已经发货了，不想要了"),
+    ],
+)
+def test_the_problem_is_reported_in_the_third_person(dialog, problem) -> None:
+    assert LocalSummariser().problem(parse_transcript(dialog)) == problem
+
+
+def test_a_later_question_joins_the_problem_but_a_reaction_does_not() -> None:
+    dialog = (
+        "用户：你好，新买的吸尘器充不进电\n"
+        "客服：您好，建议您换一个插座试试，如果还是充不进电可以申请售后维修。\n"
+        "用户：原来是插座坏了，现在好了\n用户：那保修期是多久？\n"
+        "客服：整机保修一年，电池保修半年。\n用户：好的"
+    )
+    summary = LocalSummariser().summarise(parse_transcript(dialog))
+    assert "充不进电" in summary.problem and "保修期是多久" in summary.problem and "插座" not in summary.problem
+    assert "插座" in summary.solution and "保修一年" in summary.solution
+
+
+HASSLE = "用户：积分怎么兑换话费？\n客服：需要先下载客户端并完成实名认证，才能兑换。\n用户："
+
+
+@pytest.mark.parametrize(
+    ("last", "negative"),
+    [
+        ("手续这么繁琐，规定真不合理，不聊了", "是"),  # calls it unreasonable and leaves
+        ("吸取教训了，下回不在这儿买了", "是"),  # a lesson learnt: disappointed
+        ("等不及了，我还是去实体店买吧", "是"),  # in a hurry, gives up and buys elsewhere
+        ("这么麻烦啊，那我问问银行吧", "否"),  # a hassle alone is mild
+        ("去别家看看吧", "否"),
+        ("？？？", "否"),  # puzzled, not angry
+        ("您好！好的，谢谢！", "否"),  # "！" in a greeting or thanks is no raised voice
+        ("你们这规定不合理！", "是"),
+    ],
+)
+def test_negative_emotion_from_complaints_and_leaving(last, negative) -> None:
+    assert LocalSummariser().negative(parse_transcript(HASSLE + last)) == negative
+
+
+def test_the_agents_apology_is_not_the_users_negativity() -> None:
+    dialog = "用户：羽绒服什么时候发货？\n客服：非常抱歉！！目前缺货，太慢了确实让您久等了。\n用户：好的，谢谢"
+    assert LocalSummariser().negative(parse_transcript(dialog)) == "否"
+
+
+def test_an_english_dialog_gets_an_english_extract() -> None:
+    dialog = "用户：my parcel has not arrived\n客服：sorry, we will resend it tomorrow\n用户：ok thanks"
+    summary = LocalSummariser().summarise(parse_transcript(dialog))
+    assert summary.problem == "my parcel has not arrived" and summary.solution == "we will resend it tomorrow"
 
 
 GOOD = '{"用户问题": "购买的商品未收到，请求查询物流", "客服方案": "查询物流告知包裹在途，预计明天送达", "是否接受": "是", "是否负面情绪": "否"}'
