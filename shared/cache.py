@@ -6,14 +6,17 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from shared.settings import Settings
 
@@ -41,6 +44,14 @@ class WindowVerdict:
     admitted: bool
     over: Literal["count", "weight"] | None = None
     retry_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Log:
+    """What ``Cache.log_read`` finds under a key: the kept entries, oldest first, and the fields set beside them."""
+
+    entries: list[bytes]
+    fields: dict[str, bytes]
 
 
 class Cache(ABC):
@@ -76,6 +87,19 @@ class Cache(ABC):
     @abstractmethod
     async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
         """Replace an admitted entry's weight (a reservation made good); nothing once it has left the window."""
+
+    @abstractmethod
+    async def log_append(
+        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+    ) -> int:
+        """Append ``entry`` to the log under ``key`` and set ``fields`` beside it, as one atomic step, keeping the
+        newest ``keep`` entries; ``ttl_s`` restarts the log's expiry. Concurrent appends all land, in one order,
+        and each field holds the value of the last append that set it. Returns the log's length once this entry
+        landed, before trimming: its place in the order of arrival."""
+
+    @abstractmethod
+    async def log_read(self, key: str) -> Log:
+        """The log under ``key`` as one consistent snapshot; empty when there is none."""
 
     @abstractmethod
     async def ping(self) -> bool: ...
@@ -170,7 +194,11 @@ class RedisCache(Cache):
 
     @classmethod
     def from_url(cls, url: str, namespace: str) -> RedisCache:
-        return cls(aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0), namespace)
+        # One quick retry, on a new connection: after a Redis restart every pooled connection is dead, and without
+        # it the first command on each would fail (a client built from a URL does not retry by default). Only one,
+        # so that while Redis is down a command fails at once instead of holding up the request.
+        retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1)
+        return cls(aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, retry=retry), namespace)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -224,6 +252,36 @@ class RedisCache(Cache):
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
 
+    async def log_append(
+        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+    ) -> int:
+        entries, head = self.key(f"{key}:entries"), self.key(f"{key}:fields")
+        try:
+            # MULTI/EXEC: no other client's command runs in between, so the fields always go with the last entry.
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.rpush(entries, entry)
+                pipe.ltrim(entries, -keep, -1)
+                if fields:
+                    mapping: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
+                    pipe.hset(head, mapping=mapping)
+                if ttl_s:
+                    pipe.expire(entries, ttl_s)
+                    pipe.expire(head, ttl_s)
+                length, *_ = await pipe.execute()
+            return int(length)
+        except RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    async def log_read(self, key: str) -> Log:
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.lrange(self.key(f"{key}:entries"), 0, -1)
+                pipe.hgetall(self.key(f"{key}:fields"))
+                entries, fields = await pipe.execute()
+        except RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return Log(list(entries), {name.decode(): value for name, value in fields.items()})
+
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
@@ -274,6 +332,13 @@ class _Window:
                 self.weights[entry] = weight
 
 
+@dataclass
+class _MemoryLog:
+    entries: deque[bytes] = field(default_factory=deque)
+    fields: dict[str, bytes] = field(default_factory=dict)
+    expires: float | None = None
+
+
 class MemoryCache(Cache):
     """A bounded LRU with expiry, for one process: what ``make run`` uses when no Redis answers."""
 
@@ -285,6 +350,7 @@ class MemoryCache(Cache):
         self.clock = clock
         self._items: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
         self._windows: OrderedDict[str, _Window] = OrderedDict()
+        self._logs: OrderedDict[str, _MemoryLog] = OrderedDict()  # its own LRU, under the same bound
 
     def _live(self, key: str) -> bytes | None:
         item = self._items.get(key)
@@ -338,6 +404,38 @@ class MemoryCache(Cache):
         window = self._windows.get(self.key(key))
         if window is not None:
             window.settle(entry, weight)
+
+    def _log(self, key: str) -> _MemoryLog | None:
+        log = self._logs.get(key)
+        if log is not None and log.expires is not None and log.expires <= self.clock():
+            del self._logs[key]
+            return None
+        if log is not None:
+            self._logs.move_to_end(key)
+        return log
+
+    async def log_append(
+        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+    ) -> int:
+        # Atomic as Redis's MULTI is: nothing here awaits, so no other coroutine runs until the append is done.
+        full = self.key(key)
+        log = self._log(full) or _MemoryLog()
+        log.entries.append(entry)
+        length = len(log.entries)
+        while len(log.entries) > keep:
+            log.entries.popleft()
+        log.fields.update(fields or {})
+        if ttl_s:
+            log.expires = self.clock() + ttl_s
+        self._logs[full] = log
+        self._logs.move_to_end(full)
+        while len(self._logs) > self.max_items:
+            self._logs.popitem(last=False)
+        return length
+
+    async def log_read(self, key: str) -> Log:
+        log = self._log(self.key(key))
+        return Log(list(log.entries), dict(log.fields)) if log else Log([], {})
 
     async def ping(self) -> bool:
         return True

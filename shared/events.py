@@ -16,7 +16,7 @@ carry ``token`` events, then ``done`` or ``error``. Every event's data is one JS
 | knowledge | ``{"hits": [{"text", "source", "score"}...]}`` |
 | token | ``{"text"}`` — a piece of the reply |
 | suggestions | ``{"suggestions": ["...", "..."]}`` — what the user may ask next |
-| done | the whole ``ChatResponse`` (``session_id``, ``reply``, ``intent``, ``scene``, ``call``, ``products``, …) |
+| done | the whole ``ChatResponse`` (``session_id``, ``reply``, ``intent``, ``scene``, ``call``, ``products``, …, ``session_saved``) |
 | error | ``{"type", "message", "request_id"}`` |
 
 README.md lists the same events (a test keeps it in step with the enum).

@@ -1,8 +1,11 @@
 """Dialog sessions in the KV cache (Redis), kept per tenant.
 
 ``SessionStore`` holds what the router remembers of a session: history, intent trajectory, needs profile,
-last products. ``ConversationIndex`` is how the OpenAI-compatible facade, whose clients send a ``user`` or
-resend the whole history instead of a session id, finds the session a conversation belongs to.
+last products. Each turn is appended to the session's log in one atomic step with the profile it changed, so
+concurrent turns on one session are all kept, in the order they reached the store; an append that fails is
+reported to the turn, which says so in its answer. ``ConversationIndex`` is how the OpenAI-compatible facade,
+whose clients send a ``user`` or resend the whole history instead of a session id, finds the session a
+conversation belongs to.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.cache import Cache, CacheError
 from shared.schemas import Message, SkuInfo
+from shared.telemetry import SESSION_TURNS_UNSAVED
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,24 @@ class Session(BaseModel):
     last_products: list[SkuInfo] = Field(default_factory=list)
 
 
-class SessionStore:
-    """The router's sessions, under the tenant bound to ``tenant_var``."""
+class Exchange(BaseModel):
+    """One turn as its session keeps it: the question, the reply, and the intent the question was taken for."""
 
-    def __init__(self, cache: Cache, ttl_s: int = SESSION_TTL_S) -> None:
+    user: str
+    assistant: str
+    intent: str
+
+
+_PRODUCTS = TypeAdapter(list[SkuInfo])
+
+
+class SessionStore:
+    """The router's sessions, under the tenant bound to ``tenant_var``: a log of exchanges (the newest
+    ``max_turns`` kept) with the needs profile and last products beside it."""
+
+    def __init__(self, cache: Cache, max_turns: int, ttl_s: int = SESSION_TTL_S) -> None:
         self.cache = cache
+        self.max_turns = max_turns
         self.ttl_s = ttl_s
 
     @staticmethod
@@ -48,24 +65,59 @@ class SessionStore:
         return f"session:{tenant_var.get()}:{session_id}"
 
     async def get(self, session_id: str) -> Session | None:
-        try:
-            raw = await self.cache.get(self._key(session_id))
-        except CacheError as exc:
-            log.warning("session %s not loaded: %s", session_id, exc)
+        """The stored session, or None when there is none; ``CacheError`` when the cache does not answer."""
+        stored = await self.cache.log_read(self._key(session_id))
+        if not stored.entries and not stored.fields:
             return None
-        return Session.model_validate_json(raw) if raw else None
+        exchanges = [Exchange.model_validate_json(entry) for entry in stored.entries]
+        return Session(
+            id=session_id,
+            history=[
+                message
+                for e in exchanges
+                for message in (Message(role="user", content=e.user), Message(role="assistant", content=e.assistant))
+            ],
+            intents=[e.intent for e in exchanges],
+            preferences=json.loads(stored.fields.get("preferences", b"{}")),
+            last_products=_PRODUCTS.validate_json(stored.fields.get("last_products", b"[]")),
+        )
 
     async def load(self, session_id: str | None) -> Session:
-        """The stored session, or a new one (with this id, or a fresh one when none is given)."""
+        """The stored session, or a new one (with this id, or a fresh one when none is given or the cache fails:
+        the turn goes on without its history)."""
         if session_id is None:
             return Session(id=uuid.uuid4().hex)
-        return await self.get(session_id) or Session(id=session_id)
-
-    async def save(self, session: Session) -> None:
         try:
-            await self.cache.set(self._key(session.id), session.model_dump_json().encode(), self.ttl_s)
+            found = await self.get(session_id)
         except CacheError as exc:
-            log.error("session %s not saved: %s", session.id, exc)
+            log.warning("session %s not loaded: %s", session_id, exc)
+            found = None
+        return found or Session(id=session_id)
+
+    async def append(
+        self, session_id: str, exchange: Exchange, *, preferences: dict[str, str] | None, products: list[SkuInfo]
+    ) -> bool:
+        """Add one exchange to the session, the oldest dropped beyond ``max_turns``, and with it the needs
+        profile (when the turn made a call) and the products (when it showed any). False when the cache failed:
+        the turn was answered but the session does not have it."""
+        fields: dict[str, bytes] = {}
+        if preferences is not None:
+            fields["preferences"] = json.dumps(preferences, ensure_ascii=False).encode()
+        if products:
+            fields["last_products"] = _PRODUCTS.dump_json(products)
+        try:
+            await self.cache.log_append(
+                self._key(session_id),
+                exchange.model_dump_json().encode(),
+                keep=self.max_turns,
+                fields=fields,
+                ttl_s=self.ttl_s,
+            )
+        except CacheError as exc:
+            log.error("session %s: a turn was answered but not saved: %s", session_id, exc)
+            SESSION_TURNS_UNSAVED.inc()
+            return False
+        return True
 
 
 def _conversation_key(tenant: str, turns: list[tuple[str, str]]) -> str:
@@ -103,9 +155,12 @@ class ConversationIndex:
         # Unknown history (expired, or from elsewhere): a session named by it, the same on every resend.
         return found.decode() if found else f"h-{key.rsplit(':', 1)[1][:40]}"
 
-    async def remember(self, conversation: list[tuple[str, str]], session_id: str) -> None:
+    async def remember(self, conversation: list[tuple[str, str]], session_id: str) -> bool:
+        """False when the cache failed: a resend of this conversation will not find its session."""
         # As long as a session lives: a conversation is worth finding again only while its session does.
         try:
             await self.cache.set(_conversation_key(self.tenant, conversation), session_id.encode(), SESSION_TTL_S)
         except CacheError as exc:
             log.warning("conversation not remembered, the cache failed: %s", exc)
+            return False
+        return True

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
 
     # Dialog history the guide reads: the last N exchanges before the current message.
     dialog_history_turns: int = Field(10, ge=1, le=50)
+    # Exchanges a session keeps (its history, intents, what the summary agent reads): beyond it the oldest are
+    # dropped as each new one is saved.
+    session_history_turns: int = Field(50, ge=1, le=1000)
     # The LLM path's prompt budget, in tokens: the oldest turns go first, then an overlong message is cut.
     dialog_max_prompt_tokens: int = Field(3000, ge=200, le=200_000)
 

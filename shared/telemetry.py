@@ -108,3 +108,8 @@ ENGINE_ANSWERS = Counter(
     "Answers by the engine that produced them (local CPU engine or LLM), and LLM fallbacks to local",
     ["service", "engine", "outcome"],
 )
+
+SESSION_TURNS_UNSAVED = Counter(
+    "sg_session_turns_unsaved_total",
+    "Dialog turns answered but not saved to their session: the session store (Redis) failed",
+)

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from shared.cache import Cache, CacheError, MemoryCache, RedisCache, WindowLimits, open_cache
+from shared.cache import Cache, CacheError, Log, MemoryCache, RedisCache, WindowLimits, open_cache
 from shared.settings import Settings
+from tests.conftest import RedisServer
 
 
 @pytest.fixture
@@ -147,3 +148,51 @@ async def test_redis_sliding_window_forgets_what_left_it(redis_cache: RedisCache
     assert await redis_cache.client.zrange(log, 0, -1) == [b"b"]
     assert await redis_cache.client.hgetall(weights) == {b"b": b"3", b"total": b"3"}
     assert 0 < await redis_cache.client.pttl(weights) <= 2000
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def any_cache(request: pytest.FixtureRequest, redis_url: str, namespace: str):
+    cache = RedisCache.from_url(redis_url, namespace) if request.param == "redis" else MemoryCache(namespace)
+    yield cache
+    await cache.aclose()
+
+
+async def test_log_keeps_the_newest_entries_and_the_latest_fields(any_cache: Cache) -> None:
+    assert await any_cache.log_read("log") == Log([], {})
+    assert await any_cache.log_append("log", b"a", keep=2, fields={"profile": b"1"}, ttl_s=60) == 1
+    assert await any_cache.log_append("log", b"b", keep=2, ttl_s=60) == 2
+    assert await any_cache.log_append("log", b"c", keep=2, fields={"products": b"x"}, ttl_s=60) == 3
+    assert await any_cache.log_read("log") == Log([b"b", b"c"], {"profile": b"1", "products": b"x"})
+
+
+async def test_concurrent_log_appends_all_land_in_the_order_they_arrived(any_cache: Cache) -> None:
+    async def append(n: int) -> tuple[int, bytes]:
+        entry = str(n).encode()
+        return await any_cache.log_append("log", entry, keep=100, fields={"last": entry}, ttl_s=60), entry
+
+    arrived = await asyncio.gather(*(append(n) for n in range(50)))
+    found = await any_cache.log_read("log")
+    assert found.entries == [entry for _, entry in sorted(arrived)]
+    assert found.fields == {"last": found.entries[-1]}, "the fields are those of the last append to land"
+
+
+async def test_memory_log_expires() -> None:
+    cache = MemoryCache("t")
+    await cache.log_append("log", b"a", keep=5, ttl_s=1)
+    await asyncio.sleep(1.05)
+    assert await cache.log_read("log") == Log([], {})
+
+
+async def test_redis_cache_reconnects_after_a_restart(own_redis: RedisServer) -> None:
+    cache = RedisCache.from_url(own_redis.url, "t")
+    await cache.set("k", b"kept")
+    own_redis.stop()
+    own_redis.start()  # nothing asked meanwhile: the pooled connection is a dead one
+    assert await cache.get("k") == b"kept", "reconnected at the first command, and the append-only file kept it"
+    own_redis.stop()
+    with pytest.raises(CacheError):
+        await cache.get("k")
+    assert not await cache.ping()
+    own_redis.start()
+    assert await cache.ping() and await cache.get("k") == b"kept"
+    await cache.aclose()

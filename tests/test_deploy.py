@@ -246,3 +246,27 @@ def test_dashboard_reads_only_exported_metrics() -> None:
     unknown = {name for name in used - exported if not name.startswith(EXTERNAL_METRIC_PREFIXES)}
     assert not unknown, f"the dashboard reads metrics no code exports: {sorted(unknown)}"
     assert {"sg_gateway_cache_total", "sg_gateway_rate_limited_total", "llm_endpoint_up"} <= used
+
+
+def _redis_options(argv: list[str]) -> dict[str, str]:
+    assert argv[0] == "redis-server"
+    return dict(zip(argv[1::2], argv[2::2], strict=True))
+
+
+def test_redis_keeps_sessions_across_a_restart(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Sessions live in Redis: both deployments run it with the append-only file, fsynced every second, in a
+    directory that outlives the container."""
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text("utf-8"))
+    redis = compose["services"]["redis"]
+    options = _redis_options(redis["command"])
+    assert (options["--appendonly"], options["--appendfsync"]) == ("yes", "everysec")
+    volume = next(v.split(":")[0] for v in redis["volumes"] if v.split(":")[1] == options["--dir"])
+    assert volume in compose["volumes"], "a named volume, not the container's own layer"
+
+    statefulset = objects[("StatefulSet", "redis")]
+    container = _container(statefulset)
+    options = _redis_options(container["args"])
+    assert (options["--appendonly"], options["--appendfsync"]) == ("yes", "everysec")
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == options["--dir"])
+    claims = {claim["metadata"]["name"] for claim in statefulset["spec"]["volumeClaimTemplates"]}
+    assert mount["name"] in claims, "the data directory is a persistent volume claim"

@@ -20,7 +20,7 @@ from gateway.router.tree import Node, TaskTree
 from shared.engines.suggestions import suggest
 from shared.events import StreamEvent
 from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, IntentLabel, KnowledgeHit, Message, Scene, SkuInfo
-from shared.sessions import Session, SessionStore
+from shared.sessions import Exchange, Session, SessionStore
 from shared.sse import Event, error_event
 from shared.taxonomy import Taxonomy
 from shared.text import is_chinese
@@ -53,6 +53,7 @@ class Turn:
     knowledge: list[KnowledgeHit] = field(default_factory=list)
     reply: str = ""
     suggestions: list[str] = field(default_factory=list)
+    saved: bool = False
 
     @property
     def chinese(self) -> bool:
@@ -208,14 +209,16 @@ class ShoppingTurn:
         raise TurnFailed("the turn ended without a result")
 
     async def _save(self, turn: Turn) -> None:
-        session = turn.session
-        session.history = [*turn.history, Message(role="assistant", content=turn.reply)]
-        session.intents.append(turn.intent)
-        if turn.call:
-            session.preferences = dict(turn.call.arguments)
-        if turn.products:
-            session.last_products = turn.products
-        await self.sessions.save(session)
+        # Appended, never rewritten: a turn that ran alongside others on the session is kept with them. A store
+        # that fails costs the turn its place in the session, not its answer, and the answer says so.
+        turn.saved = await self.sessions.append(
+            turn.session.id,
+            Exchange(user=turn.message, assistant=turn.reply, intent=turn.intent),
+            preferences=dict(turn.call.arguments) if turn.call else None,
+            products=turn.products,
+        )
+        if not turn.saved:
+            turn.engines["session"] = "unsaved"
 
     @staticmethod
     def _response(turn: Turn) -> ChatResponse:
@@ -229,6 +232,7 @@ class ShoppingTurn:
             knowledge=turn.knowledge,
             suggestions=turn.suggestions,
             engines=turn.engines,
+            session_saved=turn.saved,
         )
 
 

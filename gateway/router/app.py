@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from gateway.router.agents import ShoppingTurn, TurnFailed
 from gateway.router.clients import ServiceError, Services
-from gateway.router.product_agents import CompareAgent, CopywritingAgent, SummaryAgent
+from gateway.router.product_agents import CompareAgent, CopywritingAgent, SummaryAgent, stored_session
 from gateway.router.schemas import (
     ChatRequest,
     ChatResponse,
@@ -94,7 +94,7 @@ async def chat(body: ChatRequest, state: RouterStateDep) -> Response | ChatRespo
 
 @router.get("/sessions/{session_id}", response_model=Session, summary="A session's history and needs profile")
 async def session(session_id: SessionId, state: RouterStateDep) -> Session:
-    found = await state.sessions.get(session_id)
+    found = await stored_session(state.sessions, session_id)
     if found is None:
         raise HTTPException(404, f"no session {session_id!r} (expired or never created)")
     return found
@@ -123,7 +123,7 @@ async def summary(body: SummaryAgentRequest, state: RouterStateDep) -> Any:
 async def resources(settings: Settings) -> AsyncIterator[RouterState]:
     async with create_http_client(settings) as http, cache_client(settings) as cache:
         services = Services(http, settings.services, create_recommender(settings, http))
-        sessions = SessionStore(cache)
+        sessions = SessionStore(cache, settings.session_history_turns)
         taxonomy = load_taxonomy()
         yield RouterState(
             settings=settings,

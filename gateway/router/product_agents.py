@@ -13,6 +13,7 @@ from fastapi import HTTPException
 
 from gateway.router.clients import ServiceError, Services
 from gateway.router.schemas import CompareRequest, CompareResponse, CopywritingAgentRequest
+from shared.cache import CacheError
 from shared.engines import compare
 from shared.sessions import Session, SessionStore
 from shared.taxonomy import Taxonomy
@@ -30,6 +31,15 @@ def _language(requested: str | None, session: Session) -> bool:
 
 async def _session(sessions: SessionStore, session_id: str | None) -> Session:
     return await sessions.load(session_id) if session_id else Session(id="-")
+
+
+async def stored_session(sessions: SessionStore, session_id: str) -> Session | None:
+    """The stored session, for a request that is about the session itself: with the store down it cannot be
+    answered (503), which is not the same as a session that does not exist."""
+    try:
+        return await sessions.get(session_id)
+    except CacheError as exc:
+        raise HTTPException(503, "sessions cannot be read now (the session store does not answer); try again") from exc
 
 
 class CompareAgent:
@@ -95,8 +105,8 @@ class SummaryAgent:
         self.sessions = sessions
 
     async def run(self, session_id: str) -> dict[str, Any]:
-        session = await self.sessions.load(session_id)
-        if not session.history:
+        session = await stored_session(self.sessions, session_id)
+        if session is None or not session.history:
             raise HTTPException(404, f"session {session_id!r} has no dialog to summarise")
         try:
             return await self.services.summary(session.history)

@@ -26,6 +26,11 @@ class ChatResponse(BaseModel):
     knowledge: list[KnowledgeHit] = []
     suggestions: list[str] = []
     engines: dict[str, Any] = Field(default_factory=dict, description="Which engine answered each stage")
+    session_saved: bool = Field(
+        True,
+        description="False when the session store failed: the turn was answered, but the session does not have it"
+        " (engines.session is then 'unsaved')",
+    )
 
 
 class CompareRequest(BaseModel):

@@ -7,7 +7,9 @@ itself. The session follows ``user`` when given (one session per tenant and user
 messages name it: after each answer the gateway remembers which session the whole conversation so far
 belongs to, so a client that resends the history with a new question continues that session. A first
 message starts a new one. The session id is sent back as ``X-Session-ID`` (and ``session_id`` in a JSON
-answer). A stream maps the router's ``token`` events to ``chat.completion.chunk`` deltas, then
+answer). ``session_saved`` (in a JSON answer, and in the stream's last chunk) is false when the turn was
+answered but not kept: the router's session store failed, or the conversation could not be remembered for a
+resend to find. A stream maps the router's ``token`` events to ``chat.completion.chunk`` deltas, then
 ``finish_reason: stop`` and ``[DONE]``; the router's ``error`` event (or a cut stream) becomes an OpenAI
 error chunk that ends the stream without ``[DONE]``.
 """
@@ -108,6 +110,7 @@ class _Turn:
     remember: bool  # no ``user``: the history names the session, so remember where it went
     parts: list[str] = field(default_factory=list)
     done: bool = False
+    saved: bool = True  # the router saved the turn to its session, and the conversation was remembered
 
     @property
     def reply(self) -> str:
@@ -148,7 +151,8 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     async def remember() -> None:
         """Where the conversation went, so the client's next request (the history resent) continues it."""
         if turn.done and turn.remember:
-            await conversations.remember([*earlier, ("user", turn.message), ("assistant", turn.reply)], session_id)
+            conversation = [*earlier, ("user", turn.message), ("assistant", turn.reply)]
+            turn.saved = await conversations.remember(conversation, session_id) and turn.saved
 
     def spend() -> None:
         admitted.reservation.generated = count_tokens(turn.reply)
@@ -187,10 +191,11 @@ async def _completion(upstream: httpx.Response, turn: _Turn, settle: Callable[[]
     if upstream.status_code != 200:
         return _upstream_error(upstream.status_code, raw)
     try:
-        turn.parts.append(json.loads(raw)["reply"])
+        answer = json.loads(raw)
+        turn.parts.append(answer["reply"])
     except (ValueError, KeyError, TypeError):
         return _error(502, "upstream_error", "the guide answered without a reply")
-    turn.done = True
+    turn.done, turn.saved = True, answer.get("session_saved") is not False
     await settle()
     return JSONResponse(
         {
@@ -201,6 +206,7 @@ async def _completion(upstream: httpx.Response, turn: _Turn, settle: Callable[[]
             "choices": [{"index": 0, "message": {"role": "assistant", "content": turn.reply}, "finish_reason": "stop"}],
             "usage": turn.usage(),
             "session_id": turn.session_id,
+            "session_saved": turn.saved,
         },
         headers={SESSION_HEADER: turn.session_id},
     )
@@ -223,8 +229,8 @@ async def _chunks(
             }
         )
 
-    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
-        return frame([{"index": 0, "delta": delta, "finish_reason": finish}])
+    def chunk(delta: dict[str, str], finish: str | None = None, **extra: Any) -> str:
+        return frame([{"index": 0, "delta": delta, "finish_reason": finish}], **extra)
 
     yield chunk({"role": "assistant", "content": ""})
     try:
@@ -236,9 +242,9 @@ async def _chunks(
                 yield _frame(error_body(str(data.get("type", "upstream_error")), str(data.get("message", "failed"))))
                 return
             elif name == StreamEvent.DONE:
-                turn.done = True
+                turn.done, turn.saved = True, data.get("session_saved") is not False
                 await remember()  # before [DONE]: a client may send its next turn the moment it reads it
-                yield chunk({}, finish="stop")
+                yield chunk({}, finish="stop", session_saved=turn.saved)
                 if include_usage:
                     yield frame([], usage=turn.usage())
                 yield "data: [DONE]\n\n"

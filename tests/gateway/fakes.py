@@ -102,8 +102,9 @@ def create_upstream(state: Upstream) -> FastAPI:
         body = await state.record(request)
         session_id = body.get("session_id") or "fresh-session"
         reply = chat_reply(body["message"])
+        saved = body["message"] != "unsaved"  # as if the session store had failed
         if not body.get("stream"):
-            return JSONResponse({"session_id": session_id, "reply": reply, "products": []})
+            return JSONResponse({"session_id": session_id, "reply": reply, "products": [], "session_saved": saved})
 
         async def events() -> AsyncIterator[str]:
             yield sse_frame(StreamEvent.SESSION, {"session_id": session_id})
@@ -116,7 +117,7 @@ def create_upstream(state: Upstream) -> FastAPI:
             for piece in pieces:
                 yield sse_frame(StreamEvent.TOKEN, {"text": piece})
             yield sse_frame(StreamEvent.SUGGESTIONS, {"suggestions": ["cheaper?"]})
-            yield sse_frame(StreamEvent.DONE, {"session_id": session_id, "reply": reply})
+            yield sse_frame(StreamEvent.DONE, {"session_id": session_id, "reply": reply, "session_saved": saved})
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -70,6 +70,17 @@ def test_the_session_follows_the_user_field(sdk, upstream) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(("message", "saved"), [("hi", True), ("unsaved", False)])
+def test_the_answer_says_whether_the_turn_was_saved(sdk, stream, message, saved) -> None:
+    ask = {"model": "shopping-guide", "messages": [{"role": "user", "content": message}]}
+    if stream:
+        last = [c for c in sdk.chat.completions.create(**ask, stream=True) if c.choices][-1]
+    else:
+        last = sdk.chat.completions.create(**ask)
+    assert last.model_extra["session_saved"] is saved
+
+
+@pytest.mark.parametrize("stream", [False, True])
 def test_resending_the_history_continues_the_session(sdk, upstream, stream) -> None:
     def ask(messages: list[dict]) -> str:
         if stream:

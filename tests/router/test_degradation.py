@@ -43,7 +43,7 @@ async def test_a_turn_degrades_instead_of_failing_and_the_session_is_kept(router
         assert second.json()["reply"].startswith("抱歉")
     # The session lives in the real Redis, so any router replica can continue it.
     cache = RedisCache.from_url(router_settings.redis_url, router_settings.cache_namespace)
-    session = await SessionStore(cache).load(body["session_id"])
+    session = await SessionStore(cache, router_settings.session_history_turns).load(body["session_id"])
     await cache.aclose()
     assert [m.content for m in session.history] == ["I want a laptop", body["reply"], "还在吗", second.json()["reply"]]
     assert session.intents == ["random chat", "random chat"]
