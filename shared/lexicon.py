@@ -30,11 +30,13 @@ _ZH_POSITIVE = (
     "舒服", "舒适", "好用", "耐用", "持久", "快", "很快", "漂亮", "好看", "惊艳", "给力", "完美", "质感", "细腻",
     "轻便", "轻巧", "安静", "静音", "保暖", "柔软", "方便", "实惠", "性价比高", "点赞", "回购", "稳", "棒", "赞",
     "清爽", "不油腻", "温和", "好闻", "亮", "准", "够用", "扎实", "结实", "透气", "贴合", "省心", "放心", "惊喜",
+    "滋润", "到位", "趁手", "顺手", "实用", "百搭", "显白", "没问题",
 )
 _ZH_NEGATIVE = (
     "差", "很差", "太差", "不好", "不太好", "失望", "坏", "坏了", "卡", "卡顿", "慢", "垃圾", "发热", "发烫", "掉色",
     "起球", "噪音大", "异味", "难用", "不值", "后悔", "一般", "缺点", "破", "漏", "假货", "不满意", "不行", "不推荐",
     "退货", "闷", "油腻", "刺激", "过敏", "掉线", "断连", "磨脚", "偏小", "偏大", "虚标", "鸡肋", "翻车",
+    "色差", "拔干", "起皮", "压痕",
 )
 _ZH_NEGATORS = ("不", "没", "没有", "无", "毫无", "并不", "一点也不", "一点都不", "不会")
 _EN_POSITIVE = frozenset(
@@ -104,8 +106,16 @@ def best_review_sentence(
 
     Concrete means it names one of ``keywords`` (attribute names and values) or a number.
     """
+    ranked = review_sentences(comments, keywords, max_chars)
+    return ranked[0] if ranked else None
+
+
+def review_sentences(
+    comments: Sequence[SkuComment], keywords: Iterable[str] = (), max_chars: int = 60
+) -> list[ReviewPick]:
+    """Every positive review sentence, best first by ``best_review_sentence``'s score (ties: first written)."""
     keys = [k.lower() for k in keywords if k and len(k) >= 2]
-    best: ReviewPick | None = None
+    picks: list[ReviewPick] = []
     for comment in comments:
         rating_bonus = 0.0 if comment.score is None else (comment.score - 3) * 0.25
         for sentence in split_sentences(comment.commentContent):
@@ -119,9 +129,8 @@ def best_review_sentence(
             score = polarity + 0.8 * min(concrete, 2) + rating_bonus - (1.5 if too_short else 0)
             if len(sentence) > max_chars:
                 score -= 1
-            if best is None or score > best.score:
-                best = ReviewPick(sentence, score)
-    return best
+            picks.append(ReviewPick(sentence, score))
+    return sorted(picks, key=lambda pick: -pick.score)  # stable: equal scores keep the order written
 
 
 def clip(text: str, max_chars: int) -> str:

@@ -15,7 +15,12 @@ Checked on every copy:
   colour and size) that the product's input lacks in either language; the input is the product as sent
   (name, attributes, intro, reviews, English twins). Price bands and uses are not product attributes and
   are left out;
-- wish (wish cases only): the copy names at least one of the wished attributes, by value or by label.
+- wish (wish cases only): the copy names at least one of the wished attributes, by value or by label;
+- lead (wish cases only): the first attribute the copy names, its product name aside, is a wished one;
+- repeats: no attribute value stated twice (the name, a feature list, the intro and a quoted review
+  together: "6.1英寸" in the name and again as 屏幕尺寸6.1英寸 is a repeat), in either language's spelling;
+- review (where a review fits): the copy quotes a positive review sentence, when the product has one in
+  the copy's language (``shared.lexicon.review_sentences``) and the bound is at least ``REVIEW_ROOM``.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from typing import Any
 
 from services.copywriting.engine import LocalCopywriter, copy_length, product_json
 from services.copywriting.schemas import DEFAULT_MAX_LENGTH, CopyRequest
-from shared.lexicon import invented_numbers
-from shared.products import feature_text, value_text
+from shared.lexicon import invented_numbers, review_sentences
+from shared.products import feature_text, reviews_in, value_text
 from shared.settings import PROJECT_ROOT
 from shared.taxonomy import Attribute, Category, load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
@@ -43,7 +48,11 @@ PRODUCTS_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "product
 PER_CATEGORY = 3
 EXPLICIT_LENGTHS = (20, 40, 80)
 COMMON_CHECKED = ("colour", "size")  # common attributes that describe the product itself
-CHECKS = ("length", "language", "numbers", "attributes", "wish")
+CHECKS = ("length", "language", "numbers", "attributes", "wish", "lead", "repeats", "review")
+WISH_CHECKS = ("wish", "lead")
+# The bound from which a copy has room for a quoted review next to the name and the wished attribute.
+REVIEW_ROOM = {"zh": 80, "en": 40}
+_QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 SHOWN = 5
 
 
@@ -156,6 +165,73 @@ def unsupported_values(copy: str, source: str, category: Category, index: Taxono
     return found
 
 
+def _spans(copy: str, forms: Sequence[str]) -> list[tuple[int, int]]:
+    """Where any spelling of one value occurs in ``copy``, overlapping matches ("OLED屏" / "OLED") merged."""
+    found = sorted(
+        (m.start(), m.end()) for form in forms if len(_squeeze(form)) >= 2 for m in _value_pattern(form).finditer(copy)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def value_forms(product: dict[str, Any], category: Category, index: TaxonomyIndex) -> dict[str, list[str]]:
+    """Each attribute's value as sent and in both languages' taxonomy spelling."""
+    forms = {}
+    for key, value in product["attributes"].items():
+        raw = value_text(value)
+        if raw:
+            forms[key] = list(dict.fromkeys(
+                [raw, index.localise(category, key, raw, True), index.localise(category, key, raw, False)]
+            ))
+    return forms
+
+
+def repeated_values(copy: str, product: dict[str, Any], category: Category, index: TaxonomyIndex) -> list[str]:
+    """Attribute values the copy states more than once."""
+    return [
+        f"{key}={forms[0]} x{len(spans)}"
+        for key, forms in value_forms(product, category, index).items()
+        if len(spans := _spans(copy, forms)) > 1
+    ]
+
+
+def quotes_a_review(copy: str, product: dict[str, Any]) -> bool:
+    reviews = [_squeeze(c["commentContent"]) for c in product.get("skuCommentList", [])]
+    for match in _QUOTED.finditer(copy):
+        quote = _squeeze((match.group(1) or match.group(2)).rstrip("…."))
+        if len(quote) >= 4 and any(quote in review for review in reviews):
+            return True
+    return False
+
+
+def has_positive_review(request: CopyRequest, zh: bool) -> bool:
+    return bool(review_sentences(reviews_in(request.product, zh)))
+
+
+def first_named(copy: str, product: dict[str, Any], wish: Wish, category: Category, index: TaxonomyIndex) -> bool:
+    """Whether the first attribute the copy names, its product name aside, is a wished one."""
+    text = copy
+    for name in (product.get("skuName", ""), product.get("skuNameEn", "")):
+        for full in sorted({name, f"{product.get('brand', '')} {name}", f"{product.get('brand', '')}{name}"}, key=len,
+                           reverse=True):
+            if full.strip():
+                text = text.replace(full, " " * len(full))
+    wished_keys = {key for key in _wished_keys(product, category)}
+    first: tuple[int, bool] | None = None
+    for key, forms in value_forms(product, category, index).items():
+        names = forms + ([index.label(category, key, True), index.label(category, key, False)] if key in wished_keys
+                         else [])
+        for start, _ in _spans(text, names)[:1]:
+            if first is None or start < first[0]:
+                first = (start, key in wished_keys)
+    return first is not None and first[1]
+
+
 def _mentions(copy: str, names: Sequence[str]) -> bool:
     squeezed = _squeeze(copy)
     return any(len(_squeeze(name)) >= 2 and _squeeze(name) in squeezed for name in names)
@@ -171,6 +247,7 @@ class Outcome:
     wish_value: bool | None  # a wished attribute named by its value (not only its label)
     values_named: int  # taxonomy values named in the copy, supported or not
     wish_recognised: bool | None  # the engine's brief found every wished attribute in the dialog
+    review_due: bool  # the product has a positive review in the copy's language and the bound has room
 
 
 def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Outcome:
@@ -207,8 +284,15 @@ def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Out
         wish_value = any(_mentions(copy, names[:3]) for names in wish.names)
         if not any(_mentions(copy, names) for names in wish.names):
             problems["wish"] = "names none of: " + "; ".join(f"{n[3]} {n[2]}" for n in wish.names)
+        if not first_named(copy, case.product, wish, category, index):
+            problems["lead"] = "another attribute comes before the wished ones"
+    if repeated := repeated_values(copy, case.product, category, index):
+        problems["repeats"] = f"stated more than once: {', '.join(repeated)}"
+    review_due = bound >= REVIEW_ROOM[case.lang] and has_positive_review(request, zh)
+    if review_due and not quotes_a_review(copy, case.product):
+        problems["review"] = "no review quoted, though a positive one exists and the bound has room"
     recognised = len(brief.wished) >= len(wish.names) if wish else None
-    return Outcome(case, copy, length, bound, problems, wish_value, values_named, recognised)
+    return Outcome(case, copy, length, bound, problems, wish_value, values_named, recognised, review_due)
 
 
 # --------------------------------------------------------------------------- the evaluation
@@ -220,7 +304,7 @@ def evaluate_copywriting(per_category: int = PER_CATEGORY) -> dict[str, Any]:
     outcomes = [check_case(case, writer, index) for case in cases_for(products)]
 
     def rate(check: str, rows: Sequence[Outcome]) -> tuple[int, int]:
-        applicable = [o for o in rows if check != "wish" or o.case.wish]
+        applicable = [o for o in rows if (check not in WISH_CHECKS or o.case.wish) and (check != "review" or o.review_due)]
         return sum(check not in o.problems for o in applicable), len(applicable)
 
     groups: dict[str, list[Outcome]] = defaultdict(list)
@@ -287,7 +371,8 @@ def render(result: dict[str, Any]) -> str:
         f"{named}/{result['copies']} ({mentions} mentions)",
         "",
         "by case (length: zh characters / en words; cells are passed/n):",
-        f"{'case':28}{'length':>9}{'language':>10}{'numbers':>9}{'attrs':>9}{'wish':>9}{'max':>6}{'mean':>7}",
+        f"{'case':28}{'length':>9}{'language':>10}{'numbers':>9}{'attrs':>9}{'wish':>9}{'lead':>9}{'repeats':>9}"
+        f"{'review':>9}{'max':>6}{'mean':>7}",
     ]
     for name, group in result["by_group"].items():
         cells = "".join(
@@ -297,7 +382,10 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{name:28}{cells}{group['max_length']:6d}{group['mean_length']:7.1f}")
     lines += ["", "checks: numbers = shared.lexicon.invented_numbers against the product as sent and the user's words; "
               "attributes = taxonomy values (category attributes + colour, size) named in the copy, absent from the "
-              "product's input in both languages; wish = a wished attribute's value or label in the copy"]
+              "product's input in both languages; wish = a wished attribute's value or label in the copy; lead = the "
+              "first attribute named (name aside) is wished; repeats = an attribute value stated twice (any spelling); "
+              f"review = a positive review quoted, where one exists and the bound is at least "
+              f"{REVIEW_ROOM['zh']} characters (zh) / {REVIEW_ROOM['en']} words (en)"]
     for check in CHECKS:
         found = result["violations"][check]
         if not found:

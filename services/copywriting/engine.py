@@ -1,7 +1,8 @@
 """Copywriting: short persuasive copy from a product's attributes, intro and reviews.
 
-Local engine: templates that lead with the attributes the user asked for and quote the most positive
-concrete review sentence. LLM path: a prompt, then a check (length, language, and every number in the
+Local engine: the benefit the user asked for first (the wished attribute and what it does for them), the
+strongest review sentence about the product to back it, then the other facts, each stated once, and the
+price, within the bound. LLM path: a prompt, then a check (length, language, and every number in the
 copy must appear in the input), one retry with the broken rule named, then the local copy.
 """
 
@@ -19,10 +20,11 @@ from services.copywriting.schemas import (
     CopyResponse,
 )
 from shared.lexicon import (
-    best_review_sentence,
     clip,
     format_number,
     invented_numbers,
+    review_sentences,
+    sentiment,
     split_sentences,
 )
 from shared.llm import TaskLLM, Unusable, run_cascade
@@ -62,6 +64,23 @@ def copy_length(text: str, zh: bool) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Fact:
+    """One attribute as the copy states it: its key, label and value in the copy's language, and every
+    spelling of the value (either language, as sent) that counts as stating it."""
+
+    key: str
+    label: str
+    value: str
+    forms: tuple[str, ...]
+    wished: bool
+
+    def text(self, zh: bool) -> str:
+        if zh and self.value in self.label:  # 滋润度 "滋润": the value alone, not "滋润度滋润"
+            return self.value
+        return feature_text(self.label, self.value, zh)
+
+
+@dataclass(frozen=True, slots=True)
 class Brief:
     """What the copy is written from: language, bound, the user's wishes and the matching attributes."""
 
@@ -72,9 +91,53 @@ class Brief:
     wished: list[str]  # labels of the attributes the user asked about
     wish_keywords: list[str]  # their names, cue words and values, to find a review that speaks to them
     category: Category | None
+    facts: tuple[Fact, ...] = ()  # the attributes again, with their keys and spellings, in the same order
+
+
+# What an attribute does for the buyer, said after its value. Only for values above the entry level of the
+# attribute's scale (taxonomy values run from entry-level to premium): "3500mAh, so you charge less often"
+# would oversell.
+BENEFITS: dict[str, tuple[str, str]] = {
+    "battery": ("出门少操心充电", "so you charge less often"),
+    "camera": ("随手拍也清晰", "for sharper everyday photos"),
+    "sensor resolution": ("细节拍得更清楚", "for finer detail"),
+    "noise cancelling": ("通勤、出差都更安静", "for quieter commutes and flights"),
+    "water resistance": ("不怕汗水和雨水", "so sweat and rain are no worry"),
+    "health sensors": ("健康数据随时看", "to keep an eye on your health"),
+    "gps": ("运动轨迹记录更准", "for accurate tracks"),
+    "processor": ("多开应用也流畅", "for smooth multitasking"),
+    "memory": ("多开应用也流畅", "for smooth multitasking"),
+    "storage": ("照片视频放得下", "with room for photos and videos"),
+    "suction": ("清洁更彻底", "for a deeper clean"),
+    "cadr": ("净化更快", "to clean the air faster"),
+    "cushioning": ("跑起来更舒服", "for comfier miles"),
+    "spf": ("防晒更安心", "for dependable sun protection"),
+    "fill power": ("保暖更到位", "for real warmth"),
+    "eye care grade": ("看书写字更护眼", "easier on the eyes"),
+    "long wear": ("妆容更持久", "to last through the day"),
+    "energy rating": ("长期用更省电", "to save power over the years"),
+}
+_HOOKS = ("看重{wish}？", "Care about {wish}?")
+_REVIEW_LEAD = ("买家说：", "One buyer says: ")
+_ALSO = ("另有{facts}。", "Also: {facts}.")
+_PRICE = ("售价¥{price}。", "Yours for ¥{price}.")
+_LEADS = ("lead", "lead_values", "lead_first")  # the lead in full, as bare values, the first value alone
+_REVIEW_CLAUSE = re.compile(r"(?<=[，,:：])\s*")
+# Review openings that only say how the buyer got there ("到手一个月了", "After a month").
+_FILLER = re.compile(
+    r"^\s*(?:入手|到手|用了|买了|收到|对比了|第一次买|给.{1,6}买的|帮.{1,6}买的|第[一二三两]次|"
+    r"after (?:a|one|two|three|\w+) (?:day|week|month|year)s?|bought (?:it|this)|compared)",
+    re.I,
+)
+# About the shop, not the product: no selling point.
+_ERRAND = re.compile(r"deliver|shipping|packag|courier|customer service|seller|快递|物流|包装|客服|发货|到货|送货|卖家", re.I)
 
 
 class LocalCopywriter:
+    """Copy as a shop assistant says it: the benefit the user asked for first (the wished attribute, what
+    it does for them), the strongest review sentence to back it, then the other facts, each stated once,
+    and the price; pieces are dropped, least important first, to stay within the bound."""
+
     def __init__(self, index: TaxonomyIndex) -> None:
         self.index = index
 
@@ -83,106 +146,235 @@ class LocalCopywriter:
         said = "\n".join(m.content for m in request.messages or [] if m.role == "user")
         # "屏幕大小无所谓" / "I don't care about the colour" name an attribute but are no wish.
         wishes = "\n".join(c for c in _CLAUSE.split(said) if c.strip() and not _INDIFFERENT.search(c))
+        category = self.index.category_of(product)
+        # Naming the product is no wish: "我想买个空气净化器" says nothing about 洁净空气量 (空气). A value that is
+        # also a product word ("拉拉裤", "沙发床") is still read from the words as said.
+        said_wishes, wishes = wishes, _without_names(wishes, category)
         if request.language is not None:
             zh = request.language == "zh"
         elif said:
             zh = is_chinese(next(m.content for m in reversed(request.messages or []) if m.role == "user"))
         else:
             zh = is_chinese(f"{product.skuName} {product.intro}")
-        category = self.index.category_of(product)
         known: dict[str, str] = {}
         wished: list[str] = []
         wish_keywords: list[str] = []
         cues = self.index.cues(category)
         for key, value in product.attributes.items():
             attr = self.index.attribute(category, key)
-            hit = (
-                self.index.mentioned_value(attr, wishes, cues.get(attr.key)) is not None
-                if attr is not None
-                else key.lower() in wishes.lower()
-            ) or (bool(value_text(value)) and value_text(value).lower() in wishes.lower())
+            mentioned = self.index.mentioned_value(attr, wishes, cues.get(attr.key)) if attr is not None else None
+            if mentioned and len(mentioned) <= 2 and mentioned.isascii() and not _states(wishes, mentioned):
+                mentioned = None  # size "S" inside "pieces" is no wish
+            forms = {value_text(value), *(self.index.localise(category, key, value_text(value), z) for z in (True, False))}
+            hit = (mentioned is not None if attr is not None else key.lower() in wishes.lower()) or any(
+                _states(said_wishes, form) for form in forms
+            )
             if wishes and hit:
                 known[attr.key if attr else key] = ""
                 wished.append(self.index.label(category, key, zh))
                 wish_keywords += [key, value_text(value), *(cues.get(attr.key, []) if attr else ())]
-        attributes = [
-            (self.index.label(category, key, zh), self.index.localise(category, key, value, zh))
-            for key, value in ranked_attributes(product, known, category, self.index)
-        ]
+        facts = []
+        for key, value in ranked_attributes(product, known, category, self.index):
+            attr = self.index.attribute(category, key)
+            forms = {value, self.index.localise(category, key, value, True), self.index.localise(category, key, value, False)}
+            facts.append(Fact(
+                key=attr.key if attr else key,
+                label=self.index.label(category, key, zh),
+                value=self.index.localise(category, key, value, zh),
+                forms=tuple(sorted(f for f in forms if f)),
+                wished=(attr.key if attr else key) in known,
+            ))
         limit = request.max_length or DEFAULT_MAX_LENGTH["zh" if zh else "en"]
-        return Brief(zh, limit, said, attributes, wished, wish_keywords, category)
+        attributes = [(f.label, f.value) for f in facts]
+        return Brief(zh, limit, said, attributes, wished, wish_keywords, category, tuple(facts))
 
     def write(self, request: CopyRequest, brief: Brief | None = None) -> str:
         brief = brief or self.brief(request)
         product = request.product
         zh = brief.zh
+        facts = list(brief.facts)
+        full_name = display_name(product, zh, self.index.brand_names(brief.category, product.brand))
+        name = _without(full_name, [form for f in facts for form in f.forms])
+        review = self._review(product, brief)
+        wished = [f for f in facts if f.wished][:2]
+        leading = wished or [self._topic(review, facts) or facts[0]] if facts else []
+        intro = self._intro(product, zh, facts)
+        first = leading[0] if leading else None
+        benefit = BENEFITS.get(first.key, ("", ""))[0 if zh else 1] if first and self._above_entry(first, brief.category) else ""
+        # The hook names what the user cares about, unless that name holds the value ("变频", 滋润度 "滋润").
+        labels = [f.label for f in wished if not any(form.lower() in f.label.lower() for form in (f.value, *f.forms))]
+        hook = _HOOKS[0 if zh else 1].format(wish=("和" if zh else " and ").join(labels)) if labels else ""
+        bare = _without_names(name, brief.category).strip() or name
+        model = _without(bare, self.index.brand_names(brief.category, product.brand))
+        names = list(dict.fromkeys([name, bare, model]))
+        order = ["lead", "lead_values", "lead_first", "review", "hook", "benefit", "fact0", "price", "fact1", "fact2", "intro"]
+
+        # With the review, a fact it states is left to it: said once, in a buyer's words ("the 50MP camera"
+        # states 50MP triple camera). Without room for it, the facts are stated plainly.
+        told = [f for f in facts if any(_states(review, form) or _same_amount(review, form) for form in f.forms)]
+        plans = [(review, told), ("", [])] if review else [("", [])]
+        best = ""
+        for candidate, (quote, covered) in ((n, plan) for n in names for plan in plans):
+            lead = [f for f in leading if f not in covered]
+            others = [f for f in facts if f not in leading and f not in covered][:3]
+            # The pieces from the most to the least important; each is kept only if the copy still fits. The lead
+            # falls back to the bare values ("5000毫安时") or the first alone, then the name to one without its
+            # product word or brand.
+            candidates = {
+                "lead": _listed([f.text(zh) for f in lead], zh),
+                "lead_values": _listed([f.value for f in lead], zh),
+                "lead_first": lead[0].value if len(lead) > 1 else "",
+                "review": quote,
+                "hook": hook,
+                "benefit": benefit,
+                **{f"fact{i}": fact.text(zh) for i, fact in enumerate(others)},
+                "price": format_number(product.price) if product.price is not None else "",
+                "intro": intro,
+            }
+            pieces: dict[str, str] = {}
+            text = self._render(candidate, pieces, zh)
+            for key in order:
+                if not candidates.get(key) or (key.startswith("lead_") and pieces.keys() & _LEADS):
+                    continue
+                trial = self._render(candidate, {**pieces, key: candidates[key]}, zh)
+                if copy_length(trial, zh) <= brief.max_length:
+                    pieces[key] = candidates[key]
+                    text = trial
+            best = best or text
+            led = bool(pieces.keys() & _LEADS) or not lead
+            if copy_length(text, zh) <= brief.max_length and led and (not quote or "review" in pieces):
+                return text
+        return best if copy_length(best, zh) <= brief.max_length else _clip_to(best, brief.max_length, zh)
+
+    def _review(self, product: CopyProduct, brief: Brief) -> str:
+        """The strongest positive review sentence, one about what the user wished for when there is one,
+        less the opening clauses that say nothing ("到手一个月了，")."""
+        zh = brief.zh
         keywords = [v for _, v in brief.attributes] + [label for label, _ in brief.attributes]
         reviews = reviews_in(product, zh)
-        review = best_review_sentence(reviews, keywords, max_chars=60 if zh else 160)
+        # Praise from a buyer who rated the product well first: "还好东西没坏" in a two-star review is no praise.
+        pleased = [c for c in reviews if c.score is None or c.score >= 4]
+        reviews = pleased if review_sentences(pleased) else reviews
+        limit = 60 if zh else 160
+        ranked = [p for p in review_sentences(reviews, keywords, max_chars=limit) if not _ERRAND.search(p.sentence)]
         if brief.wish_keywords:  # prefer a review about what the user cares about
-            wished = best_review_sentence(reviews, brief.wish_keywords, max_chars=60 if zh else 160)
-            lowered = wished.sentence.lower() if wished else ""
-            if wished and any(k.lower() in lowered for k in brief.wish_keywords if len(k) >= 2):
-                review = wished
-        intro_text = localised_text(product, "intro", zh)
-        intro = split_sentences(intro_text)[0] if intro_text else ""
-        name = display_name(product, zh, self.index.brand_names(brief.category, product.brand))
-        attrs = [feature_text(label, value, zh) for label, value in brief.attributes[:3]]
-        n_wished = min(len(brief.wished), 3)
+            about = [k.lower() for k in brief.wish_keywords if len(k) >= 2]
+            ranked = [p for p in review_sentences(reviews, brief.wish_keywords, max_chars=limit)
+                      if any(k in p.sentence.lower() for k in about) and not _ERRAND.search(p.sentence)] + ranked
+        if not ranked:
+            return ""
+        sentence = ranked[0].sentence
+        clauses = [c for c in _REVIEW_CLAUSE.split(sentence) if c.strip()]
+        keys = [k.lower() for k in keywords + brief.wish_keywords if len(k) >= 2]
+        while len(clauses) > 1 and (_FILLER.search(clauses[0]) or not _telling(clauses[0], keys)):
+            clauses.pop(0)
+        return clip("".join(clauses) if zh else " ".join(clauses), limit).rstrip("。.!！,，;；")
 
-        # Pieces from the most to the least important; each is kept only if the copy still fits.
-        pieces: dict[str, str] = {}
-        order = ["attr0", "review", "wish", "attr1", "price", "attr2", "intro"]
-        candidates = {
-            "attr0": attrs[0] if attrs else "",
-            "attr1": attrs[1] if len(attrs) > 1 else "",
-            "attr2": attrs[2] if len(attrs) > 2 else "",
-            "review": review.sentence.rstrip("。.!！") if review else "",
-            "wish": ("、".join(brief.wished[:n_wished]) if zh else " and ".join(brief.wished[:n_wished]))
-            if n_wished else "",
-            "price": format_number(product.price) if product.price is not None else "",
-            "intro": intro.rstrip("。.!！"),
-        }
-        text = self._render(name, pieces, zh)
-        for key in order:
-            if not candidates[key]:
-                continue
-            trial = self._render(name, {**pieces, key: candidates[key]}, zh)
-            if copy_length(trial, zh) <= brief.max_length:
-                pieces[key] = candidates[key]
-                text = trial
-        return text if copy_length(text, zh) <= brief.max_length else _clip_to(text, brief.max_length, zh)
+    def _topic(self, review: str, facts: Sequence[Fact]) -> Fact | None:
+        """The fact a review talks about, by its label or value."""
+        lowered = review.lower()
+        return next((f for f in facts if review and (f.label.lower() in lowered or
+                                                      any(_states(review, form) for form in f.forms))), None)
+
+    def _above_entry(self, fact: Fact, category: Category | None) -> bool:
+        """Whether the value stands in the upper half of its attribute's scale (or off the scale)."""
+        attr = self.index.attribute(category, fact.key)
+        if attr is None or len(attr.values_en) < 2:
+            return True
+        scales = [[v.lower() for v in attr.values_en], [v.lower() for v in attr.values_zh]]
+        position = next((scale.index(form.lower()) for scale in scales for form in fact.forms if form.lower() in scale),
+                        None)
+        return position is None or position >= len(attr.values_en) // 2
+
+    @staticmethod
+    def _intro(product: CopyProduct, zh: bool, facts: Sequence[Fact]) -> str:
+        """The intro's first sentence, when it says something the attributes do not."""
+        text = localised_text(product, "intro", zh)
+        sentence = split_sentences(text)[0].rstrip("。.!！") if text else ""
+        if not sentence or any(_states(sentence, form) for f in facts for form in f.forms):
+            return ""
+        return sentence
 
     @staticmethod
     def _render(name: str, p: dict[str, str], zh: bool) -> str:
-        features = [p[k] for k in ("attr0", "attr1", "attr2") if p.get(k)]
-        if zh:
-            out = f"{name}"
-            if features:
-                out += "：" + "、".join(features)
-            out += "。"
-            if p.get("wish"):
-                out += f"正合您对{p['wish']}的要求。"
-            if p.get("intro"):
-                out += f"{p['intro']}。"
-            if p.get("review"):
-                out += f"买家说：“{p['review']}”。"
-            if p.get("price"):
-                out += f"售价¥{p['price']}。"
-            return out
-        out = name
-        if features:
-            out += ": " + (features[0] if len(features) == 1 else f"{', '.join(features[:-1])} and {features[-1]}")
-        out += "."
-        if p.get("wish"):
-            out += f" Just what you asked for in {p['wish']}."
-        if p.get("intro"):
-            out += f" {p['intro']}."
+        out = ""
+        if p.get("hook"):
+            out += p["hook"] + ("" if zh else " ")
+        out += name
+        if lead := next((p[k] for k in _LEADS if p.get(k)), ""):
+            out += ("：" if zh else ": ") + lead
+        if p.get("benefit"):
+            out += ("，" if zh else ", ") + p["benefit"]
+        if zh and p.get("review") and not lead:  # "石头 Q7 Max，买家说：“…”。"
+            return out + f"，{_REVIEW_LEAD[0]}“{p['review']}”。" + _rest(p, zh)
+        out += "。" if zh else "."
         if p.get("review"):
-            out += f' One buyer says: "{p["review"]}."'
-        if p.get("price"):
-            out += f" Yours for ¥{p['price']}."
-        return out
+            out += f"{_REVIEW_LEAD[0]}“{p['review']}”。" if zh else f' {_REVIEW_LEAD[1]}"{p["review"]}."'
+        return out + _rest(p, zh)
+
+
+def _rest(p: dict[str, str], zh: bool) -> str:
+    """The other facts, the intro and the price."""
+    i = 0 if zh else 1
+    out = ""
+    facts = [p[k] for k in ("fact0", "fact1", "fact2") if p.get(k)]
+    if facts:
+        out += _ALSO[i].format(facts=_listed(facts, zh)) if zh else " " + _ALSO[i].format(facts=_listed(facts, zh))
+    if p.get("intro"):
+        out += f"{p['intro']}。" if zh else f" {p['intro']}."
+    if p.get("price"):
+        out += _PRICE[i].format(price=p["price"]) if zh else " " + _PRICE[i].format(price=p["price"])
+    return out
+
+
+def _states(text: str, value: str) -> bool:
+    """Whether ``text`` states ``value`` (as a whole word when it is Latin: "OLED" is not in "AMOLED")."""
+    if not value:
+        return False
+    body = r"\s*".join(re.escape(part) for part in value.split())
+    return re.search(rf"(?<![A-Za-z0-9.]){body}(?![A-Za-z0-9])", text, re.I) is not None
+
+
+def _same_amount(text: str, value: str) -> bool:
+    """Whether ``text`` gives the amount a value leads with ("50MP" for "50MP triple camera", 4500 for 4500mAh)."""
+    match = re.match(r"\D{0,3}?(\d+(?:\.\d+)?)", value)
+    if match is None or len(match.group(1)) < 2:
+        return False
+    return re.search(rf"(?<![\d.]){re.escape(match.group(1))}(?![\d.])", text) is not None
+
+
+def _without(name: str, values: Sequence[str]) -> str:
+    """The name less the attribute values it spells out ("谷歌 Pixel 8a 5G手机 6.1英寸 AMOLED屏" -> "谷歌 Pixel 8a
+    5G手机"): the copy states each of them once, as a fact."""
+    short = name
+    for value in sorted({v for v in values if v}, key=len, reverse=True):
+        body = r"\s*".join(re.escape(part) for part in value.split())
+        short = re.sub(rf"(?<![A-Za-z0-9.]){body}(?![A-Za-z0-9])", " ", short, flags=re.I)
+    short = re.sub(r"\s+", " ", short).strip(" -·,，/")
+    return short if len(short) >= 2 else name
+
+
+def _listed(items: Sequence[str], zh: bool) -> str:
+    if zh or len(items) <= 1:
+        return "、".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _without_names(text: str, category: Category | None) -> str:
+    """``text`` less the category's names: "我想买个空气净化器" -> "我想买个 "."""
+    if category is None:
+        return text
+    names = (category.name_zh, category.name_en, *category.synonyms_zh, *category.synonyms_en)
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        pattern = rf"(?<![A-Za-z]){re.escape(name)}(?:e?s)?(?![A-Za-z])" if name.isascii() else re.escape(name)
+        text = re.sub(pattern, " ", text, flags=re.I)
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def _telling(clause: str, keywords: Sequence[str]) -> bool:
+    """Whether a review clause says something: an opinion, a number or one of the attribute words."""
+    lowered = clause.lower()
+    return sentiment(clause) != 0 or bool(re.search(r"\d", clause)) or any(k in lowered for k in keywords)
 
 
 def _clip_to(text: str, limit: int, zh: bool) -> str:

@@ -10,11 +10,14 @@ import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from services.dialog.constraints import Constraints, Fit, fit, read_constraints
+from services.dialog.gifts import ASKED_INTERESTS, GiftNeed, adds_to_gift, gift_need
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
+from services.dialog.voice import Voice, capitalised, joined, number_word
 from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMError, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
@@ -26,6 +29,7 @@ from shared.products import (
     localised_text,
     ranked_attributes,
     reviews_in,
+    value_text,
 )
 from shared.prompts import load_prompt
 from shared.schemas import (
@@ -38,7 +42,7 @@ from shared.schemas import (
 from shared.settings import Task
 from shared.sse import Event, error_event, text_events
 from shared.taxonomy import Attribute, Category
-from shared.taxonomy.index import TaxonomyIndex
+from shared.taxonomy.index import BUDGET_KEY, TaxonomyIndex
 from shared.telemetry import request_id_var
 from shared.text import is_chinese
 
@@ -70,16 +74,25 @@ def reply_in_chinese(messages: Sequence[Message]) -> bool:
 # --------------------------------------------------------------------------- local engine
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What the local engine decided: the mode, slot state and the reply it would give."""
+    """What the local engine decided: the mode, slot state, what the products meet, and the reply it would give."""
 
     shopping: bool
     chinese: bool
     state: SlotState
     reply: str
+    constraints: Constraints = field(default_factory=Constraints)
+    unmet: tuple[str, ...] = ()
 
 
 class LocalDialogEngine:
-    """Slot-driven policy and bilingual templates; deterministic, CPU only."""
+    """Slot-driven policy and bilingual phrasing; deterministic, CPU only.
+
+    A shopping reply acknowledges what the user asked for (budget, brand or excluded brand, use), says so
+    plainly when the products miss it, presents at most three products by their own attributes, price and
+    best review, and ends with one question: the most important attribute still unknown, put as a choice
+    between the products shown where they differ on it. A gift without a product kind gets kinds of products
+    that suit the recipient, their interests and the budget.
+    """
 
     def __init__(self, index: TaxonomyIndex, history_turns: int = HISTORY_TURNS) -> None:
         self.index = index
@@ -95,12 +108,21 @@ class LocalDialogEngine:
         messages = window(request.messages, self.history_turns)
         chinese = reply_in_chinese(messages)
         state = self.policy.state(messages, request.call, request.products)
-        shopping = is_shopping(request, state)
-        if shopping:
-            reply = self._guide(request, state, chinese)
-        else:
-            reply = self._chat(last_user_message(messages), request.intent or "random chat", chinese)
-        return Plan(shopping=shopping, chinese=chinese, state=state, reply=reply)
+        voice = Voice(messages, chinese)
+        last = last_user_message(messages)
+        gift = gift_need(messages, self.index) if state.category is None and not request.products else None
+        shopping = is_shopping(request, state) or (gift is not None and adds_to_gift(last))
+        if not shopping:
+            reply = self._chat(last, request.intent or "random chat", chinese)
+            return Plan(shopping=False, chinese=chinese, state=state, reply=reply)
+        if gift is not None:
+            return Plan(shopping=True, chinese=chinese, state=state, reply=self._gift(gift, voice))
+        user_text = "\n".join(m.content for m in messages if m.role == "user")
+        arguments = request.call.arguments if request.call else {}
+        constraints = read_constraints(arguments, user_text, state.category, self.index)
+        shown = fit(request.products, constraints, request.relaxed, state.category, self.index)
+        reply = self._guide(request, state, constraints, shown, voice)
+        return Plan(True, chinese, state, reply, constraints, shown.unmet)
 
     # ----------------------------------------------------------------- small talk
     def _chat(self, text: str, intent: str, zh: bool) -> str:
@@ -140,58 +162,99 @@ class LocalDialogEngine:
         return ("" if zh else " ").join(parts)
 
     # ----------------------------------------------------------------- shopping guide
-    def _guide(self, request: DialogRequest, state: SlotState, zh: bool) -> str:
+    def _guide(
+        self, request: DialogRequest, state: SlotState, constraints: Constraints, shown: Fit, voice: Voice
+    ) -> str:
+        zh = voice.zh
         parts: list[str] = []
-        products = request.products[:MAX_PRESENTED]
+        products = shown.products[:MAX_PRESENTED]
         if products:
-            parts.append(self._present(products, state, zh))
+            parts.append(self._present(products, state, constraints, shown, voice))
+        elif constraints.stated and state.next_question is not None:
+            parts.append(voice.sentence("noted", desc=self._desc(state.category, constraints, voice, plural=True)))
         if request.knowledge and (tip := self._tip(request.knowledge, zh)):
             parts.append(tip)
-        question = state.next_question
-        if question is not None:
-            parts.append(self._ask(question, state, zh, bool(products)))
-        elif state.category is None and not products:
-            parts.append(
-                "请问您想买哪一类商品呢？告诉我用途和预算，我来帮您挑选。" if zh
-                else "What kind of product are you looking for? "
-                "Tell me how you'll use it and your budget, and I'll help you choose."
-            )
-        elif products:
-            parts.append(
-                "您更喜欢哪一款？我可以帮您进一步对比。" if zh
-                else "Which one appeals to you most? I can compare them in more detail."
-            )
-        else:
-            parts.append(
-                "暂时没有找到完全符合这些条件的商品，要不要放宽一些条件，比如品牌或预算？" if zh
-                else "I couldn't find products matching all of that yet. "
-                "Shall we relax a requirement, such as the brand or budget?"
-            )
+        parts.append(self._question(products, state, constraints, shown, voice, lead=not parts))
         return "\n".join(parts) if products else ("" if zh else " ").join(parts)
 
-    def _present(self, products: Sequence[SkuInfo], state: SlotState, zh: bool) -> str:
-        category = state.category
-        noun = (category.name_zh if zh else category.name_en) if category else ("商品" if zh else "products")
-        if zh:
-            lines = [f"根据您的需求，为您推荐{'这' if len(products) == 1 else f'以下{len(products)}'}款{noun}："]
-        elif len(products) == 1:
-            lines = [f"Here is one {noun if category else 'product'} I'd recommend for you:"]
-        else:
-            lines = [f"Here are {len(products)} {_plural(noun)} I'd recommend for you:"]
+    def _present(
+        self, products: Sequence[SkuInfo], state: SlotState, constraints: Constraints, shown: Fit, voice: Voice
+    ) -> str:
+        lines = [self._opener(products, state.category, constraints, shown, voice)]
         for i, product in enumerate(products, 1):
-            lines.append(f"{i}. {self._product_line(product, state, zh)}")
+            over = product.skuId in shown.over_budget
+            lines.append(f"{i}. {self._product_line(product, state, voice, i, over)}")
         return "\n".join(lines)
 
-    def _product_line(self, product: SkuInfo, state: SlotState, zh: bool) -> str:
+    def _opener(
+        self, products: Sequence[SkuInfo], category: Category | None, c: Constraints, shown: Fit, voice: Voice
+    ) -> str:
+        zh, n = voice.zh, len(products)
+        count = number_word(n, zh)
+        if "excluded" in shown.unmet:
+            names = [self._brand_name(b, category, zh) for b in c.excluded]
+            return voice.sentence("all_excluded", brand=joined(names, zh, "或" if zh else "or"))
+        if "category" in shown.unmet:
+            return voice.sentence("related", desc=self._desc(category, Constraints(), voice, plural=True))
+        desc = self._desc(category, c, voice, plural=n > 1 or not zh)
+        if shown.unmet:  # price and/or brand: the products are the closest, not a fit
+            prices = [p.price for p in products if p.price is not None]
+            cheapest = ""
+            if "price" in shown.unmet and c.budget and c.budget.high is not None and len(prices) > 1:
+                low = format_number(min(prices))
+                cheapest = f"（最便宜的¥{low}）" if zh else f"; the closest {_these(n)} start at ¥{low}"
+            closest = cheapest.lstrip("; ") if cheapest and not zh else f"these {count} are the closest"
+            plural_desc = self._desc(category, c, voice, plural=True)
+            return voice.sentence("closest", desc=plural_desc, n=count, cheapest=cheapest, closest=closest)
+        if zh:
+            return voice.sentence("present", desc=desc, n=count)
+        return voice.sentence(
+            "present", desc=desc, n=count, are="is" if n == 1 else "are", these="this one" if n == 1 else f"these {count}"
+        )
+
+    def _desc(self, category: Category | None, c: Constraints, voice: Voice, plural: bool) -> str:
+        """The products as the user asked for them: "700元以内、适合跑步的华为耳机" / "headphones under ¥700 from Sony"."""
+        zh = voice.zh
+        if zh:
+            noun = category.name_zh if category else "商品"
+            mods = [c.budget.text(True)] if c.budget else []
+            if c.use:
+                mods.append(c.use if c.use.startswith(("送", "给", "适合")) or c.use.endswith("用") else f"适合{c.use}")
+            if c.excluded:
+                mods.append(f"{'、'.join(self._brand_name(b, category, True) for b in c.excluded)}以外")
+            brand = "或".join(self._brand_name(b, category, True) for b in c.brands)
+            return (f"{'、'.join(mods)}的" if mods else "") + brand + noun
+        noun = category.name_en if category else "product"
+        words = [_plural(noun) if plural else noun]
+        if c.budget:
+            words.append(c.budget.text(False))
+        if c.brands:
+            words.append("from " + " or ".join(self._brand_name(b, category, False) for b in c.brands))
+        if c.excluded:
+            words.append("other than " + " or ".join(self._brand_name(b, category, False) for b in c.excluded))
+        if c.use:
+            words.append(_use_en(c.use))
+        return " ".join(words)
+
+    def _brand_name(self, brand: str, category: Category | None, zh: bool) -> str:
+        """The brand as a reply in that language names it: 华为 for Huawei in Chinese."""
+        if zh:
+            alias = next((a for a in self.index.brand_names(category, brand)[1:] if is_chinese(a)), None)
+            return alias or brand
+        return brand
+
+    def _product_line(self, product: SkuInfo, state: SlotState, voice: Voice, position: int, over: bool) -> str:
+        zh = voice.zh
         category = self.index.category_of(product) or state.category
         name = display_name(product, zh, self.index.brand_names(category, product.brand))
-        price = f"（¥{format_number(product.price)}）" if zh and product.price is not None else (
-            f" (¥{format_number(product.price)})" if product.price is not None else ""
-        )
-        attrs = [
-            (key, self.index.localise(category, key, value, zh))
-            for key, value in ranked_attributes(product, state.known, category, self.index)[:2]
-        ]
+        price = ""
+        if product.price is not None:
+            note = ("，超出预算" if zh else ", over budget") if over else ""
+            price = f"（¥{format_number(product.price)}{note}）" if zh else f" (¥{format_number(product.price)}{note})"
+        # The attributes the name does not already state ("6.8英寸" in "荣耀 X50 6.8英寸" is said once).
+        ranked = ranked_attributes(product, state.known, category, self.index)
+        localised = [(key, self.index.localise(category, key, value, zh)) for key, value in ranked]
+        attrs = [(k, v) for k, v in localised if not _stated_in(v, name)][:2]
         shown = [feature_text(self.index.label(category, key, zh), value, zh) for key, value in attrs]
         keywords = [str(v) for _, v in attrs] + [self.index.label(category, k, True) for k, _ in attrs] + list(
             product.attributes
@@ -199,10 +262,8 @@ class LocalDialogEngine:
         review = best_review_sentence(reviews_in(product, zh), keywords, max_chars=50)
         reason = ("、" if zh else ", ").join(shown)
         if review is not None:
-            quote = clip(review.sentence, 50).rstrip("。.!！")
-            reason += (f"；买家评价：“{quote}”" if zh else f'; a buyer says: "{quote}"') if reason else (
-                f"买家评价：“{quote}”" if zh else f'a buyer says: "{quote}"'
-            )
+            quote = voice.say("review", str(position), quote=clip(review.sentence, 50).rstrip("。.!！"))
+            reason = f"{reason}{'；' if zh else '; '}{quote}" if reason else capitalised(quote)
         if not reason and (intro := localised_text(product, "intro", zh)):
             reason = clip(split_sentences(intro)[0], 40)
         return f"{name}{price}{'：' if zh else ': '}{reason}" if reason else f"{name}{price}"
@@ -222,21 +283,147 @@ class LocalDialogEngine:
                 return f"小贴士：{text}" if zh else f"Tip: {text}"
         return ""
 
-    def _ask(self, attr: Attribute, state: SlotState, zh: bool, after_products: bool) -> str:
+    # ----------------------------------------------------------------- the one question
+    def _question(
+        self,
+        products: Sequence[SkuInfo],
+        state: SlotState,
+        c: Constraints,
+        shown: Fit,
+        voice: Voice,
+        lead: bool,
+    ) -> str:
+        """One question: what would most help, given what is known and what was shown."""
+        if products and shown.unmet:
+            if "price" in shown.unmet:
+                return voice.sentence("relax_price")
+            if "brand" in shown.unmet:
+                return voice.sentence("relax_brand")
+            return voice.sentence("relax_other")
+        if products and len(products) > 1:
+            for unknown in state.missing:  # the most important unknown the products differ on, as a choice
+                if (choice := self._choice(products, unknown, state, voice)) is not None:
+                    return choice
+        if (ask := state.next_question) is not None:
+            opening = voice.say("narrow") if products else (voice.say("lead") if lead else "")
+            return self._ask(ask, state, voice, opening)
+        if products:
+            if len(products) == 1:
+                return voice.sentence("one_product")
+            for attr in state.category.attributes if state.category else ():
+                if (choice := self._choice(products, attr, state, voice)) is not None:
+                    return choice
+            return voice.sentence("which_one")
+        if state.category is None:
+            if not c.stated:
+                return voice.sentence("what_kind")
+            opening = voice.sentence("noted", desc=self._desc(None, c, voice, plural=True))
+            return f"{opening}{'' if voice.zh else ' '}{voice.sentence('what_kind_short')}"
+        return voice.sentence("nothing", desc=self._desc(state.category, c, voice, plural=True))
+
+    def _choice(self, products: Sequence[SkuInfo], attr: Attribute, state: SlotState, voice: Voice) -> str | None:
+        """"They differ mainly in screen size (A 6.8 inch, B 6.2 inch): which suits you better?", or None when
+        the products do not differ on ``attr``."""
+        zh = voice.zh
+        names = [self._short_name(p, state, zh) for p in products]
+        if attr.key == BUDGET_KEY:
+            prices = [p.price for p in products if p.price is not None]
+            if len(set(prices)) < 2:
+                return None
+            values = "，".join(f"{n}¥{format_number(p.price)}" for n, p in zip(names, products, strict=True)
+                              if p.price is not None)
+            low, high = format_number(min(prices)), format_number(max(prices))
+            return voice.sentence("choose_price", values=values, low=low, high=high)
+        found = []
+        for name, product in zip(names, products, strict=True):
+            raw = next((value_text(v) for k, v in product.attributes.items()
+                        if (a := self.index.attribute(state.category, k)) is not None and a.key == attr.key), "")
+            if raw:
+                found.append((name, self.index.localise(state.category, attr.key, raw, zh)))
+        if len(found) < 2 or len({v.lower() for _, v in found}) < 2:
+            return None
+        values = ("，" if zh else ", ").join(f"{n} {v}" for n, v in found)
         label = self.index.label(state.category, attr.key, zh)
-        values = attr.values_zh if zh else attr.values_en
-        examples = _spread(values, 3)
-        if zh:
-            lead = "为了推荐得更精准，" if after_products else ""
-            if attr.key == "price":
-                return f"{lead}请问您的预算大概是多少？"
-            hint = f"比如{'、'.join(examples[:-1])}还是{examples[-1]}？" if len(examples) > 1 else ""
-            return f"{lead}请问您对{label}有什么要求？{hint}"
-        lead = "To narrow it down, " if after_products else ""
-        if attr.key == "price":
-            return f"{lead}{'w' if lead else 'W'}hat budget do you have in mind?"
-        hint = f" For example {', '.join(examples[:-1])} or {examples[-1]}?" if len(examples) > 1 else ""
-        return f"{lead}{'w' if lead else 'W'}hat are you looking for in terms of {label}?{hint}"
+        return voice.sentence("choose", label=label, values=values)
+
+    def _short_name(self, product: SkuInfo, state: SlotState, zh: bool) -> str:
+        """The name less its category word and the attribute values it repeats: "荣耀 X50", "Galaxy S24 Ultra"."""
+        category = self.index.category_of(product) or state.category
+        name = display_name(product, zh, self.index.brand_names(category, product.brand))
+        words = [category.name_zh, category.name_en, *category.synonyms_zh, *category.synonyms_en] if category else []
+        for key, value in product.attributes.items():
+            raw = value_text(value)
+            words += [raw, self.index.localise(category, key, raw, True), self.index.localise(category, key, raw, False)]
+        short = name
+        for word in sorted({w for w in words if w}, key=len, reverse=True):
+            short = re.sub(rf"(?<![\w.]){re.escape(word)}(?![\w.])" if word.isascii() else re.escape(word), " ",
+                           short, flags=re.I)
+        short = re.sub(r"\s+", " ", short).strip(" -·,，")
+        return short if len(short) >= 2 else name
+
+    def _ask(self, attr: Attribute, state: SlotState, voice: Voice, opening: str) -> str:
+        zh = voice.zh
+        if attr.key == BUDGET_KEY:
+            return capitalised(opening + voice.say("ask_budget", lead=""))
+        label = self.index.label(state.category, attr.key, zh)
+        examples = _spread(attr.values_zh if zh else attr.values_en, 3)
+        if len(examples) < 2:
+            return capitalised(opening + voice.say("ask_plain", lead="", label=label))
+        listed = f"{'、'.join(examples[:-1])}还是{examples[-1]}" if zh else f"{', '.join(examples[:-1])} or {examples[-1]}"
+        return capitalised(opening + voice.say("ask", lead="", label=label, examples=listed))
+
+    # ----------------------------------------------------------------- gifts without a product kind
+    def _gift(self, gift: GiftNeed, voice: Voice) -> str:
+        zh = voice.zh
+        who = gift.name(zh)
+        recipient = gift.recipient
+        pron = (recipient.pronoun_zh if zh else recipient.pronoun_en) if recipient else ("TA" if zh else "they")
+        budget = gift.budget.text(zh) if gift.budget else ""
+        if gift.budget is not None and not gift.kinds:
+            return voice.sentence("gift_too_tight", budget=budget)
+
+        def names(kinds: Sequence[Category]) -> str:
+            return joined([k.name_zh if zh else _plural(k.name_en) for k in kinds], zh)
+
+        if budget:
+            opening = voice.sentence("gift_open_budget", who=who, budget=budget)
+        elif gift.first_turn:
+            opening = voice.sentence("gift_open" if recipient else "gift_open_anyone", who=who) + ("" if zh else " ")
+        else:
+            opening = ""
+        fits, others = gift.for_interests, gift.others
+        if gift.interests and fits:
+            interest = gift.interests[0]
+            they = pron == "they"
+            body = voice.say(
+                "gift_interest", pron=pron, interest=interest.zh if zh else interest.en, kinds=names(fits),
+                enjoys="enjoy" if they else "enjoys", enjoys_s="enjoys", all="都" if len(fits) > 1 else "",
+            )
+            if others:
+                body += voice.say("gift_others", kinds=names(others), who=who)
+            else:
+                body += "。" if zh else "."
+        elif budget:
+            body = voice.say("gift_kinds_budget", kinds=names(gift.kinds))
+        else:
+            body = voice.say("gift_kinds" if recipient else "gift_kinds_anyone", kinds=names(gift.kinds), who=who)
+        body = body if zh or opening.endswith((": ", ", ")) else capitalised(body)
+        if recipient is None:
+            question = voice.sentence("gift_who")
+        elif not gift.interests:
+            examples = ASKED_INTERESTS[0] if zh else ASKED_INTERESTS[1]
+            listed = f"{'、'.join(examples[:-1])}还是{examples[-1]}" if zh else f"{', '.join(examples[:-1])} or {examples[-1]}"
+            they = pron == "they"
+            question = voice.sentence(
+                "gift_interest_ask", pron=pron, examples=listed, does="do" if they else "does",
+                possessive={"she": "her", "he": "his"}.get(pron, "their"),
+            )
+        elif gift.budget is None:
+            question = voice.sentence("gift_budget_ask")
+        else:
+            first = gift.kinds[0]
+            question = voice.sentence("gift_pick", first=first.name_zh if zh else _plural(first.name_en))
+        return f"{opening}{body}{'' if zh else ' '}{question}"
 
 
 def is_shopping(request: DialogRequest, state: SlotState) -> bool:
@@ -246,7 +433,30 @@ def is_shopping(request: DialogRequest, state: SlotState) -> bool:
 
 
 def _plural(noun: str) -> str:
+    if noun.endswith(("ss", "ch", "sh", "x")):
+        return f"{noun}es"
     return noun if noun.endswith("s") else f"{noun}s"
+
+
+def _these(n: int) -> str:
+    return "one" if n == 1 else "ones"
+
+
+def _use_en(use: str) -> str:
+    lowered = use.lower()
+    if lowered.startswith(("for ", "as ", "to ")):
+        return use
+    if lowered.startswith("gift"):
+        return f"as a {use}"
+    return f"for {use}"
+
+
+def _stated_in(value: str, name: str) -> bool:
+    """Whether a product's name already states the attribute value ("6.8英寸" in "荣耀 X50 6.8英寸 LCD屏")."""
+    if not value:
+        return False
+    pattern = rf"(?<![\w.]){re.escape(value)}(?![\w.])" if value.isascii() else re.escape(value)
+    return re.search(pattern, name, re.I) is not None
 
 
 def _spread(values: Sequence[str], n: int) -> list[str]:
@@ -317,12 +527,32 @@ def build_llm_messages(
             + ", ".join(_spread(ask.values_zh if plan.chinese else ask.values_en, 3))
             if ask else "nothing: the key attributes are known"
         ),
+        constraints=constraints_text(plan),
         products=compact_products(request.products) if request.products else "[] (none: recommend nothing)",
         knowledge="\n".join(
             f"- {clip(k.text, 300)}" + (f" [{k.source}]" if k.source else "") for k in request.knowledge
         ) or "(none)",
     )
     return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
+
+
+def constraints_text(plan: Plan) -> str:
+    """What the customer asked the products to satisfy, and what the products miss, for the prompt."""
+    c = plan.constraints
+    parts = []
+    if c.budget:
+        parts.append(f"budget {c.budget.text(False)}")
+    if c.brands:
+        parts.append(f"brand {' or '.join(c.brands)}")
+    if c.excluded:
+        parts.append(f"not the brand {' or '.join(c.excluded)}")
+    if c.use:
+        parts.append(f"use: {c.use}")
+    text = "; ".join(parts) or "none stated"
+    missed = {"price": "the budget", "brand": "the brand", "category": "the category", "excluded": "the excluded brand"}
+    if plan.unmet:
+        text += ". NOT met by the products: " + ", ".join(missed[u] for u in plan.unmet)
+    return text
 
 
 def strip_guide_prefix(text: str) -> str:

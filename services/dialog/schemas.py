@@ -55,10 +55,15 @@ class DialogRequest(BaseModel):
     products: Products = Field(
         default_factory=list, description="The recommended products; the only ones the guide may mention"
     )
+    relaxed: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Filters the recommender dropped to find any products (its response's relaxed, e.g. "
+        "['price']): the guide then says the products miss them instead of presenting them as a fit",
+    )
     knowledge: Knowledge = Field(default_factory=list, description="Retrieved snippets the guide may quote")
     stream: bool = Field(False, description="Answer as text/event-stream: token events, then done (or error)")
     engine: EngineChoice = Field("auto", description="auto: the LLM when the dialog task is routed to one")
-
 
     @field_validator("messages", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ KEY_ATTRIBUTES = 3
 # Words too generic to show that the user talked about an attribute.
 _QUESTION = re.compile(r"[?？]")
 _SENTENCES = re.compile(r"(?<=[。！？!?\n])")
+# Words a question uses for an attribute besides its names: the guide asks about "预算", not "价格".
+_ALSO_NAMED = {"price": ("预算", "budget", "price range")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ class SlotPolicy:
                 continue
             questions = " ".join(s for s in _SENTENCES.split(message.content) if _QUESTION.search(s)).lower()
             for attr in attributes:
-                names = [n.lower() for n in (attr.zh, attr.en, attr.key) if n]
+                names = [n.lower() for n in (attr.zh, attr.en, attr.key, *_ALSO_NAMED.get(attr.key, ())) if n]
                 if any(n in questions for n in names):
                     answered.append(attr)
         return answered

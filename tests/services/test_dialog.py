@@ -148,7 +148,7 @@ async def test_known_slots_from_call_dialog_and_answered_question(settings) -> N
 async def test_unknown_category_asks_what_to_buy_and_knowledge_is_quoted(settings) -> None:
     body = {"messages": [user("I want to buy something nice")], "intent": "intended shopping"}
     reply = (await post(settings, body)).json()["reply"]
-    assert "What kind of product" in reply
+    assert "kind of" in reply and reply.count("?") == 1  # one question: what kind of product (worded variously)
     tip = "Wider screens suit video lovers. Ignore this sentence."
     body = {"messages": [user("I need a laptop")], "intent": "intended shopping", "knowledge": [{"text": tip}]}
     reply = (await post(settings, body)).json()["reply"]
@@ -159,6 +159,211 @@ async def test_unknown_category_asks_what_to_buy_and_knowledge_is_quoted(setting
     body["knowledge"] = [{"text": other}, {"text": chunk}]
     reply = (await post(settings, body)).json()["reply"]
     assert "Tip: Wider screens suit video lovers." in reply, "the title and heading are skipped, zh hit passed over"
+
+
+# --------------------------------------------------------------------------- a guide's voice (local)
+CHEAP_PHONES = [
+    {
+        "skuId": "c1",
+        "skuName": "华为 畅享70 5G手机 6.7英寸 LCD屏",
+        "skuNameEn": "Huawei Enjoy 70 5G Smartphone 6.7 inch LCD",
+        "brand": "Huawei",
+        "category": "smartphone",
+        "price": 1199.0,
+        "attributes": {"screen size": "6.7 inch", "screen panel": "LCD", "camera": "50MP triple camera"},
+        "skuCommentList": [{"commentContent": "续航很给力，一天一充够用。", "score": 5}],
+    },
+    {
+        "skuId": "c2",
+        "skuName": "荣耀 X50 5G手机 6.8英寸 LCD屏",
+        "skuNameEn": "Honor X50 5G Smartphone 6.8 inch LCD",
+        "brand": "Honor",
+        "category": "smartphone",
+        "price": 1099.0,
+        "attributes": {"screen size": "6.8 inch", "screen panel": "LCD", "camera": "50MP triple camera"},
+        "skuCommentList": [{"commentContent": "Big bright screen, love it for videos.", "score": 5}],
+    },
+]
+
+
+def local_reply(body: dict[str, Any]) -> str:
+    from services.dialog.engine import LocalDialogEngine
+    from services.dialog.schemas import DialogRequest
+    from shared.taxonomy.index import TaxonomyIndex
+
+    return LocalDialogEngine(TaxonomyIndex(load_taxonomy())).plan(DialogRequest.model_validate(body)).reply
+
+
+def questions(reply: str) -> int:
+    return reply.count("?") + reply.count("？")
+
+
+def phone_turn(text: str, arguments: dict[str, str], products: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    call = {"arguments": {"category": "smartphone", **arguments}}
+    return {"messages": [user(text)], "intent": "specific needs", "call": call, "products": products, **extra}
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments", "expect"),
+    [
+        ("我想买个手机，预算3000以内", {"price": "3000以内"}, ("3000元以内",)),
+        ("a phone under 3000 yuan please", {"price": "under 3000 yuan"}, ("under ¥3000",)),
+        ("a phone, budget <3000", {"price": "<3000"}, ("under ¥3000",)),  # a structured range reads the same
+        ("a phone, budget max 3000", {"price_max": "3000"}, ("under ¥3000",)),  # so do separate keys
+        ("想要华为的手机，跑步时用", {"brand": "Huawei", "use": "跑步"}, ("华为", "适合跑步")),
+        ("a Huawei phone for commuting", {"brand": "Huawei", "use": "commuting"}, ("from Huawei", "for commuting")),
+    ],
+)
+def test_the_reply_acknowledges_the_constraints_it_applied(text, arguments, expect) -> None:
+    reply = local_reply(phone_turn(text, arguments, CHEAP_PHONES))
+    opener = reply.splitlines()[0]
+    assert all(fragment in opener for fragment in expect), opener
+    assert is_chinese(reply) == is_chinese(text)
+    assert "最接近" not in reply and "closest" not in reply  # the products do fit
+
+
+def test_an_excluded_brand_is_acknowledged_and_its_products_left_out() -> None:
+    products = [*CHEAP_PHONES, {**PHONES[0], "skuId": "a1", "skuName": "iPhone 15", "brand": "Apple", "price": 999}]
+    reply = local_reply(phone_turn("I need a phone, not Apple, under 2000", {"brand": "Apple", "price": "under 2000"},
+                                   products))
+    assert "other than Apple" in reply.splitlines()[0] and "iPhone" not in reply
+    reply = local_reply(phone_turn("想买手机，不要苹果的", {"exclude_brand": "苹果"}, products))
+    assert "苹果以外" in reply.splitlines()[0] and "iPhone" not in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments", "relaxed", "expect"),
+    [
+        ("推荐个手机，100元以内", {"price": "100元"}, ["price"], ("100元以内", "暂时没有", "最接近", "¥1099")),
+        ("推荐个手机，100元以内", {"price": "100元"}, [], ("100元以内", "最接近")),  # seen from the prices alone
+        ("a phone under $100", {"price": "under $100"}, ["price"], ("under $100", "closest", "¥1099")),
+        ("I want a Sony phone", {"brand": "Sony"}, ["brand"], ("from Sony", "closest")),
+    ],
+)
+def test_relaxed_filters_are_said_honestly(text, arguments, relaxed, expect) -> None:
+    reply = local_reply(phone_turn(text, arguments, CHEAP_PHONES, relaxed=relaxed))
+    opener, *rest = reply.splitlines()
+    assert all(fragment in reply for fragment in expect), reply
+    assert any(word in opener for word in ("暂时没有", "目前没有", "couldn't find", "no smartphones")), opener
+    assert "Enjoy 70" in reply or "畅享70" in reply  # still shown, as the closest
+    assert questions(reply) == 1 and questions(rest[-1]) == 1  # one question: can the requirement give?
+
+
+def test_a_product_over_budget_among_fitting_ones_is_marked() -> None:
+    products = [*CHEAP_PHONES, {**PHONES[1], "price": 4999}]
+    reply = local_reply(phone_turn("预算1500以内的手机", {"price": "1500以内"}, products))
+    assert "1500元以内" in reply.splitlines()[0] and "最接近" not in reply
+    assert "（¥4999，超出预算）" in reply and "（¥1199）" in reply
+
+
+async def test_a_gift_without_a_product_kind_gets_kinds_of_products(settings) -> None:
+    turns = ["想给我妈买个礼物", "她喜欢做饭", "预算500以内"]
+    replies: list[str] = []
+    messages: list[dict[str, str]] = []
+    for text, intent in zip(turns, ("intended shopping", "intended shopping", "specific scenarios"), strict=True):
+        messages.append(user(text))
+        reply = (await post(settings, {"messages": messages, "intent": intent})).json()["reply"]
+        replies.append(reply)
+        messages.append(bot(reply))
+    assert not any("哪一类商品" in r for r in replies), replies
+    assert all(questions(r) == 1 and is_chinese(r) for r in replies), replies
+    assert "妈妈" in replies[0] and "做饭" in replies[0]  # kinds for a mom, then what she enjoys
+    assert "电饭煲" in replies[1] and "预算" in replies[1]  # cooking kinds, then the budget
+    assert "500元以内" in replies[2] and "电饭煲" in replies[2]
+    assert "咖啡机" not in replies[2] and "冰箱" not in replies[2]  # kinds the budget cannot reach are left out
+
+
+async def test_an_english_gift_dialog_continues_past_a_browsing_label(settings) -> None:
+    messages: list[dict[str, str]] = []
+    replies = []
+    for text, intent in [("I want to buy a gift for my mom", "intended shopping"),
+                         ("she loves cooking", "intended shopping"),
+                         ("under $100", "random shopping")]:  # the intent model's label for a bare budget
+        messages.append(user(text))
+        replies.append((await post(settings, {"messages": messages, "intent": intent})).json()["reply"])
+        messages.append(bot(replies[-1]))
+    assert "rice cookers" in replies[1].lower() and "under $100" in replies[2] and "rice cooker" in replies[2]
+    assert not any("What kind of product" in r or "Browsing is fun" in r for r in replies), replies
+    assert all(questions(r) == 1 and not is_chinese(r) for r in replies)
+
+
+def test_a_gift_for_someone_unnamed_asks_who_it_is_for() -> None:
+    reply = local_reply({"messages": [user("想买个礼物")], "intent": "intended shopping"})
+    assert "送给谁" in reply and questions(reply) == 1
+
+
+def test_openers_vary_across_requests_and_are_fixed_per_request() -> None:
+    bodies = [phone_turn(f"我想买个手机，预算{n}以内", {"price": f"{n}以内"}, CHEAP_PHONES) for n in range(2000, 2030)]
+    openers = [local_reply(b).splitlines()[0].replace(f"{b['call']['arguments']['price'][:4]}", "N") for b in bodies]
+    assert len(set(openers)) >= 3, set(openers)
+    assert all(local_reply(b) == local_reply(b) for b in bodies[:5])
+    english = {local_reply(phone_turn(f"a phone under {n} yuan", {"price": f"under {n}"}, CHEAP_PHONES)).split(":")[0]
+               .replace(str(n), "N") for n in range(2000, 2030)}
+    assert len(english) >= 3, english
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        phone_turn("我想买个手机", {}, CHEAP_PHONES),
+        phone_turn("I want a phone", {}, CHEAP_PHONES),
+        phone_turn("I want a phone", {}, CHEAP_PHONES[:1]),
+        phone_turn("我想买个手机", {}, []),
+        phone_turn("推荐个手机，100元以内", {"price": "100元"}, CHEAP_PHONES, relaxed=["price"]),
+        {"messages": [user("送女朋友礼物，预算300")], "intent": "specific scenarios"},
+        {"messages": [user("I want to buy something nice")], "intent": "intended shopping"},
+    ],
+)
+def test_every_shopping_reply_asks_one_question(body) -> None:
+    assert questions(local_reply(body)) == 1
+
+
+def test_with_products_shown_the_question_helps_choose_between_them() -> None:
+    # Both have the same panel and camera; the screen size is unknown and differs: that is the choice.
+    reply = local_reply(phone_turn("I want a phone with an LCD screen and a triple camera",
+                                   {"screen panel": "LCD", "camera": "50MP triple camera"}, CHEAP_PHONES))
+    last = reply.splitlines()[-1]
+    assert "screen size" in last and "6.7 inch" in last and "6.8 inch" in last and questions(last) == 1
+    # The product lines do not repeat what the names already say.
+    assert reply.count("6.7 inch") == 2  # in the name and in the question, not again in the line
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("700以内", None, 700), ("under $1500", None, 1500), ("<700", None, 700), ("2000-3000元", 2000, 3000),
+        ("3000元以上", 3000, None), ("一万以内", None, 10000), ("两千块以内", None, 2000), ("5k", None, 5000),
+        ("between 200 and 500", 200, 500), ("100元", None, 100), (">=3000", 3000, None),
+    ],
+)
+def test_budget_forms(text, low, high) -> None:
+    from services.dialog.constraints import parse_budget
+
+    budget = parse_budget(text)
+    assert budget is not None and (budget.low, budget.high) == (low, high)
+    assert parse_budget("cheap") is None and parse_budget("性价比高") is None
+    around = parse_budget("1500左右")
+    assert around is not None and around.text(True) == "1500元左右" and around.fits(1600) and not around.fits(2000)
+
+
+def test_constraints_are_read_from_the_call_and_the_users_words() -> None:
+    from services.dialog.constraints import read_constraints
+    from shared.taxonomy.index import TaxonomyIndex
+
+    index = TaxonomyIndex(load_taxonomy())
+    phone = index.category_named("smartphone")
+
+    def read(arguments: dict[str, str], said: str) -> tuple[Any, ...]:
+        c = read_constraints(arguments, said, phone, index)
+        return (c.budget.low, c.budget.high) if c.budget else None, c.brands, c.excluded, c.use
+
+    assert read({"brand": "华为", "price": "3000以内", "use": "拍照"}, "") == ((None, 3000), ("Huawei",), (), "拍照")
+    assert read({"brand": "not Samsung"}, "") == (None, (), ("Samsung",), "")
+    assert read({"price_min": "1000", "price_max": "2000"}, "") == ((1000, 2000), (), (), "")
+    assert read({}, "手机，预算5000元以内吧") == ((None, 5000), (), (), "")  # no price in the call: the words
+    # Extraction may pass a brand the user ruled out as the brand; the words tell; asked for again, it is wanted.
+    assert read({"brand": "Apple"}, "想买手机，不要苹果的") == (None, (), ("Apple",), "")
+    assert read({"brand": "Apple"}, "想买手机，不要苹果的\n算了，还是要苹果吧") == (None, ("Apple",), (), "")
 
 
 async def test_history_window_keeps_the_last_turns() -> None:
@@ -217,6 +422,7 @@ async def test_llm_stream_is_relayed_with_products_and_window_in_the_prompt(sett
     assert system.role == "system"
     assert '"name":"Galaxy S24 Ultra"' in system.content and '"price":4999' in system.content
     assert "screen size" in system.content  # what to ask next
+    assert "<constraints>none stated</constraints>" in system.content
     assert chat[0].content == "question 2" and chat[-1].content == "which phone?" and chat[0].role == "user"
     assert llm.closed
 

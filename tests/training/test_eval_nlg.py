@@ -101,8 +101,28 @@ def test_copywriting_evaluation_on_a_subset() -> None:
     assert set(result["passed"]) == set(eval_copywriting.CHECKS)
     assert result["passed"]["length"] == (result["copies"], result["copies"])  # the bound is always held
     assert result["passed"]["numbers"][0] == result["copies"]
+    assert result["passed"]["repeats"] == (result["copies"], result["copies"])  # every fact stated once
+    ok, due = result["passed"]["review"]
+    assert due > 0 and ok >= 0.9 * due
     report = eval_copywriting.render(result)
-    assert "length" in report and "attributes" in report
+    assert "length" in report and "attributes" in report and "repeats" in report and "review" in report
+
+
+def test_repeated_values_and_quoted_reviews_are_found() -> None:
+    index = TaxonomyIndex(load_taxonomy())
+    phone = index.category_named("smartphone")
+    assert phone is not None
+    product = {
+        "skuName": "Pixel 8a 6.1英寸", "attributes": {"screen size": "6.1 inch", "screen panel": "OLED"},
+        "skuCommentList": [{"commentContent": "屏幕很细腻，户外也看得清。"}],
+    }
+    # 6.1英寸 and 6.1 inch are one value in two spellings; OLED屏 and OLED overlap and count once.
+    assert eval_copywriting.repeated_values("Pixel 8a 6.1英寸：屏幕尺寸6.1 inch，OLED屏", product, phone, index) == [
+        "screen size=6.1 inch x2"
+    ]
+    assert eval_copywriting.repeated_values("Pixel 8a：6.1英寸、OLED屏。", product, phone, index) == []
+    assert eval_copywriting.quotes_a_review("买家说：“屏幕很细腻，户外也看得清”。", product)
+    assert not eval_copywriting.quotes_a_review("买家说：“续航很好”。", product)  # not what any buyer wrote
 
 
 def test_registered() -> None:
