@@ -259,7 +259,7 @@ def test_a_product_over_budget_among_fitting_ones_is_marked() -> None:
 async def test_a_gift_without_a_product_kind_gets_kinds_of_products(settings) -> None:
     turns = ["想给我妈买个礼物", "她喜欢做饭", "预算500以内"]
     replies: list[str] = []
-    messages: list[dict[str, str]] = []
+    messages: list[MessageDict] = []
     for text, intent in zip(turns, ("intended shopping", "intended shopping", "specific scenarios"), strict=True):
         messages.append(user(text))
         reply = (await post(settings, {"messages": messages, "intent": intent})).json()["reply"]
@@ -274,7 +274,7 @@ async def test_a_gift_without_a_product_kind_gets_kinds_of_products(settings) ->
 
 
 async def test_an_english_gift_dialog_continues_past_a_browsing_label(settings) -> None:
-    messages: list[dict[str, str]] = []
+    messages: list[MessageDict] = []
     replies = []
     for text, intent in [("I want to buy a gift for my mom", "intended shopping"),
                          ("she loves cooking", "intended shopping"),
