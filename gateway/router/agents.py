@@ -140,6 +140,7 @@ class ShoppingTurn:
             "intent": turn.intent,
             "call": turn.call.model_dump() if turn.call else None,
             "products": [p.model_dump() for p in turn.products],
+            "relaxed": turn.relaxed,  # the filters the recommender dropped: the guide says so
             "knowledge": [k.model_dump() for k in turn.knowledge],
         }
         pieces: list[str] = []
