@@ -24,3 +24,14 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         event_hooks={"request": [_propagate_request_id]},
     )
+
+
+def describe_failure(exc: httpx.HTTPError) -> str:
+    """What went wrong on a connection, in words for a client: they name no address (the log does)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection closed"
+    return "connection failed"

@@ -15,6 +15,7 @@ import httpx
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.http import describe_failure
 from shared.schemas import FunctionCall, SkuInfo
 from shared.settings import Settings
 
@@ -71,6 +72,7 @@ class HttpRecommender(Recommender):
         self.name = name
 
     async def recommend(self, call: FunctionCall, top_k: int = 5) -> RecommendResponse:
+        # An error's message may reach a client: it names the recommender, the log has its address.
         try:
             body = RecommendRequest(call=call, top_k=top_k).model_dump()
             async with asyncio.timeout(self.timeout_s):  # one deadline for connect, send and read together
@@ -79,12 +81,22 @@ class HttpRecommender(Recommender):
             result = RecommendResponse.model_validate_json(response.content)
         except TimeoutError as exc:
             RECOMMENDER_CALLS.labels(self.name, "timeout").inc()
-            raise RecommenderError(f"{self.name} recommender at {self.url}: no answer in {self.timeout_s}s") from exc
+            log.warning("%s recommender at %s: no answer in %ss", self.name, self.url, self.timeout_s)
+            raise RecommenderError(f"{self.name} recommender: no answer in {self.timeout_s:g}s") from exc
         except (httpx.HTTPError, ValidationError) as exc:
             RECOMMENDER_CALLS.labels(self.name, "error").inc()
-            raise RecommenderError(f"{self.name} recommender at {self.url}: {exc.__class__.__name__} {exc}") from exc
+            log.warning("%s recommender at %s: %s %s", self.name, self.url, exc.__class__.__name__, exc)
+            raise RecommenderError(f"{self.name} recommender: {_failure(exc)}") from exc
         RECOMMENDER_CALLS.labels(self.name, "ok").inc()
         return result.model_copy(update={"source": self.name})
+
+
+def _failure(exc: httpx.HTTPError | ValidationError) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, httpx.HTTPError):
+        return describe_failure(exc)
+    return "the answer is not a recommendation"
 
 
 class FallbackRecommender(Recommender):

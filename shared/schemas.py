@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final, Literal, TypedDict, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.settings import get_settings
+from shared.text import is_blank
 
 RECOMMEND_FUNCTION: Final = "get_recommds_by_sku"  # Final: typed as the literal FunctionCall.name wants
 
@@ -31,6 +32,15 @@ def intent_label(text: str) -> IntentLabel:
     raise ValueError(f"not an intent label: {text!r}")
 
 
+# A product id (skuId) a client may name: the catalog's (SKU-smartphone-0003) and an outside recommender's
+# (letters, digits, _ . : -). Ids end up in URL paths and keys, so nothing that could climb, query or split one.
+SKU_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+SkuId = Annotated[str, StringConstraints(pattern=SKU_ID_PATTERN)]
+# A dialog session id: the router's sessions, the OpenAI facade's derived ids.
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+SessionId = Annotated[str, StringConstraints(pattern=SESSION_ID_PATTERN)]
+
+
 def _within_configured_size(text: str) -> str:
     limit = get_settings().max_message_chars
     if len(text) > limit:
@@ -38,9 +48,17 @@ def _within_configured_size(text: str) -> str:
     return text
 
 
+def _visible(text: str) -> str:
+    if is_blank(text):
+        raise ValueError("the text is empty: it has only spaces or invisible characters")
+    return text
+
+
+# Text that must say something: surrounding whitespace stripped, not only zero-width characters.
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(_visible),
     AfterValidator(_within_configured_size),
 ]
 
@@ -123,6 +141,24 @@ EngineChoice = Literal["auto", "local", "llm"]
 def render_transcript(messages: list[Message], user: str = "user", assistant: str = "bot") -> str:
     """The dialog as ``user: ...`` / ``bot: ...`` lines, the form the LLM prompts read."""
     return "\n".join(f"{user if m.role == 'user' else assistant}: {m.content}" for m in messages)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where in the request: a body field (messages.0.content), a path or query name")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="validation_error, http_error, upstream_error, internal_error, ...")
+    message: str = Field(description="What went wrong, for a person; never an internal address")
+    request_id: str | None = Field(description="Quote it when asking about this request: the logs carry the detail")
+    errors: list[FieldError] | None = Field(None, description="Each invalid field (validation_error only)")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer (4xx and 5xx) of every app."""
+
+    error: ErrorDetail
 
 
 def require_messages(value: Any) -> Any:

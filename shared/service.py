@@ -16,10 +16,15 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.bodies import JSON_MEDIA_TYPE, BodyRefused, check_json_body
+from shared.schemas import ErrorResponse
 from shared.settings import Settings, get_settings
-from shared.telemetry import RequestContextMiddleware, metrics_response, request_id_var
+from shared.telemetry import REQUEST_ID_HEADER, RequestContextMiddleware, metrics_response, request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +70,21 @@ def _location(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _location(err.get("loc", ())), "message": str(err.get("msg", "")).removeprefix("Value error, ")}
-        for err in exc.errors()
-    ]
+def _field_error(err: dict[str, Any]) -> dict[str, str]:
+    if err.get("type") == "json_invalid":  # FastAPI's loc is ("body", offset): say what the body should be
+        reason = err.get("ctx", {}).get("error", "")
+        return {"field": "body", "message": f"not valid JSON ({reason}); send {JSON_MEDIA_TYPE}"}
+    return {"field": _location(err.get("loc", ())), "message": str(err.get("msg", "")).removeprefix("Value error, ")}
+
+
+def _refused(errors: list[dict[str, str]]) -> JSONResponse:
     message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(error_body("validation_error", message, errors=errors), status_code=422)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _refused([_field_error(err) for err in exc.errors()])
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -84,7 +96,100 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _unhandled_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error: %s", exc)
-    return JSONResponse(error_body("internal_error", "internal error; quote the request id"), status_code=500)
+    # Starlette answers a 500 outside every middleware, so the request id header is set here.
+    request_id = request_id_var.get()
+    return JSONResponse(
+        error_body("internal_error", "internal error; quote the request id"),
+        status_code=500,
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+    )
+
+
+async def _body_refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyRefused)
+    return _body_refusal(exc)
+
+
+def _body_refusal(exc: BodyRefused) -> JSONResponse:
+    """The answer to a body ``check_json_body`` refused: 415, or 422 like any invalid field."""
+    if exc.status == 415:
+        return JSONResponse(error_body("unsupported_media_type", exc.message), status_code=415)
+    return _refused([{"field": "body", "message": exc.message}])
+
+
+class JsonBodyGuard:
+    """Checks a request body before FastAPI parses it (``check_json_body``): its JSON parser and pydantic
+    recurse, and a body nested thousands deep would end in a 500. Pure ASGI; the body, read whole here as
+    FastAPI would read it anyway, is handed on unchanged."""
+
+    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client hung up before sending it all
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            check_json_body(body, Headers(scope=scope).get("content-type"), self.max_depth)
+        except BodyRefused as exc:
+            await _body_refusal(exc)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the shared error body."""
+    return {status: {"model": ErrorResponse, "description": _ERROR_DOCS[status]} for status in statuses}
+
+
+_ERROR_DOCS = {
+    400: "Not a valid request",
+    401: "No API key, or an unknown one",
+    403: "The tenant may not use this route",
+    404: "Not found",
+    405: "Method not allowed on this path",
+    413: "The body is larger than SG_MAX_BODY_BYTES",
+    415: "The body is not application/json",
+    422: "A field is invalid, the body is not JSON, or it nests deeper than SG_MAX_JSON_DEPTH",
+    429: "Over the rate limit: wait Retry-After seconds",
+    500: "Internal error: quote the request id",
+    502: "An upstream service did not answer usefully (the message names it, never its address)",
+    504: "An upstream service did not answer in time",
+}
+
+
+def _document_errors(router: APIRouter) -> None:
+    """Each operation documents the errors any app may send: 500; 422 with parameters or a body; 415 with a
+    body. Route-specific ones (404, 502, ...) are in the routes' own ``responses``, which win."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        dependant = route.dependant
+        statuses = [500]
+        if route.body_field is not None:
+            statuses += [415, 422]
+        elif dependant.path_params or dependant.query_params or dependant.header_params:
+            statuses.append(422)
+        route.responses = {**error_responses(*statuses), **route.responses}
 
 
 health_router = APIRouter(tags=["health"])
@@ -95,7 +200,11 @@ async def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok", "service": request.app.title}
 
 
-@health_router.get("/readyz", summary="Dependencies answer")
+@health_router.get(
+    "/readyz",
+    summary="Dependencies answer",
+    responses={503: {"description": "Not ready: a dependency does not answer"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     state = app_state(request, ServiceState)
     checks, degradable = state.readiness(), state.degradable()
@@ -126,7 +235,10 @@ def create_app(
     settings: Settings | None = None,
     resources: Resources,
     description: str = "",
+    guard_bodies: bool = True,
 ) -> FastAPI:
+    """``guard_bodies=False`` leaves bodies unchecked: for the gateway, which reads and checks its own after
+    admission, within its size limit (``JsonBodyGuard`` reads whatever comes)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -135,11 +247,14 @@ def create_app(
             yield {STATE_KEY: state}
 
     app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
+    if guard_bodies:  # inside the request context: a refusal carries the request id
+        app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth)
     app.add_middleware(RequestContextMiddleware, service=name)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BodyRefused, _body_refused)  # raised where an app reads a body itself
     app.add_exception_handler(Exception, _unhandled_error)
-    app.include_router(health_router)
-    for router in routers:
+    for router in (health_router, *routers):
+        _document_errors(router)  # before including: the app's routes are built from these
         app.include_router(router)
     return app

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.cache import Cache, CacheError
-from shared.schemas import Message, SkuInfo
+from shared.schemas import SESSION_ID_PATTERN, Message, SkuInfo
 from shared.telemetry import SESSION_TURNS_UNSAVED
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 SESSION_TTL_S = 24 * 3600
 # The tenant the gateway vouched for (X-SG-Tenant), bound per request: one tenant never sees another's sessions.
 tenant_var: ContextVar[str] = ContextVar("tenant", default="-")
-# A session id the router accepts (its request schemas say the same).
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
 
 class Session(BaseModel):

@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     # Input limits shared by the service schemas.
     max_message_chars: int = Field(8000, ge=1)
     max_messages: int = Field(100, ge=1)
+    # Checked on the raw bytes before any parser sees them: parsers and what reads their result recurse, and a
+    # body thousands deep would exhaust the stack (a 500). The apps' own bodies nest a handful of levels.
+    max_json_depth: int = Field(32, ge=8, le=256, description="Deepest nesting of arrays and objects a JSON body may have")
 
     @field_validator("llm_tasks", mode="after")
     @classmethod

@@ -91,7 +91,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             HTTP_REQUESTS.labels(self.service, scope["method"], _route_template(scope), str(status)).inc()
-            request_id_var.reset(token)
+        # Reset on a normal end only: when the app raised, Starlette's outermost layer writes the 500 after
+        # this returns, and its body quotes the id (a server runs each request in a context of its own).
+        request_id_var.reset(token)
 
 
 def _route_template(scope: Scope) -> str:

@@ -6,6 +6,13 @@ import re
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[\u3400-\u9fff\uf900-\ufaff]+", re.I)
+# Zero-width space, non-joiner, joiner, word joiner, byte-order mark: not whitespace to str.strip, yet show nothing.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(text: str) -> bool:
+    """True when the text shows nothing: only whitespace and zero-width characters."""
+    return not text.translate(_INVISIBLE).strip()
 
 
 def is_chinese(text: str) -> bool:

@@ -26,7 +26,8 @@ from gateway.router.schemas import (
 from shared.deps import CachedState, cache_client
 from shared.http import create_http_client
 from shared.recommender import create_recommender
-from shared.service import ReadinessCheck, app_state
+from shared.schemas import SESSION_ID_PATTERN
+from shared.service import ReadinessCheck, app_state, error_responses
 from shared.service import create_app as create_service_app
 from shared.sessions import Session, SessionStore, tenant_var
 from shared.settings import Settings
@@ -73,14 +74,22 @@ def get_state(request: Request) -> RouterState:
 
 RouterStateDep = Annotated[RouterState, Depends(get_state)]
 router = APIRouter(prefix="/v1", tags=["agents"], dependencies=[Depends(bind_tenant)])
-SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+SessionIdPath = Annotated[str, Path(pattern=SESSION_ID_PATTERN)]
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or with stream=true a text/event-stream of stage events, then done or error",
+        "content": {"text/event-stream": {}},
+    }
+}
 
 
 @router.post(
     "/chat",
     response_model=ChatResponse,
+    responses={**_STREAM_DOC, **error_responses(502)},
     summary="One dialog turn of the shopping guide",
-    description="With `stream: true`, a text/event-stream of stage events (see shared/events.py).",
+    description="With `stream: true`, a text/event-stream of stage events (see shared/events.py). A service "
+    "that does not answer costs its stage (see `engines`); 502 only when the reply breaks off mid-way.",
 )
 async def chat(body: ChatRequest, state: RouterStateDep) -> Response | ChatResponse:
     agent = state.shopping_turn
@@ -92,29 +101,47 @@ async def chat(body: ChatRequest, state: RouterStateDep) -> Response | ChatRespo
         raise HTTPException(502, f"the reply broke off: {exc}") from exc
 
 
-@router.get("/sessions/{session_id}", response_model=Session, summary="A session's history and needs profile")
-async def session(session_id: SessionId, state: RouterStateDep) -> Session:
+@router.get(
+    "/sessions/{session_id}",
+    response_model=Session,
+    responses=error_responses(404, 503),
+    summary="A session's history and needs profile",
+)
+async def session(session_id: SessionIdPath, state: RouterStateDep) -> Session:
     found = await stored_session(state.sessions, session_id)
     if found is None:
         raise HTTPException(404, f"no session {session_id!r} (expired or never created)")
     return found
 
 
-@router.post("/compare", response_model=CompareResponse, summary="Two to five products side by side")
+@router.post(
+    "/compare",
+    response_model=CompareResponse,
+    responses=error_responses(404, 502),
+    summary="Two to five products side by side",
+)
 async def compare(body: CompareRequest, state: RouterStateDep) -> CompareResponse:
     return await state.compare.run(body)
 
 
-@router.post("/agents/copywriting", summary="Copy for a product, tailored to the session's dialog")
+@router.post(
+    "/agents/copywriting",
+    responses=error_responses(404, 502),
+    summary="Copy for a product, tailored to the session's dialog",
+    description="422 also when the copywriting service refuses the product (a blank name, an overlong intro).",
+)
 async def copywriting(body: CopywritingAgentRequest, state: RouterStateDep) -> Any:
     request = await state.copywriting.body(body)
     try:
         return await state.services.copywriting(request)
     except ServiceError as exc:
-        raise HTTPException(502, f"the copywriting service did not answer: {exc}") from exc
+        # The copy service refusing the product (a blank name, an overlong intro) is the client's to fix.
+        raise HTTPException(422 if exc.status == 422 else 502, str(exc)) from exc
 
 
-@router.post("/agents/summary", summary="Customer-service summary of a session")
+@router.post(
+    "/agents/summary", responses=error_responses(404, 502, 503), summary="Customer-service summary of a session"
+)
 async def summary(body: SummaryAgentRequest, state: RouterStateDep) -> Any:
     return await state.summary.run(body.session_id)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from shared.http import describe_failure
 from shared.recommender import Recommender, RecommenderError
 from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
 from shared.settings import ServiceUrls
@@ -17,7 +19,24 @@ log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
-    """A service did not answer usefully; the agent degrades that stage."""
+    """A service did not answer usefully; the agent degrades that stage. The message names the service and
+    what went wrong, never where it answers: it may reach the client (the log has the address).
+    ``status`` is the service's own HTTP status when it answered."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _refusal(service: str, response: httpx.Response) -> ServiceError:
+    """The service's error, with its own message (this platform's services never name addresses)."""
+    try:
+        message = str(response.json()["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        message = ""
+    return ServiceError(
+        f"{service} answered HTTP {response.status_code}" + (f": {message}" if message else ""), response.status_code
+    )
 
 
 class Services:
@@ -27,29 +46,43 @@ class Services:
         self.recommender = recommender
 
     async def _send(
-        self, method: str, url: str, body: dict[str, Any] | None = None, expected: tuple[int, ...] = (200,)
+        self,
+        service: str,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        expected: tuple[int, ...] = (200,),
     ) -> httpx.Response:
+        url = f"{getattr(self.urls, service)}{path}"
         try:
             response = await self.http.request(method, url, json=body)
         except httpx.HTTPError as exc:
-            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
+            log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
+            raise ServiceError(f"{service} unavailable: {describe_failure(exc)}") from exc
         if response.status_code not in expected:
-            raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+            log.warning("%s %s answered HTTP %s: %s", method, url, response.status_code, response.text[:300])
+            raise _refusal(service, response)
         return response
 
-    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = (await self._send("POST", url, body)).json()  # the services answer JSON objects
-        return answer
+    async def _post(self, service: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._send(service, "POST", path, body)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ServiceError(f"{service} answered something that is not JSON") from exc
+        if not isinstance(data, dict):
+            raise ServiceError(f"{service} answered JSON that is not an object")
+        return data
 
     @staticmethod
     def _messages(messages: list[Message]) -> list[dict[str, str]]:
         return [m.model_dump() for m in messages]
 
     async def intent(self, messages: list[Message]) -> dict[str, Any]:
-        return await self._post(f"{self.urls.intent}/v1/intent", {"messages": self._messages(messages)})
+        return await self._post("intent", "/v1/intent", {"messages": self._messages(messages)})
 
     async def extract(self, messages: list[Message]) -> dict[str, Any]:
-        return await self._post(f"{self.urls.extraction}/v1/extract", {"messages": self._messages(messages)})
+        return await self._post("extraction", "/v1/extract", {"messages": self._messages(messages)})
 
     async def recommend(self, call: FunctionCall, top_k: int = 5) -> tuple[list[SkuInfo], list[str]]:
         """Through the recommender adapter: an outside recommendation API when configured, else the catalog."""
@@ -63,18 +96,19 @@ class Services:
         body: dict[str, Any] = {"query": query, "top_k": top_k}
         if category:
             body["category"] = category
-        data = await self._post(f"{self.urls.catalog}/v1/knowledge/search", body)
+        data = await self._post("catalog", "/v1/knowledge/search", body)
         return [KnowledgeHit.model_validate(hit) for hit in data["hits"]]
 
     async def product(self, sku_id: str) -> SkuInfo | None:
-        response = await self._send("GET", f"{self.urls.catalog}/v1/products/{sku_id}", expected=(200, 404))
+        # Escaped although the request schemas allow only id characters: an id never becomes a path or query.
+        response = await self._send("catalog", "GET", f"/v1/products/{quote(sku_id, safe='')}", expected=(200, 404))
         return SkuInfo.model_validate(response.json()) if response.status_code == 200 else None
 
     async def copywriting(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._post(f"{self.urls.copywriting}/v1/copywriting", body)
+        return await self._post("copywriting", "/v1/copywriting", body)
 
     async def summary(self, messages: list[Message]) -> dict[str, Any]:
-        return await self._post(f"{self.urls.summary}/v1/summary", {"messages": self._messages(messages)})
+        return await self._post("summary", "/v1/summary", {"messages": self._messages(messages)})
 
     async def stream(self, service: str, path: str, body: dict[str, Any]) -> AsyncIterator[WireEvent]:
         """A service's event stream; closing this iterator closes the connection, which stops the service."""
@@ -83,8 +117,10 @@ class Services:
             async with self.http.stream("POST", url, json={**body, "stream": True}) as response:
                 if response.status_code != 200:
                     await response.aread()
-                    raise ServiceError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+                    log.warning("POST %s answered HTTP %s: %s", url, response.status_code, response.text[:300])
+                    raise _refusal(service, response)
                 async for event in read_events(response.aiter_lines()):
                     yield event
         except httpx.HTTPError as exc:
-            raise ServiceError(f"{url}: {exc.__class__.__name__} {exc}") from exc
+            log.warning("POST %s failed: %s %s", url, exc.__class__.__name__, exc)
+            raise ServiceError(f"{service} unavailable: {describe_failure(exc)}") from exc

@@ -55,7 +55,7 @@ class CompareAgent:
         try:
             found = await asyncio.gather(*(self.services.product(sku) for sku in request.sku_ids))
         except ServiceError as exc:
-            raise HTTPException(502, f"the catalog did not answer: {exc}") from exc
+            raise HTTPException(502, str(exc)) from exc
         missing = [sku for sku, product in zip(request.sku_ids, found, strict=True) if product is None]
         if missing:
             raise HTTPException(404, f"no product with skuId {', '.join(map(repr, missing))}")
@@ -83,7 +83,7 @@ class CopywritingAgent:
             try:
                 product = await self.services.product(request.sku_id)
             except ServiceError as exc:
-                raise HTTPException(502, f"the catalog did not answer: {exc}") from exc
+                raise HTTPException(502, str(exc)) from exc
             if product is None:
                 raise HTTPException(404, f"no product with skuId {request.sku_id!r}")
         assert product is not None
@@ -111,4 +111,4 @@ class SummaryAgent:
         try:
             return await self.services.summary(session.history)
         except ServiceError as exc:
-            raise HTTPException(502, f"the summary service did not answer: {exc}") from exc
+            raise HTTPException(502, str(exc)) from exc

@@ -5,13 +5,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.engines.compare import CompareRow, Highlight, Recommendation
-from shared.schemas import FunctionCall, IntentLabel, KnowledgeHit, Scene, SkuInfo, Text
+from shared.schemas import FunctionCall, IntentLabel, KnowledgeHit, Scene, SessionId, SkuId, SkuInfo, Text
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    session_id: SessionId | None = None
     message: Text
     stream: bool = False
 
@@ -36,8 +36,8 @@ class ChatResponse(BaseModel):
 class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku_ids: list[str] = Field(min_length=2, max_length=5, description="Two to five products, by skuId")
-    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    sku_ids: list[SkuId] = Field(min_length=2, max_length=5, description="Two to five products, by skuId")
+    session_id: SessionId | None = None
     language: Literal["zh", "en"] | None = None
 
 
@@ -51,9 +51,9 @@ class CompareResponse(BaseModel):
 class CopywritingAgentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku_id: str | None = Field(None, max_length=128)
+    sku_id: SkuId | None = None
     product: SkuInfo | None = None
-    session_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    session_id: SessionId | None = None
     language: Literal["zh", "en"] | None = None
     max_length: int | None = Field(None, ge=20, le=400)
 
@@ -67,4 +67,4 @@ class CopywritingAgentRequest(BaseModel):
 class SummaryAgentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    session_id: SessionId

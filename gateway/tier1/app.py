@@ -25,6 +25,7 @@ from gateway.tier1.watch import WatchedFile
 from shared.deps import cache_client
 from shared.http import create_http_client
 from shared.service import create_app as create_service_app
+from shared.service import error_responses
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,31 @@ async def demo_page(state: GatewayStateDep) -> FileResponse:
     return FileResponse(index)
 
 
-@router.get("/v1/models", summary="The models of the OpenAI-compatible API")
+# What admission may refuse (gate.py), and what the gateway answers for an upstream it cannot reach.
+_ADMISSION = error_responses(401, 403, 404, 405, 413, 415, 422, 429)
+_UPSTREAM = error_responses(502, 504)
+
+
+@router.get("/v1/models", responses=error_responses(401), summary="The models of the OpenAI-compatible API")
 async def models(_: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
     return openai_facade.models()
 
 
-@router.post("/v1/chat/completions", summary="OpenAI-compatible chat with the shopping guide")
+@router.post(
+    "/v1/chat/completions",
+    responses={
+        200: {
+            "description": "A chat.completion, or with stream=true a text/event-stream of chat.completion.chunk",
+            "content": {"text/event-stream": {}},
+        },
+        **_ADMISSION,
+        **error_responses(400),
+        **_UPSTREAM,
+    },
+    summary="OpenAI-compatible chat with the shopping guide",
+    description="Errors in OpenAI's shape, `{\"error\": {\"type\", \"message\", ...}}`: 400 for a request that is "
+    "not a chat completion, 404 for an unknown model.",
+)
 async def chat_completions(
     state: GatewayStateDep,
     admitted: Annotated[Admitted, Depends(admit)],
@@ -69,7 +89,10 @@ for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each,
         routed,
         methods=[_method],
         summary="Routed (see the route table)",
+        description="The upstream's answer as it is: its own status codes and bodies (see its API), besides "
+        "the gateway's refusals and 502/504 for an upstream it cannot reach.",
         operation_id=f"routed_{_method.lower()}",
+        responses={**_ADMISSION, **_UPSTREAM},
     )
 
 
@@ -95,7 +118,8 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = create_service_app("gateway", routers=[router], settings=settings, resources=resources)
+    # No body guard: read_body checks bodies after admission, within max_body_bytes.
+    app = create_service_app("gateway", routers=[router], settings=settings, resources=resources, guard_bodies=False)
     app.mount("/static", StaticFiles(directory=settings.gateway_static_dir, check_dir=False), name="static")
     app.add_middleware(
         CORSMiddleware,

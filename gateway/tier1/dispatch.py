@@ -40,6 +40,7 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
     try:
         upstream = await open_upstream(
             state.http,
+            route.upstream,
             request.method,
             url,
             body,

@@ -1,5 +1,6 @@
 """What a request passes before it goes upstream, in order: a known key (401), a route (404/405), the
-tenant's permission for it (403), the key's rate limit (429), then the body size (413)."""
+tenant's permission for it (403), the key's rate limit (429), then the body: its size (413), a JSON media
+type (415) and its nesting (422, ``max_json_depth``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gateway.tier1.auth import Principal
 from gateway.tier1.limits import Reservation
 from gateway.tier1.routes import RateLimit, Route
 from gateway.tier1.state import GatewayStateDep
+from shared.bodies import check_json_body
 from shared.settings import Settings
 
 
@@ -63,7 +65,8 @@ async def admit(
 
 
 async def read_body(request: Request, state: GatewayStateDep) -> bytes:
-    """The request body, refused with 413 past ``max_body_bytes`` before it is read whole."""
+    """The request body, refused with 413 past ``max_body_bytes`` before it is read whole, then checked as
+    every app checks its bodies (``check_json_body``): before the cache key and the facade parse it."""
     limit = state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -73,4 +76,5 @@ async def read_body(request: Request, state: GatewayStateDep) -> bytes:
         body.extend(chunk)
         if len(body) > limit:
             raise HTTPException(413, f"body exceeds the {limit}-byte limit (SG_MAX_BODY_BYTES)")
+    check_json_body(bytes(body), request.headers.get("content-type"), state.settings.max_json_depth)
     return bytes(body)

@@ -32,10 +32,12 @@ from gateway.tier1.gate import Admitted
 from gateway.tier1.proxy import is_event_stream, open_upstream
 from gateway.tier1.state import GatewayState
 from shared.events import StreamEvent
+from shared.http import describe_failure
 from shared.llm.chunking import count_tokens
 from shared.service import error_body
 from shared.sessions import ConversationIndex
 from shared.sse import ClosingStreamingResponse, read_events
+from shared.text import is_blank
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     if ask.model != MODEL_ID:
         return _error(404, "invalid_request_error", f"no model {ask.model!r}; use {MODEL_ID!r}", code="model_not_found")
     last_user = next((i for i in range(len(ask.messages) - 1, -1, -1) if ask.messages[i].role == "user"), None)
-    if last_user is None or not ask.messages[last_user].text():
+    if last_user is None or is_blank(ask.messages[last_user].text()):
         return _error(400, "invalid_request_error", "no user message to answer: the last 'user' message is empty")
 
     conversations = ConversationIndex(state.cache, admitted.principal.tenant.name)
@@ -140,6 +142,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     payload = json.dumps({"session_id": session_id, "message": turn.message, "stream": ask.stream}).encode()
     upstream = await open_upstream(
         state.http,
+        admitted.route.upstream,
         "POST",
         admitted.upstream_url(state.settings),
         payload,
@@ -185,7 +188,7 @@ async def _completion(upstream: httpx.Response, turn: _Turn, settle: Callable[[]
     try:
         raw = await upstream.aread()
     except httpx.HTTPError as exc:
-        return _error(502, "upstream_error", f"the guide's answer broke off: {exc.__class__.__name__}")
+        return _error(502, "upstream_error", f"the guide's answer broke off: {describe_failure(exc)}")
     finally:
         await upstream.aclose()
     if upstream.status_code != 200:

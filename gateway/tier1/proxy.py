@@ -15,7 +15,7 @@ import httpx
 from fastapi import HTTPException
 
 from shared.events import StreamEvent
-from shared.http import TENANT_HEADER
+from shared.http import TENANT_HEADER, describe_failure
 from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, sse_frame
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ MAX_KEPT_BYTES = 1_000_000
 
 async def open_upstream(
     http: httpx.AsyncClient,
+    name: str,
     method: str,
     url: str,
     body: bytes,
@@ -35,7 +36,8 @@ async def open_upstream(
     timeout_s: float,
     tenant: str,
 ) -> httpx.Response:
-    """The upstream's response, headers read and body not yet; 504 on a timeout, 502 when unreachable."""
+    """The upstream's response, headers read and body not yet; 504 on a timeout, 502 when unreachable.
+    The client learns the upstream's ``name``, the log its address."""
     headers = {TENANT_HEADER: tenant, **({"content-type": content_type} if content_type else {})}
     request = http.build_request(
         method, url, content=body or None, headers=headers, timeout=httpx.Timeout(timeout_s, connect=2.0)
@@ -43,9 +45,11 @@ async def open_upstream(
     try:
         return await http.send(request, stream=True)
     except httpx.TimeoutException as exc:
-        raise HTTPException(504, f"upstream {url} timed out after {timeout_s:g}s") from exc
+        log.warning("%s %s timed out after %gs", method, url, timeout_s)
+        raise HTTPException(504, f"{name} timed out after {timeout_s:g}s") from exc
     except httpx.HTTPError as exc:
-        raise HTTPException(502, f"upstream {url} unreachable: {exc.__class__.__name__}") from exc
+        log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
+        raise HTTPException(502, f"{name} unavailable: {describe_failure(exc)}") from exc
 
 
 def is_event_stream(response: httpx.Response) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -105,8 +106,9 @@ class Route(BaseModel):
         return found.groupdict() if found else None
 
     def target(self, params: dict[str, str]) -> str:
-        """The path on the upstream, parameters filled in."""
-        return _PARAM.sub(lambda m: params[m.group(1)], self.upstream_path or self.path)
+        """The path on the upstream, parameters filled in, each escaped: one path segment, whatever
+        ``_PARAM_VALUE`` lets through."""
+        return _PARAM.sub(lambda m: quote(params[m.group(1)], safe=""), self.upstream_path or self.path)
 
 
 @dataclass(frozen=True, slots=True)

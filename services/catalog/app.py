@@ -32,8 +32,8 @@ from services.catalog.schemas import (
 )
 from shared.cache import Cache
 from shared.deps import CachedState, cache_client
-from shared.schemas import SkuInfo
-from shared.service import ReadinessCheck, app_state
+from shared.schemas import SKU_ID_PATTERN, SkuInfo
+from shared.service import ReadinessCheck, app_state, error_responses
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 
@@ -66,8 +66,8 @@ async def knowledge_search(body: KnowledgeRequest, catalog: CatalogDep) -> Knowl
     return KnowledgeResponse(hits=await catalog.search_knowledge(body.query, body.top_k, body.category))
 
 
-@router.get("/products/{sku_id}", response_model=SkuInfo, summary="One product")
-async def product(sku_id: Annotated[str, PathParam(max_length=128)], catalog: CatalogDep) -> SkuInfo:
+@router.get("/products/{sku_id}", response_model=SkuInfo, responses=error_responses(404), summary="One product")
+async def product(sku_id: Annotated[str, PathParam(pattern=SKU_ID_PATTERN)], catalog: CatalogDep) -> SkuInfo:
     found = await catalog.product(sku_id)
     if found is None:
         raise HTTPException(404, f"no product with skuId {sku_id!r}")

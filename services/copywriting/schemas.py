@@ -13,6 +13,7 @@ from shared.schemas import (
     require_messages,
 )
 from shared.settings import get_settings
+from shared.text import is_blank
 
 Language = Literal["zh", "en"]
 # Copy length: Chinese in characters, English in words.
@@ -31,7 +32,7 @@ class CopyProduct(SkuInfo):
     @field_validator("skuName", mode="before")
     @classmethod
     def _named(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (isinstance(value, str) and is_blank(value)):
             raise ValueError("the product has no name: set product.skuName to the product's name")
         return value.strip() if isinstance(value, str) else value
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.schemas import Conversation, Engine, EngineChoice, Message, require_messages
 from shared.settings import get_settings
+from shared.text import is_blank
 
 YesNo = Literal["是", "否"]
 Speaker = Literal["用户", "客服"]
@@ -64,7 +65,7 @@ class SummaryRequest(BaseModel):
         if value is None:
             return None
         value = value.strip()
-        if not value:
+        if is_blank(value):
             raise ValueError("the conversation is empty: send the transcript as '用户：…\\n客服：…'")
         settings = get_settings()
         limit = settings.max_message_chars * 4
