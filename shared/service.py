@@ -173,8 +173,8 @@ _ERROR_DOCS = {
     429: "Over the rate limit: wait Retry-After seconds",
     500: "Internal error: quote the request id",
     502: "An upstream service did not answer usefully (the message names it, never its address)",
-    504: "An upstream service did not answer in time",
     503: "A dependency this request needs (e.g. the session store) does not answer now: retry later",
+    504: "An upstream service did not answer in time",
 }
 
 
