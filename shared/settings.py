@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     services: ServiceUrls = ServiceUrls()
     service_timeout_s: float = Field(30.0, gt=0)
     host: str = "127.0.0.1"
+    # On SIGTERM an app refuses new requests and gives those in flight this long to finish; then the streams
+    # still open end with an error event of type "shutdown". A pod's terminationGracePeriodSeconds covers it.
+    drain_timeout_s: float = Field(25.0, ge=0)
 
     # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
     redis_url: str = "redis://127.0.0.1:6379/0"

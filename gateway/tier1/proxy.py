@@ -16,7 +16,7 @@ from fastapi import HTTPException
 
 from shared.events import StreamEvent
 from shared.http import TENANT_HEADER
-from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, sse_frame
+from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, shutdown_frame, sse_frame
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def relay(
     return ClosingStreamingResponse(
         events() if transcript.event_stream else raw(),
         on_close=close,
+        shutdown_frame=shutdown_frame() if transcript.event_stream else None,
         status_code=upstream.status_code,
         headers={**kept, **(headers or {})},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -92,19 +93,31 @@ def test_chit_chat_skips_recommendation(mini_suite: MiniSuite) -> None:
     assert names[-2:] == ["suggestions", "done"]
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "json"])
 @pytest.mark.parametrize("entry", ["router", "gateway"])
-async def test_client_disconnect_cancels_the_dialog_generation(mini_suite: MiniSuite, entry: str) -> None:
+async def test_client_disconnect_cancels_the_dialog_generation(mini_suite: MiniSuite, entry: str, stream: bool) -> None:
     mini_suite.configure(mini_suite.nlu_sim, reply=NLU_REPLY)
     mini_suite.configure(mini_suite.dialog_sim, itl_ms=50, reply="word " * 200)
     url = f"{getattr(mini_suite, entry)}/v1/chat"
+    body = {"message": "a phone with a good camera", "stream": stream}
     async with httpx.AsyncClient(timeout=30, headers={"Authorization": "Bearer dev-key"}) as client:
-        async with client.stream("POST", url, json={"message": "a phone with a good camera", "stream": True}) as response:
-            assert response.status_code == 200
-            tokens = 0
-            async for line in response.aiter_lines():
-                tokens += line.startswith("event: token")
-                if tokens == 3:
-                    break  # hang up mid-reply
+        if stream:
+            async with client.stream("POST", url, json=body) as response:
+                assert response.status_code == 200
+                tokens = 0
+                async for line in response.aiter_lines():
+                    tokens += line.startswith("event: token")
+                    if tokens == 3:
+                        break  # hang up mid-reply
+        else:
+            # A JSON turn answers only once the reply is whole: hang up while the dialog generation runs.
+            waiting = asyncio.create_task(client.post(url, json=body))
+            while not mini_suite.stats(mini_suite.dialog_sim)["in_flight"]:
+                assert not waiting.done(), "the turn ended before its reply was generated"
+                await asyncio.sleep(0.02)
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
     for _ in range(100):
         stats = mini_suite.stats(mini_suite.dialog_sim)
         if stats["cancelled"]:
