@@ -44,7 +44,7 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
             url,
             body,
             request.headers.get("content-type"),
-            route.timeout_s,
+            route,
             admitted.principal.tenant.name,
         )
     except BaseException:

@@ -142,7 +142,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
         admitted.upstream_url(state.settings),
         payload,
         "application/json",
-        admitted.route.timeout_s,
+        admitted.route,
         admitted.principal.tenant.name,
     )
 
