@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     # Gateway.
     api_keys: list[str] = Field(default_factory=lambda: ["dev-key"], description="Accepted client API keys")
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_inflight_turns: int = Field(
+        100, ge=1, description="LLM-route requests one gateway process serves at once; more get 503 + Retry-After"
+    )
     cors_origins: list[str] = ["*"]
     gateway_routes_file: Path = Field(
         PROJECT_ROOT / "gateway" / "tier1" / "routes.yaml", description="The tier-1 route table (YAML, hot-reloaded)"

@@ -277,4 +277,4 @@ def test_dashboard_reads_only_exported_metrics() -> None:
     assert "sg_http_requests_total" in exported and "llm_time_to_first_token_seconds_bucket" in exported
     unknown = {name for name in used - exported if not name.startswith(EXTERNAL_METRIC_PREFIXES)}
     assert not unknown, f"the dashboard reads metrics no code exports: {sorted(unknown)}"
-    assert {"sg_gateway_cache_total", "sg_gateway_rate_limited_total", "llm_endpoint_up"} <= used
+    assert {"sg_gateway_cache_total", "sg_gateway_rate_limited_total", "sg_gateway_shed_total", "llm_endpoint_up"} <= used

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.drain import DRAIN_KEY, Drain
 
@@ -56,3 +57,24 @@ async def test_a_request_not_answered_when_the_drain_stops_gets_a_503(
     assert status == 503 and headers["retry-after"]
     assert json.loads(b"".join(chunks))["error"]["type"] == "shutdown"
 
+
+async def test_turns_past_the_limit_are_shed_with_a_503_and_retry_after(make_settings, upstream: Upstream) -> None:
+    shed = REGISTRY.get_sample_value("sg_gateway_shed_total", {"business": "default"}) or 0.0
+    async with gateway(make_settings(max_inflight_turns=2)) as (client, manager):
+        held = [
+            asyncio.create_task(asgi_post(manager.app, "/v1/chat", {"message": "hold", "stream": True})) for _ in range(2)
+        ]
+        async with asyncio.timeout(30):
+            while upstream.calls["/v1/chat"] < 2:  # both turns upstream, their streams held open
+                await asyncio.sleep(0.01)
+        third = await client.post("/v1/chat", json={"message": "hi"})
+        not_a_turn = await client.post("/v1/intent", json={"messages": [{"role": "user", "content": "hi"}]})
+        for task in held:  # their clients leave: the slots are free again
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+        fourth = await client.post("/v1/chat", json={"message": "hi"})
+    assert third.status_code == 503 and third.headers["retry-after"] == "1"
+    assert third.json()["error"]["type"] == "overloaded" and "SG_MAX_INFLIGHT_TURNS" in third.json()["error"]["message"]
+    assert upstream.calls["/v1/chat"] == 3, "a shed turn never reaches the router"
+    assert REGISTRY.get_sample_value("sg_gateway_shed_total", {"business": "default"}) == shed + 1
+    assert not_a_turn.status_code == 200 and fourth.status_code == 200
