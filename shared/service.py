@@ -1,6 +1,8 @@
 """The app factory every service, the router and the gateway are built with.
 
-It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics``, request ids, JSON errors.
+It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics``, request ids, JSON errors, and how a
+request ends when its client or its process goes away: a client that hangs up cancels its request's work
+(a JSON request's as well as a stream's), and a draining app (``shared.drain``) refuses new requests.
 Resources live in the lifespan state, one typed object per app (a ``ServiceState``), never in module globals.
 """
 
@@ -13,15 +15,19 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.bodies import JSON_MEDIA_TYPE, BodyRefused, check_json_body
+from shared.drain import DRAIN_KEY, SHUTDOWN, SHUTDOWN_MESSAGE, Drain, drain_of
 from shared.schemas import ErrorResponse
 from shared.settings import Settings, get_settings
 from shared.telemetry import REQUEST_ID_HEADER, RequestContextMiddleware, metrics_response, request_id_var
@@ -194,6 +200,10 @@ def _document_errors(router: APIRouter) -> None:
 
 
 health_router = APIRouter(tags=["health"])
+# Answered while the app drains, and never counted in flight: probes and scrapes must not hold a drain up.
+HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# A hang-up's status, as nginx logs it: nobody reads the response, but logs and metrics show what happened.
+CLIENT_CLOSED_REQUEST = 499
 
 
 @health_router.get("/healthz", summary="Alive")
@@ -203,17 +213,22 @@ async def healthz(request: Request) -> dict[str, str]:
 
 @health_router.get(
     "/readyz",
-    summary="Dependencies answer",
-    responses={503: {"description": "Not ready: a dependency does not answer"}},
+    summary="Can serve: not draining, and the dependencies it needs answer",
+    responses={503: {"description": "Not ready: draining, or a dependency it needs does not answer"}},
 )
 async def readyz(request: Request) -> JSONResponse:
+    drain = drain_of(request.scope)
+    if drain is not None and drain.draining:
+        return JSONResponse({"ready": False, "reason": "draining", "checks": {}, "degraded": []}, status_code=503)
     state = app_state(request, ServiceState)
     checks, degradable = state.readiness(), state.degradable()
     results = await asyncio.gather(*(_safe(check) for check in (*checks.values(), *degradable.values())))
     status = dict(zip(checks, results[: len(checks)], strict=True))
     ready = all(status.values())
     degraded = [name for name, ok in zip(degradable, results[len(checks) :], strict=True) if not ok]
-    body = {"ready": ready, "checks": status, "degraded": degraded}
+    body: dict[str, Any] = {"ready": ready, "checks": status, "degraded": degraded}
+    if not ready:
+        body["reason"] = "unavailable: " + ", ".join(name for name, ok in status.items() if not ok)
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -229,6 +244,80 @@ async def _safe(check: ReadinessCheck) -> bool:
         return False
 
 
+def _shutdown_response() -> JSONResponse:
+    # Connection: close, so that a client's pool does not send its next request to this instance.
+    headers = {"Retry-After": "1", "Connection": "close"}
+    return JSONResponse(error_body(SHUTDOWN, SHUTDOWN_MESSAGE), status_code=503, headers=headers)
+
+
+class RequestLifecycle:
+    """Pure ASGI, around each request but the health paths: refused while the app drains, counted in flight
+    meanwhile, and cancelled when its client hangs up or, before it has answered, when the drain stops it.
+
+    The connection is watched once the request body is read, so a JSON request (a whole turn, say) stops its
+    work too when the client leaves, not only a stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        drain = drain_of(scope)
+        if scope["type"] != "http" or drain is None or scope["path"] in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if drain.draining:
+            await _shutdown_response()(scope, receive, send)
+            return
+        with drain.request():
+            await self._serve(drain, scope, receive, send)
+
+    async def _serve(self, drain: Drain, scope: Scope, receive: Receive, send: Send) -> None:
+        started = answered = False
+        gone = asyncio.Event()
+        watcher: asyncio.Task[None] | None = None
+        handling = anyio.CancelScope()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+            if not answered:
+                handling.cancel()
+
+        async def app_receive() -> Message:
+            nonlocal watcher
+            if watcher is not None or gone.is_set():
+                await gone.wait()  # the watcher alone reads the connection now
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif not message.get("more_body", False):
+                watcher = asyncio.create_task(watch())
+            return message
+
+        async def app_send(message: Message) -> None:
+            nonlocal started, answered
+            started = started or message["type"] == "http.response.start"
+            answered = message["type"] == "http.response.body" and not message.get("more_body", False)
+            await send(message)
+
+        def stop() -> None:
+            if not started:  # a stream ends itself, with its shutdown event (shared.sse)
+                handling.cancel()
+
+        try:
+            with handling, drain.stoppable(stop):
+                await self.app(scope, app_receive, app_send)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        if handling.cancel_called and not started:
+            response = Response(status_code=CLIENT_CLOSED_REQUEST) if gone.is_set() else _shutdown_response()
+            await response(scope, receive, send)
+
+
 def create_app(
     name: str,
     *,
@@ -237,19 +326,22 @@ def create_app(
     resources: Resources,
     description: str = "",
     guard_bodies: bool = True,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """``guard_bodies=False`` leaves bodies unchecked: for the gateway, which reads and checks its own after
-    admission, within its size limit (``JsonBodyGuard`` reads whatever comes)."""
+    admission, within its size limit (``JsonBodyGuard`` reads whatever comes). ``middleware`` runs innermost,
+    for requests already given an id and not refused by a drain."""
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, ServiceState]]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with resources(settings) as state:
-            yield {STATE_KEY: state}
+            yield {STATE_KEY: state, DRAIN_KEY: Drain()}
 
-    app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan, middleware=middleware)
     if guard_bodies:  # inside the request context: a refusal carries the request id
         app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth)
+    app.add_middleware(RequestLifecycle)
     app.add_middleware(RequestContextMiddleware, service=name)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

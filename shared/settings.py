@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     services: ServiceUrls = ServiceUrls()
     service_timeout_s: float = Field(30.0, gt=0)
     host: str = "127.0.0.1"
+    # On SIGTERM an app refuses new requests and gives those in flight this long to finish; then the streams
+    # still open end with an error event of type "shutdown". A pod's terminationGracePeriodSeconds covers it.
+    drain_timeout_s: float = Field(25.0, ge=0)
 
     # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -136,6 +139,9 @@ class Settings(BaseSettings):
     # Gateway.
     api_keys: list[str] = Field(default_factory=lambda: ["dev-key"], description="Accepted client API keys")
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_inflight_turns: int = Field(
+        100, ge=1, description="LLM-route requests one gateway process serves at once; more get 503 + Retry-After"
+    )
     cors_origins: list[str] = ["*"]
     gateway_routes_file: Path = Field(
         PROJECT_ROOT / "gateway" / "tier1" / "routes.yaml", description="The tier-1 route table (YAML, hot-reloaded)"

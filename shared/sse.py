@@ -2,11 +2,13 @@
 its generator, so a client that hangs up stops the upstream generation too.
 
 Streams here carry ``token`` events (``{"text": ...}``), one final ``done`` event, or an ``error`` event;
-a stream never just stops. Event names are ``shared.events.StreamEvent``.
+a stream never just stops, not even when its server shuts down (``shared.drain``): it then ends with an
+``error`` event of type ``shutdown``. Event names are ``shared.events.StreamEvent``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
@@ -14,8 +16,9 @@ from typing import Any
 
 import anyio
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from shared.drain import SHUTDOWN, SHUTDOWN_MESSAGE, drain_of
 from shared.events import StreamEvent
 from shared.llm.chunking import split_chunks
 from shared.telemetry import request_id_var
@@ -36,6 +39,11 @@ def error_event(kind: str, message: str, **extra: Any) -> Event:
     return StreamEvent.ERROR, {"type": kind, "message": message, "request_id": request_id_var.get(), **extra}
 
 
+def shutdown_frame() -> str:
+    """The last frame of a stream its server ends because it is shutting down."""
+    return sse_frame(*error_event(SHUTDOWN, SHUTDOWN_MESSAGE))
+
+
 async def _frames(events: AsyncIterator[WireEvent]) -> AsyncGenerator[str, None]:
     try:
         async for event, data in events:
@@ -54,6 +62,8 @@ class ClosingStreamingResponse(StreamingResponse):
 
     Starlette leaves the iterator suspended (or never started) when the client hangs up; closing it here
     releases the upstream connection, and ``on_close`` (caching, token counts, locks) runs in every case.
+    With a ``shutdown_frame``, the app's drain can stop the stream (``shared.drain``): it then ends with that
+    frame instead of a cut connection. Without one (a JSON body relayed), it is left to finish.
     """
 
     def __init__(
@@ -61,6 +71,7 @@ class ClosingStreamingResponse(StreamingResponse):
         content: AsyncGenerator[bytes | str, None],
         *,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        shutdown_frame: str | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
@@ -68,16 +79,29 @@ class ClosingStreamingResponse(StreamingResponse):
         super().__init__(content, status_code=status_code, headers=headers, media_type=media_type)
         self._generator = content  # body_iterator, typed as the generator it is: starlette's type has no aclose()
         self.on_close = on_close
+        self.shutdown_frame = shutdown_frame
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = ended = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started, ended
+            started = started or message["type"] == "http.response.start"
+            ended = message["type"] == "http.response.body" and not message.get("more_body", False)
+            await send(message)
+
+        drain = drain_of(scope) if self.shutdown_frame is not None else None
         try:
-            await super().__call__(scope, receive, send)
+            with anyio.CancelScope() as streaming:
+                with drain.stoppable(streaming.cancel) if drain else contextlib.nullcontext():
+                    await super().__call__(scope, receive, tracked)
+            if streaming.cancel_called and started and not ended and self.shutdown_frame is not None:
+                await send({"type": "http.response.body", "body": self.shutdown_frame.encode(), "more_body": False})
         finally:
             with anyio.CancelScope(shield=True):
                 await self._generator.aclose()
                 if self.on_close is not None:
                     await self.on_close()
-
 
 
 class EventStreamResponse(ClosingStreamingResponse):
@@ -87,6 +111,7 @@ class EventStreamResponse(ClosingStreamingResponse):
     def __init__(self, events: AsyncIterator[WireEvent], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(
             _frames(events),
+            shutdown_frame=shutdown_frame(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
         )

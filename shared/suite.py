@@ -1,25 +1,32 @@
 """Starting the suite: one process per app, on the ports of ``Settings.services``.
 
 ``python -m shared.suite run`` starts everything (what ``make run`` does) and stops it all on Ctrl-C;
-``python -m shared.suite serve intent`` starts one app (what a container runs).
+``python -m shared.suite serve intent`` starts one app (what a container runs). An app served so drains on
+SIGTERM (``shared.drain``): requests in flight get ``SG_DRAIN_TIMEOUT_S`` to finish before it stops;
+SIGINT (Ctrl-C), or a second signal, ends them at once, streams with their ``shutdown`` error event.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from types import FrameType
 from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
+from shared.drain import DRAIN_KEY, Drain
 from shared.settings import Settings, get_settings
 from shared.telemetry import configure_logging
 
@@ -36,21 +43,72 @@ APPS: dict[str, str] = {
 }
 
 
+# After the drain: how long stopped requests get to send their last word, then uvicorn's own grace for
+# whatever is left (a JSON body still being relayed). A pod's terminationGracePeriodSeconds must cover the
+# preStop sleep, SG_DRAIN_TIMEOUT_S and these (tests/test_deploy.py checks it).
+STOP_GRACE_S = 2
+GRACEFUL_SHUTDOWN_S = 5
+
+
 def port_of(settings: Settings, name: str) -> int:
     return urlsplit(getattr(settings.services, name)).port or 80
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, except that a signal first drains the app (``shared.drain``) and only then shuts it down:
+    SIGTERM waits up to ``drain_timeout_s`` for the requests in flight, SIGINT or a second signal does not."""
+
+    def __init__(self, config: uvicorn.Config, drain_timeout_s: float) -> None:
+        super().__init__(config)
+        self.drain_timeout_s = drain_timeout_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        drain = self.lifespan.state.get(DRAIN_KEY) if self.started else None
+        if self._loop is None or not isinstance(drain, Drain) or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        wait_s = self.drain_timeout_s if sig == signal.SIGTERM else 0.0
+        # A signal handler runs between two bytecodes of the loop's thread: hand over to the loop.
+        self._loop.call_soon_threadsafe(self._drain, drain, wait_s)
+
+    def _drain(self, drain: Drain, wait_s: float) -> None:
+        if self._draining is not None:
+            drain.stop()
+            return
+        # Idle keep-alive connections close now, busy ones after their response, so that clients reconnect,
+        # to another instance; the listener stays open for /readyz to say "draining".
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        self._draining = asyncio.create_task(self._drain_then_exit(drain, wait_s))
+
+    async def _drain_then_exit(self, drain: Drain, wait_s: float) -> None:
+        try:
+            await drain.run(wait_s, STOP_GRACE_S)
+        finally:
+            self.should_exit = True
 
 
 def serve(name: str, host: str | None = None) -> None:
     settings = get_settings()
     configure_logging(name, settings.log_level, settings.log_json)
-    uvicorn.run(
+    config = uvicorn.Config(
         f"{APPS[name]}:create_app",
         factory=True,
         host=host or settings.host,
         port=port_of(settings, name),
         log_config=None,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    server = DrainingServer(config, settings.drain_timeout_s)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 @contextlib.contextmanager
@@ -106,11 +164,11 @@ def _wait_healthy(settings: Settings, procs: dict[str, subprocess.Popen[bytes]],
     return not pending
 
 
-def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+def _stop(procs: dict[str, subprocess.Popen[bytes]], drain_timeout_s: float) -> None:
     for proc in procs.values():
         if proc.poll() is None:
-            proc.terminate()  # uvicorn shuts down gracefully on SIGTERM
-    deadline = time.monotonic() + 10
+            proc.terminate()  # each app drains on SIGTERM (DrainingServer)
+    deadline = time.monotonic() + drain_timeout_s + STOP_GRACE_S + GRACEFUL_SHUTDOWN_S + 5
     for proc in procs.values():
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -154,7 +212,7 @@ def run_all(startup_timeout_s: float = 120.0) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(procs)
+        _stop(procs, settings.drain_timeout_s)
 
 
 def main() -> None:

@@ -15,11 +15,14 @@ import pytest
 import yaml
 
 from shared.settings import PROJECT_ROOT, ServiceUrls, Settings
-from shared.suite import APPS
+from shared.suite import APPS, GRACEFUL_SHUTDOWN_S, STOP_GRACE_S
 
 DEPLOY = PROJECT_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 DEFAULT_PORTS = {name: urlsplit(getattr(ServiceUrls(), name)).port for name in APPS}
+# After its drain an app still needs this long to stop (shared/suite.py): stopped requests send their last
+# word, then uvicorn's own grace.
+SHUTDOWN_AFTER_DRAIN_S = STOP_GRACE_S + GRACEFUL_SHUTDOWN_S
 # Metrics the dashboard reads from other exporters than the suite's own code.
 EXTERNAL_METRIC_PREFIXES = ("vllm:",)
 
@@ -127,6 +130,35 @@ def test_probes(name: str, objects: dict[tuple[str, str], dict[str, Any]]) -> No
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+
+@pytest.mark.parametrize("name", list(APPS))
+def test_a_pod_has_the_time_to_drain(
+    name: str, objects: dict[tuple[str, str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM comes after the preStop sleep, and the grace period counts from before it: a grace shorter than
+    sleep + drain + shutdown would SIGKILL the streams the drain is letting finish."""
+    deployment = objects[("Deployment", name)]
+    drain_s = _settings_from({**_config(objects), **_env(deployment)}, monkeypatch).drain_timeout_s
+    sleep, seconds = _container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
+    assert sleep == "sleep"
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > float(seconds) + drain_s + SHUTDOWN_AFTER_DRAIN_S
+
+
+def _duration_s(value: str) -> float:
+    """A compose duration: 1m30s, 35s, 500ms."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", value)
+    assert parts and "".join(n + u for n, u in parts) == value, f"not a compose duration: {value!r}"
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def test_compose_gives_each_app_the_time_to_drain(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text("utf-8"))["services"]
+    for name in APPS:
+        drain_s = _settings_from(services[name]["environment"], monkeypatch).drain_timeout_s
+        assert _duration_s(services[name]["stop_grace_period"]) > drain_s + SHUTDOWN_AFTER_DRAIN_S, name
 
 
 def test_config_points_at_the_services(
@@ -245,7 +277,7 @@ def test_dashboard_reads_only_exported_metrics() -> None:
     assert "sg_http_requests_total" in exported and "llm_time_to_first_token_seconds_bucket" in exported
     unknown = {name for name in used - exported if not name.startswith(EXTERNAL_METRIC_PREFIXES)}
     assert not unknown, f"the dashboard reads metrics no code exports: {sorted(unknown)}"
-    assert {"sg_gateway_cache_total", "sg_gateway_rate_limited_total", "llm_endpoint_up"} <= used
+    assert {"sg_gateway_cache_total", "sg_gateway_rate_limited_total", "sg_gateway_shed_total", "llm_endpoint_up"} <= used
 
 
 def _redis_options(argv: list[str]) -> dict[str, str]:

@@ -50,7 +50,9 @@ async def _answers(http: httpx.AsyncClient, url: str) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class RouterState(CachedState):
-    """The router's clients, sessions and agents; it is ready when the services a turn calls answer."""
+    """The router's clients, sessions and agents. A turn rides out any of its services being down (the
+    stage degrades), so a service that does not answer degrades the router; it never takes it out of service,
+    which would take every router replica out at once over one service."""
 
     http: httpx.AsyncClient
     services: Services
@@ -60,12 +62,13 @@ class RouterState(CachedState):
     copywriting: CopywritingAgent
     summary: SummaryAgent
 
-    def readiness(self) -> dict[str, ReadinessCheck]:
+    def degradable(self) -> dict[str, ReadinessCheck]:
         urls = self.settings.services
         upstreams = {
             "intent": urls.intent, "extraction": urls.extraction, "dialog": urls.dialog, "catalog": urls.catalog
         }
-        return {name: functools.partial(_answers, self.http, url) for name, url in upstreams.items()}
+        answers = {name: functools.partial(_answers, self.http, url) for name, url in upstreams.items()}
+        return {**super().degradable(), **answers}
 
 
 def get_state(request: Request) -> RouterState:

@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from gateway.tier1 import openai_facade
 from gateway.tier1.auth import Keyring, Principal, TenantsFile
@@ -19,13 +21,14 @@ from gateway.tier1.cache import CACHE_HEADER, ResponseCache, prompts_fingerprint
 from gateway.tier1.dispatch import dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
-from gateway.tier1.routes import RouteTable
+from gateway.tier1.routes import Route, RouteTable
+from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
 from gateway.tier1.watch import WatchedFile
 from shared.deps import cache_client
 from shared.http import create_http_client
+from shared.service import STATE_KEY, error_responses
 from shared.service import create_app as create_service_app
-from shared.service import error_responses
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -113,13 +116,33 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
             keyring=Keyring(settings.api_keys, tenants),
             limiter=RateLimiter(cache, settings),
             response_cache=ResponseCache(cache, settings, prompts_fingerprint()),
+            turns=TurnSlots(settings.max_inflight_turns),
         )
+
+
+def find_turn(scope: Scope) -> tuple[TurnSlots, Route] | None:
+    """A request on an llm route: the process's turn slots and its route (see shed.py)."""
+    state = scope.get("state", {}).get(STATE_KEY)
+    if not isinstance(state, GatewayState):
+        return None
+    try:
+        route = state.routes.get().resolve(scope["method"], scope["path"]).route
+    except HTTPException:  # no such route: admission answers it
+        return None
+    return (state.turns, route) if route.llm else None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # No body guard: read_body checks bodies after admission, within max_body_bytes.
-    app = create_service_app("gateway", routers=[router], settings=settings, resources=resources, guard_bodies=False)
+    app = create_service_app(
+        "gateway",
+        routers=[router],
+        settings=settings,
+        resources=resources,
+        guard_bodies=False,
+        middleware=[Middleware(ShedTurns, find=find_turn)],
+    )
     app.mount("/static", StaticFiles(directory=settings.gateway_static_dir, check_dir=False), name="static")
     app.add_middleware(
         CORSMiddleware,

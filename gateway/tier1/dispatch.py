@@ -40,12 +40,11 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
     try:
         upstream = await open_upstream(
             state.http,
-            route.upstream,
             request.method,
             url,
             body,
             request.headers.get("content-type"),
-            route.timeout_s,
+            route,
             admitted.principal.tenant.name,
         )
     except BaseException:

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.tier1.gate import Admitted
 from gateway.tier1.proxy import is_event_stream, open_upstream
 from gateway.tier1.state import GatewayState
+from shared.drain import SHUTDOWN, SHUTDOWN_MESSAGE
 from shared.events import StreamEvent
 from shared.http import describe_failure
 from shared.llm.chunking import count_tokens
@@ -142,12 +143,11 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     payload = json.dumps({"session_id": session_id, "message": turn.message, "stream": ask.stream}).encode()
     upstream = await open_upstream(
         state.http,
-        admitted.route.upstream,
         "POST",
         admitted.upstream_url(state.settings),
         payload,
         "application/json",
-        admitted.route.timeout_s,
+        admitted.route,
         admitted.principal.tenant.name,
     )
 
@@ -178,6 +178,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     return ClosingStreamingResponse(
         _chunks(upstream, turn, include_usage, remember),
         on_close=close,
+        shutdown_frame=_frame(error_body(SHUTDOWN, SHUTDOWN_MESSAGE)),
         media_type="text/event-stream",
         headers={SESSION_HEADER: session_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -8,15 +8,17 @@ stream the upstream cuts off still ends with an ``error`` event instead of just 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 from fastapi import HTTPException
 
+from gateway.tier1.routes import Route
 from shared.events import StreamEvent
 from shared.http import TENANT_HEADER, describe_failure
-from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, sse_frame
+from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, shutdown_frame, sse_frame
 
 log = logging.getLogger(__name__)
 
@@ -24,32 +26,54 @@ log = logging.getLogger(__name__)
 _DROP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "x-request-id"}
 # JSON answers larger than this are relayed but not kept (for the cache or token counts).
 MAX_KEPT_BYTES = 1_000_000
+# A reachable upstream accepts a connection at once; more than this and it is down or swamped.
+CONNECT_TIMEOUT_S = 2.0
 
 
 async def open_upstream(
     http: httpx.AsyncClient,
-    name: str,
     method: str,
     url: str,
     body: bytes,
     content_type: str | None,
-    timeout_s: float,
+    route: Route,
     tenant: str,
 ) -> httpx.Response:
-    """The upstream's response, headers read and body not yet; 504 on a timeout, 502 when unreachable.
-    The client learns the upstream's ``name``, the log its address."""
+    """The upstream's response, headers read and body not yet; 504 when one of the route's deadlines fires,
+    502 when unreachable. The client learns the upstream's name (``route.upstream``), the log its address."""
     headers = {TENANT_HEADER: tenant, **({"content-type": content_type} if content_type else {})}
-    request = http.build_request(
-        method, url, content=body or None, headers=headers, timeout=httpx.Timeout(timeout_s, connect=2.0)
-    )
+    timeout = httpx.Timeout(route.timeout_s, connect=CONNECT_TIMEOUT_S)
+    request = http.build_request(method, url, content=body or None, headers=headers, timeout=timeout)
+    started = time.monotonic()
     try:
         return await http.send(request, stream=True)
     except httpx.TimeoutException as exc:
-        log.warning("%s %s timed out after %gs", method, url, timeout_s)
-        raise HTTPException(504, f"{name} timed out after {timeout_s:g}s") from exc
+        log.warning("%s %s timed out: %s", method, url, exc.__class__.__name__)
+        raise HTTPException(504, _timed_out(exc, route, time.monotonic() - started)) from exc
     except httpx.HTTPError as exc:
         log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
-        raise HTTPException(502, f"{name} unavailable: {describe_failure(exc)}") from exc
+        raise HTTPException(502, f"{route.upstream} unavailable: {describe_failure(exc)}") from exc
+
+
+# Which of httpx's deadlines fired: what the gateway was doing, and the key of its limit in the request's timeouts.
+_STAGES: tuple[tuple[type[httpx.TimeoutException], str, str], ...] = (
+    (httpx.PoolTimeout, "waiting for a free connection (the gateway's pool is full)", "pool"),
+    (httpx.ConnectTimeout, "connecting", "connect"),
+    (httpx.WriteTimeout, "sending the request", "write"),
+    (httpx.ReadTimeout, "waiting for the answer", "read"),
+)
+
+
+def _timed_out(exc: httpx.TimeoutException, route: Route, elapsed_s: float) -> str:
+    """Which deadline fired on which hop, its configured limit, and the time really spent: a 504 under load
+    can come from a short deadline (connect) long before the route's own."""
+    stage, key = next(((stage, key) for kind, stage, key in _STAGES if isinstance(exc, kind)), ("", ""))
+    limit = exc.request.extensions.get("timeout", {}).get(key)
+    source = "the gateway's connect timeout" if key == "connect" else f"the route's timeout_s ({route.path})"
+    return (
+        f"gateway -> {route.upstream}: {stage or 'the request'} timed out: limit {limit or route.timeout_s:g}s, "
+        f"{source}; gave up after {elapsed_s:.2f}s"
+    )
 
 
 def is_event_stream(response: httpx.Response) -> bool:
@@ -128,6 +152,7 @@ def relay(
     return ClosingStreamingResponse(
         events() if transcript.event_stream else raw(),
         on_close=close,
+        shutdown_frame=shutdown_frame() if transcript.event_stream else None,
         status_code=upstream.status_code,
         headers={**kept, **(headers or {})},
     )

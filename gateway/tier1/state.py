@@ -13,6 +13,7 @@ from gateway.tier1.auth import Keyring
 from gateway.tier1.cache import ResponseCache
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import RouteTable
+from gateway.tier1.shed import TurnSlots
 from gateway.tier1.watch import WatchedFile
 from shared.deps import CachedState
 from shared.service import app_state
@@ -20,13 +21,15 @@ from shared.service import app_state
 
 @dataclass(frozen=True, kw_only=True)
 class GatewayState(CachedState):
-    """The upstream client, the (re-read) route table and keyring, rate limits and the response cache."""
+    """The upstream client, the (re-read) route table and keyring, rate limits, the response cache, and the
+    slots of the turns in flight."""
 
     http: httpx.AsyncClient
     routes: WatchedFile[RouteTable]
     keyring: Keyring
     limiter: RateLimiter
     response_cache: ResponseCache
+    turns: TurnSlots
 
 
 def get_state(request: Request) -> GatewayState:

@@ -144,17 +144,26 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
         except ValueError:
             body = None
         state.requests += 1
-        state.last_requests.append({"body": body, "headers": dict(request.headers)})
+        # When each request started and ended (monotonic seconds, this process): tests read what overlapped.
+        seen: dict[str, Any] = {
+            "body": body, "headers": dict(request.headers), "started": time.monotonic(), "ended": None
+        }
+        state.last_requests.append(seen)
+
+        def ended(response: Response) -> Response:
+            seen["ended"] = time.monotonic()
+            return response
+
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             state.errors += 1
-            return _error(400, "'messages' must be a non-empty list of objects")
+            return ended(_error(400, "'messages' must be a non-empty list of objects"))
         if state.should_fail():
             state.errors += 1
-            return _error(state.config.error_status, "simulated failure")
+            return ended(_error(state.config.error_status, "simulated failure"))
         config = state.config  # This request keeps the settings it started with.
         if state.should_hang():
-            return await _hang(request, state)
+            return ended(await _hang(request, state))
         tokens = split_chunks(state.reply_to(messages))
         usage = {
             "prompt_tokens": sum(len(split_chunks(str(m.get("content", "")))) for m in messages),
@@ -165,9 +174,9 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
             state.streams += 1
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
-                _sse(state, config, tokens, usage if include_usage else None), media_type="text/event-stream"
+                _sse(state, config, tokens, usage if include_usage else None, seen), media_type="text/event-stream"
             )
-        return await _whole(request, state, config, tokens, usage)
+        return ended(await _whole(request, state, config, tokens, usage))
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -259,7 +268,7 @@ async def _whole(
 
 
 async def _sse(
-    state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int] | None
+    state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int] | None, seen: dict[str, Any]
 ) -> AsyncIterator[str]:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -297,5 +306,6 @@ async def _sse(
         state.completed += 1
     finally:
         state.in_flight -= 1
+        seen["ended"] = time.monotonic()
         if not ended:
             state.cancelled += 1

@@ -111,8 +111,11 @@ async def gateway(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
             yield client, manager
 
 
-async def asgi_post(app: Any, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], list[bytes]]:
-    """POST straight to the ASGI app: status, headers and each body message as the app sent it."""
+async def asgi_post(
+    app: Any, path: str, body: dict[str, Any], on_send: Callable[[dict[str, Any]], None] | None = None
+) -> tuple[int, dict[str, str], list[bytes]]:
+    """POST straight to the ASGI app: status, headers and each body message as the app sent it (each also
+    to ``on_send``, as it is sent)."""
     payload = json.dumps(body).encode()
     messages: list[dict[str, Any]] = []
     pending = [{"type": "http.request", "body": payload, "more_body": False}]
@@ -125,6 +128,8 @@ async def asgi_post(app: Any, path: str, body: dict[str, Any]) -> tuple[int, dic
 
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
+        if on_send is not None:
+            on_send(message)
 
     headers = [
         (b"content-type", b"application/json"),

@@ -103,13 +103,19 @@ def create_upstream(state: Upstream) -> FastAPI:
         session_id = body.get("session_id") or "fresh-session"
         reply = chat_reply(body["message"])
         saved = body["message"] != "unsaved"  # as if the session store had failed
+        hold = body["message"] == "hold"  # answer nothing (more) until the client hangs up
         if not body.get("stream"):
+            while hold and not await request.is_disconnected():
+                await asyncio.sleep(0.01)
             return JSONResponse({"session_id": session_id, "reply": reply, "products": [], "session_saved": saved})
 
         async def events() -> AsyncIterator[str]:
             yield sse_frame(StreamEvent.SESSION, {"session_id": session_id})
             yield sse_frame(StreamEvent.INTENT, {"intent": "specific product", "reason": "", "confidence": 1.0})
             pieces = split_chunks(reply)
+            if hold:
+                yield sse_frame(StreamEvent.TOKEN, {"text": pieces[0]})
+                await asyncio.Event().wait()  # cancelled when the client hangs up
             if body["message"] == "fail":
                 yield sse_frame(StreamEvent.TOKEN, {"text": pieces[0]})
                 yield sse_frame(*error_event("dialog_error", "the dialog service failed"))

@@ -83,6 +83,18 @@ async def test_reply_sources(http: httpx.AsyncClient, sim_a: Sim) -> None:
     assert await reply("echo me") == "echo me"
 
 
+async def test_each_request_records_when_it_started_and_ended(http: httpx.AsyncClient, sim_a: Sim) -> None:
+    sim_a.configure(reply="a b c", ttft_ms=20, itl_ms=5)
+    await http.post(f"{sim_a.url}/v1/chat/completions", json=_body())
+    await _sse(http, sim_a.url, _body())
+    sim_a.configure(fail_next=1)
+    await http.post(f"{sim_a.url}/v1/chat/completions", json=_body())
+    whole, streamed, failed = sim_a.stats()["last_requests"][-3:]
+    # One after the other: what a test reads to tell requests that overlapped from those that did not.
+    assert whole["started"] < whole["ended"] < streamed["started"] < streamed["ended"] < failed["started"]
+    assert failed["started"] <= failed["ended"]
+
+
 async def test_latency_is_honoured(http: httpx.AsyncClient, sim_a: Sim) -> None:
     sim_a.configure(reply="a b c d e", ttft_ms=100, itl_ms=30)
     started = time.perf_counter()

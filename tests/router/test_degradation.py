@@ -23,13 +23,13 @@ def router_settings(redis_url: str) -> Settings:
     )
 
 
-async def test_not_ready_when_services_are_down(router_settings) -> None:
+async def test_services_down_degrade_the_router_without_taking_it_out_of_service(router_settings) -> None:
+    # A turn still answers without them (below): taking the router out would take out every replica at once.
     async with app_client(create_app(router_settings)) as client:
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["checks"] == {"intent": False, "extraction": False, "dialog": False, "catalog": False}
-    assert ready.json()["degraded"] == []  # Redis answers
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert sorted(ready.json()["degraded"]) == ["catalog", "dialog", "extraction", "intent"]  # Redis answers
 
 
 async def test_a_turn_degrades_instead_of_failing_and_the_session_is_kept(router_settings) -> None:
