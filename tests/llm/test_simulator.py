@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -93,20 +92,6 @@ async def test_each_request_records_when_it_started_and_ended(http: httpx.AsyncC
     # One after the other: what a test reads to tell requests that overlapped from those that did not.
     assert whole["started"] < whole["ended"] < streamed["started"] < streamed["ended"] < failed["started"]
     assert failed["started"] <= failed["ended"]
-
-
-async def test_latency_is_honoured(http: httpx.AsyncClient, sim_a: Sim) -> None:
-    sim_a.configure(reply="a b c d e", ttft_ms=100, itl_ms=30)
-    started = time.perf_counter()
-    await http.post(f"{sim_a.url}/v1/chat/completions", json=_body())
-    assert time.perf_counter() - started >= 0.22
-
-    started = time.perf_counter()
-    async with http.stream("POST", f"{sim_a.url}/v1/chat/completions", json={**_body(), "stream": True}) as response:
-        arrivals = [time.perf_counter() - started async for line in response.aiter_lines() if '"content": "' in line]
-    # Lower bounds only: the server cannot send sooner, but a busy test machine may read later.
-    assert arrivals[1] >= 0.1  # first real token (after the empty role chunk)
-    assert arrivals[-1] >= 0.1 + 4 * 0.03
 
 
 async def test_errors(http: httpx.AsyncClient, sim_a: Sim) -> None:
