@@ -55,6 +55,12 @@ class DialogRequest(BaseModel):
     products: Products = Field(
         default_factory=list, description="The recommended products; the only ones the guide may mention"
     )
+    relaxed: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="The call's constraints the products do not meet (price, brand, brand_exclude, attribute:<key>, "
+        "category): nothing met them, so the nearest are shown",
+    )
     knowledge: Knowledge = Field(default_factory=list, description="Retrieved snippets the guide may quote")
     stream: bool = Field(False, description="Answer as text/event-stream: token events, then done (or error)")
     engine: EngineChoice = Field("auto", description="auto: the LLM when the dialog task is routed to one")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
-from shared.engines.extraction import ExtractionModel, gated_call
+from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
+from shared.schemas import EngineChoice, FunctionCall, Message, TurnReading, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
 
@@ -31,8 +31,8 @@ class LocalExtractor:
     def taxonomy(self) -> Taxonomy:
         return self.model.taxonomy
 
-    def extract(self, messages: list[Message]) -> FunctionCall | None:
-        return gated_call(messages, self.intent, self.model)
+    def read(self, messages: list[Message]) -> tuple[FunctionCall | None, TurnReading]:
+        return gated_read(messages, self.intent, self.model)
 
 
 class Extractor:
@@ -43,16 +43,18 @@ class Extractor:
         self.local = local
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
+        # The turn's reading is always the local engine's: cheap, and what the router's dialog state merges.
+        call, reading = self.local.read(messages)
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
             engine,
-            local=lambda: self.local.extract(messages),
+            local=lambda: call,
             prompt=lambda: [ChatMessage(role="user", content=self._prompt(messages))],
             parse=self._parse,
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
         )
-        return ExtractResponse(call=answer.value, engine=answer.engine)
+        return ExtractResponse(call=answer.value, turn=reading, engine=answer.engine)
 
     def _prompt(self, messages: list[Message]) -> str:
         taxonomy = self.local.taxonomy
