@@ -6,6 +6,8 @@ attribute values in the user's words), gated by the intent model: no call for ch
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
@@ -43,18 +45,21 @@ class Extractor:
         self.local = local
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
-        # The turn's reading is always the local engine's: cheap, and what the router's dialog state merges.
-        call, reading = self.local.read(messages)
+        # The turn's reading is always the local engine's (what the router's dialog state merges): read while an LLM
+        # answers, so that it adds nothing to the call's time, and the local call comes with it.
+        reading = asyncio.create_task(asyncio.to_thread(self.local.read, messages))
+        if engine == "local" or self.llm.uses_local(Task.EXTRACTION):
+            await reading
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
             engine,
-            local=lambda: call,
+            local=lambda: reading.result()[0] if reading.done() else self.local.read(messages)[0],
             prompt=lambda: [ChatMessage(role="user", content=self._prompt(messages))],
             parse=self._parse,
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
         )
-        return ExtractResponse(call=answer.value, turn=reading, engine=answer.engine)
+        return ExtractResponse(call=answer.value, turn=(await reading)[1], engine=answer.engine)
 
     def _prompt(self, messages: list[Message]) -> str:
         taxonomy = self.local.taxonomy

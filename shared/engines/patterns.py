@@ -108,7 +108,7 @@ _NOT_NAMES = frozenset(
 )
 # Brand aliases that are everyday words far more often than brands ("5000左右" is no Zuoyou sofa).
 _AMBIGUOUS_ALIASES = frozenset(
-    "左右 永久 闪电 冠军 大王 小布 博士 凤凰 小鹰 多特 水星 鸭鸭 keep clear forever pouch".split()
+    "左右 永久 闪电 冠军 大王 小布 博士 凤凰 小鹰 多特 水星 鸭鸭 keep clear forever pouch only".split()
 )
 _AFTER_NUMBER = re.compile(r"\d\s*$")  # "3.5 HP" is a unit, not the brand HP
 _MIN_UNKNOWN_NAME = 3  # "jd", "ok", "XL": two letters are too little to take as a name the lexicon lacks
