@@ -46,7 +46,16 @@ def merge_turn(state: DialogState, reading: TurnReading, shown: Sequence[SkuInfo
     reference = [p for p in shown if p.skuId == state.focus] or list(shown)
     for move in reading.relative:
         constraints = moved(constraints, move, reference)
+        if move.key == "price" and constraints.price is not None:
+            arguments["price"] = _price_words(constraints.price)  # an outside recommender reads the words
     return DialogState(call=_call(_brand_words(arguments, constraints), constraints), focus=focus)
+
+
+def _price_words(price: PriceRange) -> str:
+    """A moved price in words the shared parser reads back: "under 1698.99 CNY", "over 2499.01 CNY"."""
+    if price.max is not None:
+        return f"under {price.max:g} {price.currency}"
+    return f"over {price.min:g} {price.currency}"
 
 
 def _call(arguments: dict[str, str], constraints: Constraints) -> FunctionCall:

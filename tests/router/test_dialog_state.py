@@ -4,6 +4,7 @@ from what was shown, an ordinal refers to a shown product."""
 from __future__ import annotations
 
 from gateway.router.dialog_state import merge_turn
+from shared.engines.constraints import Currencies, read_price
 from shared.schemas import (
     AttributeConstraint,
     BrandConstraint,
@@ -78,6 +79,8 @@ def test_cheaper_and_bigger_move_from_what_was_shown() -> None:
     cheaper = merge_turn(about, TurnReading(relative=[Relative(key="price", direction="less")]), SHOWN)
     assert cheaper.call is not None and cheaper.call.constraints is not None
     assert cheaper.call.constraints.price == PriceRange(max=1698.99), "below the cheapest shown, the old floor gone"
+    assert cheaper.call.arguments["price"] == "under 1698.99 CNY", "the words say the same"
+    assert read_price(cheaper.call.arguments["price"], Currencies("CNY", {})) == PriceRange(max=1698.99)
     bigger = merge_turn(_phone(), TurnReading(relative=[Relative(key="screen size", direction="more")]), SHOWN)
     assert bigger.call is not None and bigger.call.constraints is not None
     assert bigger.call.constraints.attributes == {"screen size": AttributeConstraint(min=6.71, unit="inch")}
