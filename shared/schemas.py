@@ -96,11 +96,88 @@ def last_user_message(messages: list[Message]) -> str:
     return next(m.content for m in reversed(messages) if m.role == "user")
 
 
+class PriceRange(BaseModel):
+    """A price range in the catalog's currency (converted from the user's), either bound open."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = Field(None, ge=0)
+    max: float | None = Field(None, ge=0)
+    currency: str = Field("CNY", min_length=3, max_length=3)
+
+
+class BrandConstraint(BaseModel):
+    """Brands in the catalog's spelling: only these (``include``), never these (``exclude``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: list[str] = Field(default_factory=list, max_length=16)
+    exclude: list[str] = Field(default_factory=list, max_length=16)
+
+
+class AttributeConstraint(BaseModel):
+    """A measured range (``min``/``max`` in ``unit``: "6 inch", "for 4 people") or a value the catalog writes
+    ("winter"); a product fits when its value for the key overlaps the range, or names the value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = Field(None, max_length=16)
+    value: str | None = Field(None, max_length=100)
+
+
+class Constraints(BaseModel):
+    """What the user stated as hard limits, read as values: the catalog filters on these, and says which it had
+    to drop (``relaxed``: ``price``, ``brand``, ``brand_exclude``, ``attribute:<key>``) when nothing fits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: PriceRange | None = None
+    brands: BrandConstraint | None = None
+    attributes: dict[str, AttributeConstraint] = Field(default_factory=dict, max_length=32)
+
+    def __bool__(self) -> bool:
+        return bool(self.price or self.brands or self.attributes)
+
+
 class FunctionCall(BaseModel):
-    """The recommendation-API call (``the call``): ``get_recommds_by_sku`` with category-specific attributes."""
+    """The recommendation-API call (``the call``): ``get_recommds_by_sku`` with category-specific attributes in
+    the user's words (what an outside recommender reads) and, beside them, the same needs read as values."""
 
     name: Literal["get_recommds_by_sku"] = RECOMMEND_FUNCTION
     arguments: dict[str, str] = Field(default_factory=dict, max_length=32)
+    constraints: Constraints | None = None
+
+
+class Relative(BaseModel):
+    """A move from what was last shown: "cheaper" is ``price``/``less``, "bigger screen" ``screen size``/``more``."""
+
+    key: str
+    direction: Literal["less", "more"]
+
+
+class TurnReading(BaseModel):
+    """What one user message says about the need, read in the context of the dialog before it: the delta the
+    router merges into the dialog state."""
+
+    category: str | None = Field(None, description="The kind of product this message is about, if any")
+    named: bool = Field(False, description="The message names that kind itself (else it is inferred)")
+    arguments: dict[str, str] = Field(default_factory=dict, description="Wishes in the user's words, per key")
+    constraints: Constraints = Field(default_factory=Constraints)
+    relative: list[Relative] = Field(default_factory=list)
+    ordinal: int | None = Field(None, description="The shown product it refers to: 1 the first, -1 the last")
+
+    def __bool__(self) -> bool:
+        """Whether the message says anything about the need."""
+        return bool(self.category or self.arguments or self.constraints or self.relative or self.ordinal)
+
+
+class DialogState(BaseModel):
+    """The state of a shopping conversation: the call it adds up to, and the shown product it last referred to."""
+
+    call: FunctionCall | None = None
+    focus: str | None = Field(None, description="skuId of the shown product the last message referred to")
 
 
 class Scene(BaseModel):

@@ -1,7 +1,7 @@
 """Dialog sessions in the KV cache (Redis), kept per tenant.
 
-``SessionStore`` holds what the router remembers of a session: history, intent trajectory, needs profile,
-last products. Each turn is appended to the session's log in one atomic step with the profile it changed, so
+``SessionStore`` holds what the router remembers of a session: history, intent trajectory, needs profile, dialog
+state, last products. Each turn is appended to the session's log in one atomic step with the profile it changed, so
 concurrent turns on one session are all kept, in the order they reached the store; an append that fails is
 reported to the turn, which says so in its answer. ``ConversationIndex`` is how the OpenAI-compatible facade,
 whose clients send a ``user`` or resend the whole history instead of a session id, finds the session a
@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.cache import Cache, CacheError
-from shared.schemas import SESSION_ID_PATTERN, Message, SkuInfo
+from shared.schemas import SESSION_ID_PATTERN, DialogState, FunctionCall, Message, SkuInfo
 from shared.telemetry import SESSION_TURNS_UNSAVED
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ class Session(BaseModel):
     history: list[Message] = Field(default_factory=list)
     intents: list[str] = Field(default_factory=list, description="The intent of each turn: the trajectory")
     preferences: dict[str, str] = Field(default_factory=dict, description="The needs profile: the latest call")
+    state: DialogState = Field(
+        default_factory=DialogState, description="The dialog state: the call the conversation adds up to"
+    )
     last_products: list[SkuInfo] = Field(default_factory=list)
 
 
@@ -69,6 +72,13 @@ class SessionStore:
         if not stored.entries and not stored.fields:
             return None
         exchanges = [Exchange.model_validate_json(entry) for entry in stored.entries]
+        preferences = json.loads(stored.fields.get("preferences", b"{}"))
+        # A session saved before it kept a state: its last call is where the dialog stands.
+        state = (
+            DialogState.model_validate_json(stored.fields["state"])
+            if "state" in stored.fields
+            else DialogState(call=FunctionCall(arguments=preferences) if preferences else None)
+        )
         return Session(
             id=session_id,
             history=[
@@ -77,7 +87,8 @@ class SessionStore:
                 for message in (Message(role="user", content=e.user), Message(role="assistant", content=e.assistant))
             ],
             intents=[e.intent for e in exchanges],
-            preferences=json.loads(stored.fields.get("preferences", b"{}")),
+            preferences=preferences,
+            state=state,
             last_products=_PRODUCTS.validate_json(stored.fields.get("last_products", b"[]")),
         )
 
@@ -94,14 +105,23 @@ class SessionStore:
         return found or Session(id=session_id)
 
     async def append(
-        self, session_id: str, exchange: Exchange, *, preferences: dict[str, str] | None, products: list[SkuInfo]
+        self,
+        session_id: str,
+        exchange: Exchange,
+        *,
+        preferences: dict[str, str] | None,
+        products: list[SkuInfo],
+        state: DialogState | None = None,
     ) -> bool:
-        """Add one exchange to the session, the oldest dropped beyond ``max_turns``, and with it the needs
-        profile (when the turn made a call) and the products (when it showed any). False when the cache failed:
-        the turn was answered but the session does not have it."""
+        """Add one exchange to the session, the oldest dropped beyond ``max_turns``, and with it, in the same
+        atomic step, the needs profile (when the turn made a call), the dialog state (when the turn moved it) and
+        the products (when it showed any). False when the cache failed: the turn was answered but the session
+        does not have it."""
         fields: dict[str, bytes] = {}
         if preferences is not None:
             fields["preferences"] = json.dumps(preferences, ensure_ascii=False).encode()
+        if state is not None:
+            fields["state"] = state.model_dump_json().encode()
         if products:
             fields["last_products"] = _PRODUCTS.dump_json(products)
         try:

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     # The recommender the router calls: the built-in catalog service, or an outside API with the same shape.
     recommender_url: str | None = Field(None, description="Outside POST endpoint taking {call, top_k}; None = catalog")
     recommender_timeout_s: float = Field(2.0, gt=0)
+    # Prices the user states in another currency are converted to the catalog's before filtering ("under $100").
+    catalog_currency: str = Field("CNY", min_length=3, max_length=3, description="ISO code of the catalog's prices")
+    currency_rates: dict[str, float] = Field(
+        default_factory=lambda: {"USD": 7.2, "EUR": 7.8, "GBP": 9.1, "HKD": 0.92, "JPY": 0.048},
+        description="Units of the catalog currency one unit of each other currency is worth",
+    )
 
     # LLM layer.
     llm_pools: dict[str, PoolSettings] = {}
@@ -190,6 +196,13 @@ class Settings(BaseSettings):
     @classmethod
     def _every_task_routed(cls, value: dict[Task, TaskRoute]) -> dict[Task, TaskRoute]:
         return {**_default_tasks(), **value}
+
+    @field_validator("currency_rates")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        if bad := [code for code, rate in value.items() if rate <= 0]:
+            raise ValueError(f"currency rates must be positive: {bad}")
+        return {code.upper(): rate for code, rate in value.items()}
 
     @field_validator("gateway_tenants_file", mode="before")
     @classmethod

@@ -48,7 +48,7 @@ def latency() -> list[str]:
     lines = []
     for name, run, dialogs in (
         ("intent", intent.classify, [list(e.messages) for e in load_intent()]),
-        ("extraction", extractor.extract, [list(e.messages) for e in load_extraction()]),
+        ("extraction", extractor.read, [list(e.messages) for e in load_extraction()]),
     ):
         for dialog in dialogs[:5]:  # warm-up: first calls pay for lazy imports and allocations
             run(dialog)

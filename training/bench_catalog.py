@@ -32,7 +32,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from services.catalog.app import create_app
-from services.catalog.engine import Catalog, Wanted
+from services.catalog.engine import CANDIDATES_PER_RESULT, Catalog, Wanted
 from services.catalog.ingest import SAMPLE_GUIDES, SAMPLE_VECTORS
 from services.catalog.knowledge import KnowledgeBase, open_knowledge_base
 from services.catalog.knowledge.documents import (
@@ -47,6 +47,7 @@ from services.catalog.knowledge.store import Filter, open_store
 from services.catalog.knowledge.vector_cache import VectorFileCache
 from services.catalog.sample_data.scale import read_sample, scale
 from shared.embeddings import Embedder, create_embedder
+from shared.engines.constraints import Currencies
 from shared.schemas import FunctionCall, SkuInfo
 from shared.settings import PROJECT_ROOT, Settings
 from shared.taxonomy import load_taxonomy
@@ -178,15 +179,16 @@ async def engine_latency(
     kb = KnowledgeBase(store, embedder, cache=None)
     await kb.open()
     await ingest(kb, PRODUCTS, [product_document(sku) for sku in products], vector_cache=vectors)
-    catalog = Catalog(kb)
+    catalog = Catalog(kb, Currencies.of(settings))
+    limit = max(5 * CANDIDATES_PER_RESULT, 20)  # what a recommendation of 5 fetches
     prepared = []
     for call in requests:
-        wanted = Wanted.from_call(call)
+        wanted = Wanted.from_call(call, catalog.currencies)
         prepared.append(((await embedder.embed_query(wanted.query)).tolist(), Filter(tuple(wanted.filters.values()))))
     # The recall step alone (Catalog._ranked) is what the engine is chosen by.
     for vector, flt in prepared[:5]:
-        await catalog._ranked(vector, flt, 5)
-    samples = [await timed(partial(catalog._ranked, v, f, 5)) for v, f in prepared]
+        await catalog._ranked(vector, flt, limit)
+    samples = [await timed(partial(catalog._ranked, v, f, limit)) for v, f in prepared]
     await store.aclose()
     return stats(samples)
 

@@ -15,11 +15,22 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gateway.router.clients import ServiceError, Services
+from gateway.router.dialog_state import merge_turn
 from gateway.router.schemas import ChatResponse
 from gateway.router.tree import Node, TaskTree
 from shared.engines.suggestions import suggest
 from shared.events import StreamEvent
-from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, IntentLabel, KnowledgeHit, Message, Scene, SkuInfo
+from shared.schemas import (
+    NON_SHOPPING_INTENTS,
+    DialogState,
+    FunctionCall,
+    IntentLabel,
+    KnowledgeHit,
+    Message,
+    Scene,
+    SkuInfo,
+    TurnReading,
+)
 from shared.sessions import Exchange, Session, SessionStore
 from shared.sse import Event, error_event
 from shared.taxonomy import Taxonomy
@@ -48,6 +59,7 @@ class Turn:
     extraction: dict[str, Any] | None = None
     scene: Scene = field(default_factory=Scene)
     call: FunctionCall | None = None
+    state: DialogState | None = None  # the dialog state after this turn; None: the turn left it as it was
     products: list[SkuInfo] = field(default_factory=list)
     relaxed: list[str] = field(default_factory=list)
     knowledge: list[KnowledgeHit] = field(default_factory=list)
@@ -112,16 +124,33 @@ class ShoppingTurn:
             turn.engines["extraction"] = turn.extraction["engine"]
 
     async def _call(self, turn: Turn) -> None:
-        # No API call for random chat / random shopping, whatever extraction found.
-        if turn.intent not in NON_SHOPPING_INTENTS and turn.extraction and turn.extraction.get("call"):
-            call = FunctionCall.model_validate(turn.extraction["call"])
-            turn.call = FunctionCall(arguments=_with_profile(call.arguments, turn.session.preferences))
-        await turn.emit(StreamEvent.CALL, {"call": turn.call.model_dump() if turn.call else None})
+        # The call is the dialog state with this message merged in. No call for random chat or random shopping,
+        # except a message that moves a running dialog ("cheaper", "the second one", "under $100" read alone
+        # look like browsing): that is a shopping turn, and the dialog is told so.
+        state = turn.session.state
+        found = turn.extraction.get("turn") if turn.extraction else None
+        reading = TurnReading.model_validate(found) if found else None
+        moves = reading is not None and bool(reading.relative or reading.ordinal or reading.constraints)
+        if turn.intent in NON_SHOPPING_INTENTS and not (state.call and moves):
+            await turn.emit(StreamEvent.CALL, {"call": None, "focus": None})
+            return
+        if turn.intent in NON_SHOPPING_INTENTS:
+            turn.intent = "specific needs"
+        turn.state = merge_turn(state, reading, turn.session.last_products) if reading else state
+        turn.call = turn.state.call
+        await turn.emit(
+            StreamEvent.CALL, {"call": turn.call.model_dump() if turn.call else None, "focus": turn.state.focus}
+        )
 
     async def _recommend(self, turn: Turn) -> None:
         if turn.call is None:
             return
-        turn.products, turn.relaxed = await turn.degrade("recommend", self.services.recommend(turn.call), ([], []))
+        if turn.state is not None and turn.state.focus:
+            # "The second one": the product the user pointed at, as they saw it.
+            turn.products = [p for p in turn.session.last_products if p.skuId == turn.state.focus]
+        else:
+            recommended = self.services.recommend(turn.call)
+            turn.products, turn.relaxed = await turn.degrade("recommend", recommended, ([], []))
         await turn.emit(
             StreamEvent.PRODUCTS, {"products": [p.model_dump() for p in turn.products], "relaxed": turn.relaxed}
         )
@@ -212,11 +241,14 @@ class ShoppingTurn:
     async def _save(self, turn: Turn) -> None:
         # Appended, never rewritten: a turn that ran alongside others on the session is kept with them. A store
         # that fails costs the turn its place in the session, not its answer, and the answer says so.
+        focused = turn.state is not None and turn.state.focus is not None
         turn.saved = await self.sessions.append(
             turn.session.id,
             Exchange(user=turn.message, assistant=turn.reply, intent=turn.intent),
             preferences=dict(turn.call.arguments) if turn.call else None,
-            products=turn.products,
+            # A turn about one of the shown products keeps the list it picked from: "the third one" comes next.
+            products=[] if focused else turn.products,
+            state=turn.state,
         )
         if not turn.saved:
             turn.engines["session"] = "unsaved"
@@ -230,6 +262,7 @@ class ShoppingTurn:
             scene=turn.scene,
             call=turn.call,
             products=turn.products,
+            relaxed=turn.relaxed,
             knowledge=turn.knowledge,
             suggestions=turn.suggestions,
             engines=turn.engines,
@@ -239,14 +272,6 @@ class ShoppingTurn:
 
 def _chained(nodes: list[Node[Turn]]) -> list[Node[Turn]]:
     return [Node(node.name, node.run, after=(nodes[i - 1].name,) if i else ()) for i, node in enumerate(nodes)]
-
-
-def _with_profile(arguments: dict[str, str], preferences: dict[str, str]) -> dict[str, str]:
-    """The user's needs profile: what they said earlier about the same category still holds
-    when this turn's call does not repeat it; a new category starts a new profile."""
-    if preferences.get("category") != arguments.get("category"):
-        return dict(arguments)
-    return {**preferences, **arguments}
 
 
 def _apology(chinese: bool) -> str:

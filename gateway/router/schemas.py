@@ -23,6 +23,9 @@ class ChatResponse(BaseModel):
     scene: Scene
     call: FunctionCall | None
     products: list[SkuInfo]
+    relaxed: list[str] = Field(
+        default_factory=list, description="Constraints the products do not meet, dropped because nothing met them all"
+    )
     knowledge: list[KnowledgeHit] = []
     suggestions: list[str] = []
     engines: dict[str, Any] = Field(default_factory=dict, description="Which engine answered each stage")

@@ -32,6 +32,7 @@ from services.catalog.schemas import (
 )
 from shared.cache import Cache
 from shared.deps import CachedState, cache_client
+from shared.engines.constraints import Currencies
 from shared.schemas import SKU_ID_PATTERN, SkuInfo
 from shared.service import ReadinessCheck, app_state, error_responses
 from shared.service import create_app as create_service_app
@@ -106,7 +107,7 @@ async def resources(settings: Settings) -> AsyncIterator[CatalogState]:
         # and seeding take seconds, so they run after start-up: /readyz says when they are done, and calls
         # that come earlier wait for them.
         preparing = asyncio.create_task(_prepare(kb, settings), name="catalog-prepare")
-        catalog = Catalog(kb, preparing)
+        catalog = Catalog(kb, Currencies.of(settings), preparing)
         try:
             yield CatalogState(settings=settings, cache=cache, catalog=catalog)
         finally:

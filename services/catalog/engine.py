@@ -1,9 +1,13 @@
 """The built-in recommender and knowledge search, on the knowledge base (Qdrant + multilingual embeddings).
 
-Recommendation: hard filters from what the call states in structure (category, brand, price range), then
-semantic ranking of the free-text wishes ("good camera", "续航长") against each product's own text and the
-reviews buyers praised it in, both languages in one vector space. When the filters leave nothing, they are
-dropped one at a time in ``RELAX_ORDER`` and the response names the dropped ones. Embeddings match topics,
+Recommendation: hard constraints from the call's ``constraints`` (category, price range in the catalog's currency,
+brands asked for and excluded in the store's filter; measured attributes and named values checked on the
+candidates' attribute values), or, for a caller that sent only words, its ``price`` and ``brand`` read by the
+shared parser (``shared.engines.constraints``); then semantic ranking of the free-text wishes ("good camera",
+"续航长") against each product's own text and the reviews buyers praised it in, both languages in one vector
+space. When the constraints leave nothing, they are dropped one at a time in ``RELAX_ORDER`` and the response
+names each dropped one (``price``, ``brand``, ``brand_exclude``, ``attribute:<key>``, ``category``); the nearest
+to what was dropped come first, so nothing that misses a constraint is shown as if it met it. Embeddings match topics,
 not amounts, so a wish for more of an attribute ("long battery life", "拍照好") also ranks by where the
 product's value stands on that attribute's taxonomy scale (entry-level to premium).
 """
@@ -19,18 +23,22 @@ from typing import Any
 from services.catalog.knowledge import KnowledgeBase
 from services.catalog.knowledge.base import normalise_query
 from services.catalog.knowledge.documents import PRODUCTS, point_id
-from services.catalog.knowledge.store import AnyOf, Between, Condition, Filter, Hit
+from services.catalog.knowledge.store import AnyOf, Between, Condition, Filter, Hit, NoneOf
+from shared.engines.constraints import Currencies, distance, fits, from_words, price_distance
 from shared.recommender import Ad, RecommendResponse
-from shared.schemas import FunctionCall, KnowledgeHit, SkuInfo
-from shared.taxonomy import load_taxonomy
+from shared.schemas import AttributeConstraint, FunctionCall, KnowledgeHit, PriceRange, SkuInfo
+from shared.taxonomy import Category, load_taxonomy
 
-# The least telling filter goes first: a budget is often approximate, a brand a preference, the category
-# what the user came for.
-RELAX_ORDER = ("price", "brand", "category")
+# The least telling constraint goes first: a measured attribute is often read loosely ("6 inch"), a budget is
+# approximate, a brand a preference, an excluded brand a plain no, the category what the user came for.
+RELAX_ORDER = ("attributes", "price", "brand", "brand_exclude", "category")
 # How much what buyers praise counts next to what the product is.
 REVIEW_WEIGHT = 0.5
 # Candidates fetched per vector before fusing, as a multiple of top_k.
 CANDIDATES_PER_RESULT = 4
+# Candidates fetched when attribute constraints are checked on them: the store cannot compare "3-4 person" with
+# "for 4 people", so the check runs on the candidates' values, and a deeper pool keeps fitting products in it.
+ATTRIBUTE_CANDIDATES = 200
 # What the top of an attribute's scale adds to a product's score when the user wants more of it; text scores
 # are cosines, mostly 0.3-0.6.
 TIER_WEIGHT = 0.15
@@ -41,22 +49,6 @@ _MORE = re.compile(
     re.IGNORECASE,
 )
 _INTERNAL_FIELDS = frozenset({"hash", "doc"})
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*k\b)?", re.IGNORECASE)
-
-
-def price_range(text: str) -> tuple[float | None, float | None]:
-    """(low, high) from a budget in the user's words: "under $1500", "3000以内", "2000-3000元"."""
-    numbers = [float(n.lower().replace(",", "").replace("k", "").strip()) * (1000 if "k" in n.lower() else 1)
-               for n in _NUMBER.findall(text)]
-    if not numbers:
-        return None, None
-    if len(numbers) >= 2:
-        return min(numbers[:2]), max(numbers[:2])
-    if re.search(r"(over|above|more than|at least|以上|起)", text, re.IGNORECASE):
-        return numbers[0], None
-    if re.search(r"(around|about|左右|上下)", text, re.IGNORECASE):
-        return numbers[0] * 0.8, numbers[0] * 1.2
-    return None, numbers[0]
 
 
 @lru_cache(maxsize=1)
@@ -75,57 +67,58 @@ def resolve_category(text: str) -> str:
     return _category_names().get(text.strip().lower(), text.strip())
 
 
-def _mentions(text: str, name: str) -> bool:
-    if re.fullmatch(r"[\x00-\x7f]+", name):  # Latin names as whole words: "LG" is not in "bulge"
-        return re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", text) is not None
-    return name.lower() in text
-
-
-def resolve_brands(text: str, category: str | None) -> tuple[str, ...]:
-    """Canonical brands named in ``"Samsung and Google Pixel phones"`` or ``"苹果或华为"``."""
+def _categories(category: str | None) -> list[Category]:
     taxonomy = load_taxonomy()
-    pool = [taxonomy[category]] if category is not None and category in taxonomy else list(taxonomy.categories.values())
-    lowered = text.lower()
-    found: dict[str, None] = {}
-    for cat in pool:
-        for brand in cat.brands:
-            if _mentions(lowered, brand):
-                found[brand] = None
-        for alias, brand in cat.brand_aliases.items():
-            if _mentions(lowered, alias):
-                found[brand] = None
-    return tuple(found) or (text.strip(),)  # no known brand: filter on the text, which then gets relaxed
+    return [taxonomy[category]] if category is not None and category in taxonomy else list(taxonomy.categories.values())
 
 
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """A call read as hard filters (in relaxation order) and the free text to rank by."""
+    """A call read as hard constraints (in relaxation order: store filters, and attribute checks on the
+    candidates' values) and the free text to rank by."""
 
     filters: dict[str, Condition]
+    checks: dict[str, AttributeConstraint]  # attribute key -> what its value must fit
     query: str
+    price: PriceRange | None = None
     # The category's attributes the user wants more of, with that attribute's values from entry to premium.
     scales: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_call(cls, call: FunctionCall) -> Wanted:
+    def from_call(cls, call: FunctionCall, currencies: Currencies) -> Wanted:
         args = {key.strip().lower(): value.strip() for key, value in call.arguments.items() if value.strip()}
-        filters: dict[str, Condition] = {}
         category = resolve_category(args["category"]) if "category" in args else None
+        pool = _categories(category)
+        # The structured constraints when the caller sent them; else the words read by the same parser.
+        constraints = call.constraints if call.constraints is not None else from_words(args, pool, currencies)
         wishes = [f"{key} {value}" if key not in value.lower() else value
                   for key, value in args.items() if key not in {"category", "brand", "price"}]
-        if "price" in args:
-            low, high = price_range(args["price"])
-            if low is None and high is None:
-                wishes.append(args["price"])  # "cheap", "性价比高": a wish, not a range
-            else:
-                filters["price"] = Between("price", low, high)
-        if "brand" in args:
-            filters["brand"] = AnyOf("brand", resolve_brands(args["brand"], category))
+        if "price" in args and constraints.price is None:
+            wishes.append(args["price"])  # "cheap", "性价比高": a wish, not a range
+        filters: dict[str, Condition] = {}
+        if (price := constraints.price) is not None and (price.min is not None or price.max is not None):
+            filters["price"] = Between("price", price.min, price.max)
+        if brands := constraints.brands:
+            spelled = {b.lower(): b for c in pool for b in c.brands}
+            if brands.include:
+                filters["brand"] = AnyOf("brand", tuple(spelled.get(b.lower(), b) for b in brands.include))
+            if brands.exclude:
+                filters["brand_exclude"] = NoneOf("brand", tuple(spelled.get(b.lower(), b) for b in brands.exclude))
         if category:
             filters["category"] = AnyOf("category", (category,))
         # Without wishes, rank by what was asked for at all, so the order still follows the request.
         query = ", ".join(wishes) or " ".join(args.get(k, "") for k in ("category", "brand", "price")).strip()
-        return cls({name: filters[name] for name in RELAX_ORDER if name in filters}, query, _scales(category, args))
+        return cls(
+            {name: filters[name] for name in RELAX_ORDER if name in filters},
+            dict(constraints.attributes),
+            query,
+            constraints.price,
+            _scales(category, args),
+        )
+
+    def constraint_names(self) -> list[str]:
+        """Every hard constraint by the name ``relaxed`` gives it, in relaxation order."""
+        return [f"attribute:{key}" for key in self.checks] + list(self.filters)
 
 
 def _scales(category: str | None, args: dict[str, str]) -> dict[str, tuple[str, ...]]:
@@ -151,6 +144,28 @@ def tier_bonus(attributes: dict[str, Any], scales: dict[str, tuple[str, ...]]) -
     return TIER_WEIGHT * sum(tiers) / len(tiers) if tiers else 0.0
 
 
+def _fits(payload: dict[str, Any], checks: dict[str, AttributeConstraint]) -> bool:
+    attributes = payload.get("attributes", {})
+    return all(fits(attributes.get(key), constraint) for key, constraint in checks.items())
+
+
+def _miss(payload: dict[str, Any], wanted: Wanted, relaxed: list[str]) -> float:
+    """How far a product is from the dropped measured constraints (price, attributes): 0 when it meets them.
+    A dropped brand or category has no distance: the ranking stands there."""
+    miss = 0.0
+    for name in relaxed:
+        if name == "price" and wanted.price is not None:
+            miss += min(price_distance(payload.get("price"), wanted.price), 1e6)
+        elif name.startswith("attribute:"):
+            key = name.removeprefix("attribute:")
+            constraint = wanted.checks[key]
+            if constraint.value is None:
+                miss += min(distance(payload.get("attributes", {}).get(key), constraint), 1e6)
+            else:
+                miss += 0.0 if fits(payload.get("attributes", {}).get(key), constraint) else 1.0
+    return miss
+
+
 def _sku(payload: dict[str, Any]) -> SkuInfo:
     return SkuInfo.model_validate({k: v for k, v in payload.items() if k not in _INTERNAL_FIELDS})
 
@@ -172,8 +187,11 @@ def fuse(text_hits: list[Hit], review_hits: list[Hit]) -> list[tuple[float, Hit]
 
 
 class Catalog:
-    def __init__(self, kb: KnowledgeBase, preparing: asyncio.Task[object] | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, currencies: Currencies, preparing: asyncio.Task[object] | None = None
+    ) -> None:
         self.kb = kb
+        self.currencies = currencies
         # Start-up work that may still run (model warm-up, seeding): every call waits for it first.
         self._preparing = preparing
 
@@ -191,6 +209,7 @@ class Catalog:
         await self._prepared()
         request = {
             "arguments": {k.strip().lower(): normalise_query(v) for k, v in call.arguments.items()},
+            "constraints": call.constraints.model_dump() if call.constraints is not None else None,
             "top_k": top_k,
         }
         return await self.kb.recall(
@@ -199,33 +218,37 @@ class Catalog:
         )
 
     async def _recommend(self, call: FunctionCall, top_k: int) -> RecommendResponse:
-        wanted = Wanted.from_call(call)
+        wanted = Wanted.from_call(call, self.currencies)
         vector = (await self.kb.embedder.embed_query(wanted.query)).tolist()
-        active = dict(wanted.filters)
+        active = wanted.constraint_names()
         relaxed: list[str] = []
         while True:
-            ranked = await self._ranked(vector, Filter(tuple(active.values())), top_k)
+            checks = {k: c for k, c in wanted.checks.items() if f"attribute:{k}" in active}
+            flt = Filter(tuple(c for name, c in wanted.filters.items() if name in active))
+            limit = ATTRIBUTE_CANDIDATES if checks else max(top_k * CANDIDATES_PER_RESULT, 20)
+            ranked = await self._ranked(vector, flt, limit)
+            # Payloads are read for the winners only, unless the candidates' attributes decide (checks, scales,
+            # the nearest to a dropped constraint).
+            needs_all = bool(checks or wanted.scales or relaxed)
+            found = await self.kb.store.retrieve(PRODUCTS, [h.id for _, h in (ranked if needs_all else ranked[:top_k])])
+            payloads = {h.id: h.payload for h in found}
+            ranked = [(score, h) for score, h in ranked if _fits(payloads.get(h.id, {}), checks)]
             if ranked or not active:
                 break
-            dropped = next(iter(active))  # ``active`` keeps RELAX_ORDER
-            del active[dropped]
-            relaxed.append(dropped)
-        # Candidates are ranked without payloads; only the winners' are read, unless the scales need every
-        # candidate's attributes to rank them.
-        wanted_ids = [h.id for _, h in (ranked if wanted.scales else ranked[:top_k])]
-        found = await self.kb.store.retrieve(PRODUCTS, wanted_ids) if wanted_ids else []
-        payloads = {h.id: h.payload for h in found}
+            relaxed.append(active.pop(0))  # ``active`` keeps RELAX_ORDER
         if wanted.scales:
             ranked = sorted(
                 ((score + tier_bonus(payloads.get(h.id, {}).get("attributes", {}), wanted.scales), h) for score, h in ranked),
                 key=lambda item: (-item[0], item[1].id),
             )
+        if relaxed:
+            # Nothing met every constraint: the nearest to what was dropped first, then the best ranked.
+            ranked.sort(key=lambda item: _miss(payloads.get(item[1].id, {}), wanted, relaxed))
         winners = ranked[:top_k]
         ads = [Ad(skuInfo=_sku(payloads[hit.id]), score=round(score, 4)) for score, hit in winners if hit.id in payloads]
         return RecommendResponse(adList=ads, relaxed=relaxed, source="catalog")
 
-    async def _ranked(self, vector: list[float], flt: Filter, top_k: int) -> list[tuple[float, Hit]]:
-        limit = max(top_k * CANDIDATES_PER_RESULT, 20)
+    async def _ranked(self, vector: list[float], flt: Filter, limit: int) -> list[tuple[float, Hit]]:
         text_hits = await self.kb.store.search(PRODUCTS, "text", vector, flt, limit, payload=False)
         if not text_hits:
             return []

@@ -57,9 +57,9 @@ class DialogRequest(BaseModel):
     )
     relaxed: list[str] = Field(
         default_factory=list,
-        max_length=8,
-        description="Filters the recommender dropped to find any products (its response's relaxed, e.g. "
-        "['price']): the guide then says the products miss them instead of presenting them as a fit",
+        max_length=32,
+        description="The call's constraints the products do not meet (price, brand, brand_exclude, attribute:<key>, "
+        "category): nothing met them, so the nearest are shown",
     )
     knowledge: Knowledge = Field(default_factory=list, description="Retrieved snippets the guide may quote")
     stream: bool = Field(False, description="Answer as text/event-stream: token events, then done (or error)")

@@ -6,16 +6,18 @@ attribute values in the user's words), gated by the intent model: no call for ch
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import ValidationError
 
 from services.extraction.schemas import ExtractResponse
-from shared.engines.extraction import ExtractionModel, gated_call
+from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
+from shared.schemas import EngineChoice, FunctionCall, Message, TurnReading, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
 
@@ -31,8 +33,8 @@ class LocalExtractor:
     def taxonomy(self) -> Taxonomy:
         return self.model.taxonomy
 
-    def extract(self, messages: list[Message]) -> FunctionCall | None:
-        return gated_call(messages, self.intent, self.model)
+    def read(self, messages: list[Message]) -> tuple[FunctionCall | None, TurnReading]:
+        return gated_read(messages, self.intent, self.model)
 
 
 class Extractor:
@@ -43,16 +45,21 @@ class Extractor:
         self.local = local
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
+        # The turn's reading is always the local engine's (what the router's dialog state merges): read while an LLM
+        # answers, so that it adds nothing to the call's time, and the local call comes with it.
+        reading = asyncio.create_task(asyncio.to_thread(self.local.read, messages))
+        if engine == "local" or self.llm.uses_local(Task.EXTRACTION):
+            await reading
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
             engine,
-            local=lambda: self.local.extract(messages),
+            local=lambda: reading.result()[0] if reading.done() else self.local.read(messages)[0],
             prompt=lambda: [ChatMessage(role="user", content=self._prompt(messages))],
             parse=self._parse,
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
         )
-        return ExtractResponse(call=answer.value, engine=answer.engine)
+        return ExtractResponse(call=answer.value, turn=(await reading)[1], engine=answer.engine)
 
     def _prompt(self, messages: list[Message]) -> str:
         taxonomy = self.local.taxonomy

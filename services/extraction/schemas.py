@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall
+from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall, TurnReading
 
 
 class ExtractRequest(BaseModel):
@@ -14,4 +14,10 @@ class ExtractRequest(BaseModel):
 
 class ExtractResponse(BaseModel):
     call: FunctionCall | None = Field(description="null when the dialog carries nothing to search for")
+    turn: TurnReading | None = Field(
+        None,
+        description="What the last user message alone adds, read by the local engine in the dialog's context (also "
+        "when the call is null: \"cheaper\" reads as browsing alone): the delta a caller keeping the dialog state "
+        "merges",
+    )
     engine: Engine

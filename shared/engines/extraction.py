@@ -7,7 +7,14 @@
   ("Dyson V15"); a known brand in the catalog's spelling ("联想" -> "Lenovo", what the recommender filters
   on), any other name as the user wrote it; the user's "or" between two brands is kept.
 - attributes: ``slots`` per message; ``use`` from the scene (aim, else where/when).
-Later turns override earlier ones; a switch to another category drops what was said about the old one.
+- constraints: the same needs read as values (``constraints``): price range in the catalog's currency, brands
+  asked for and excluded ("not Apple", "除了小米"), measured attributes ("for 4 people") and named values.
+Later turns override earlier ones; a switch to another category drops what was said about the old one. A kind
+named as a feature of the current one ("camera quality" in a phone dialog) is no switch.
+
+``read`` also gives the last message's ``TurnReading``: what it alone adds, read in the context of the dialog
+(its kind, wishes, constraints, a move from what was shown, a reference to one of them), which the router merges
+into the session's dialog state.
 The learned cues and the category prototypes are built offline, in ``training.train_extraction``.
 """
 
@@ -16,18 +23,23 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
+from shared.engines.constraints import Currencies, merge, read_attributes, read_price
 from shared.engines.encoder import SentenceEncoder, shared_encoder
 from shared.engines.intent import IntentModel
+from shared.engines.moves import read_ordinal, read_relative
 from shared.engines.patterns import brand_like
 from shared.engines.scene import extract_scene
 from shared.engines.slots import CueBook, attribute_values
 from shared.engines.terms import (
+    AMBIGUOUS_BRAND_ALIASES,
     CATALOG_FILE,
+    NOT_A_BRAND_NEARBY,
     Mention,
     TermLexicon,
     brand_categories,
@@ -35,7 +47,8 @@ from shared.engines.terms import (
     category_terms,
     taxonomy_brand_terms,
 )
-from shared.schemas import NON_SHOPPING_INTENTS, FunctionCall, Message
+from shared.schemas import NON_SHOPPING_INTENTS, BrandConstraint, Constraints, FunctionCall, Message, TurnReading
+from shared.settings import get_settings
 from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
 from shared.taxonomy import Taxonomy, load_taxonomy
 
@@ -44,7 +57,7 @@ _HERE = Path(__file__).parent
 SOURCES = (
     TAXONOMY_FILE,
     CATALOG_FILE,
-    *(_HERE / f"{m}.py" for m in ("extraction", "slots", "scene", "patterns", "terms", "encoder")),
+    *(_HERE / f"{m}.py" for m in ("extraction", "slots", "scene", "patterns", "terms", "encoder", "constraints", "moves")),
 )
 # Cosine floor for the embedding fallback; below it the dialog names no product we sell.
 SIMILARITY_FLOOR = 0.45
@@ -52,6 +65,30 @@ _MODEL_TAIL = re.compile(r"(?:\s*(?:[A-Za-z]{0,4}-?\d[\w-]*|Pro\+?|Max|Ultra|Air
 _NAME_TAIL = re.compile(r"(?:\s+[A-Z][\w'-]*|\s+\d[\w-]*)+")
 _SWITCH = re.compile(r"不买了|算了|改主意|换成|还是买|instead|actually|forget|no wait|scratch that|rather", re.I)
 _OR = re.compile(r"\b(?:or|vs\.?)\b|或者?|还是", re.I)
+# A kind the user asks for, not a feature of the current one: "a camera", "buy a camera", "推荐相机".
+_WANT_BEFORE = re.compile(
+    r"(?:\b(?:a|an|new|another|buy|get|want|need|recommend|looking for|about|some)|买|要|推荐|换|看看|一[款个台部只])\W{0,2}$",
+    re.I,
+)
+# Words around a brand that exclude it: "not Apple", "no Sony", "anything but Samsung", "不要苹果", "除了小米".
+_EXCLUDE_BEFORE = re.compile(
+    r"(?:\bnot?|\bnothing from|\bdon'?t (?:want|like|need)|\bexcept(?: for)?|\bother than|\banything but|\bavoid|"
+    r"\bwithout|\bbesides|\bhate|\bno more|不要|不想要|不用|不买|别|除了|不考虑|不喜欢|排除|非)"
+    r"\W{0,2}(?:(?:a|an|any|the)\s+)?(?:买|选|推荐|要)?$",
+    re.I,
+)
+_LIST = re.compile(r"\s*(?:,|，|、|/|or|and|nor|和|或者?|跟|与)?\s*", re.I)
+_EXCLUDE_AFTER = re.compile(r"^\W{0,2}的?\W{0,2}(?:就?不要了?|就算了|不考虑|免了|不行|\bis out\b|\bare out\b)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A brand as a message names it: where, in the call's words, and as the catalog files it."""
+
+    start: int
+    end: int
+    words: str
+    brand: str
 
 
 class ExtractionModel:
@@ -61,6 +98,7 @@ class ExtractionModel:
         cues: dict[str, dict[str, list[str]]],
         prototypes: np.ndarray,
         encoder: SentenceEncoder,
+        currencies: Currencies | None = None,
     ) -> None:
         self.taxonomy = taxonomy
         self.cues = cues
@@ -73,8 +111,13 @@ class ExtractionModel:
         self.brand_names = {term.lower(): brand for term, brand in taxonomy_brand_terms(taxonomy).items()}
         self.brand_categories = brand_categories(taxonomy)
         self.books = {cid: CueBook.of(c, cues.get(cid, {})) for cid, c in taxonomy.categories.items()}
+        self.currencies = currencies or Currencies.of(get_settings())
 
     def extract(self, messages: Sequence[Message]) -> FunctionCall | None:
+        return self.read(messages)[0]
+
+    def read(self, messages: Sequence[Message]) -> tuple[FunctionCall | None, TurnReading]:
+        """The dialog's call, and the last user message's reading in its context."""
         user_turns = [m.content for m in messages if m.role == "user"]
         named = self._named_categories(user_turns)
         category = (
@@ -84,21 +127,53 @@ class ExtractionModel:
         )
         if category is None:
             category = self._named_category(next((m.content for m in reversed(messages) if m.role == "assistant"), ""))
+        last = user_turns[-1] if user_turns else ""
         if category is None:
-            return None
+            return None, TurnReading(relative=read_relative(last, None), ordinal=read_ordinal(last))
         # The segment about this category starts after the last turn that named another one.
         start = max((i + 1 for i, c in enumerate(named) if c and c != category), default=0)
         segment = user_turns[start:]
         product_terms = [m.surface for turn in segment for m in self.categories.find(turn) if m.value == category]
+        readings = [self._read_turn(turn, category, product_terms) for turn in segment]
         arguments: dict[str, str] = {"category": category}
-        for turn in segment:  # later turns override earlier ones
-            if brand := self._brand(turn, self.books[category]):
-                arguments["brand"] = brand
-            arguments.update(attribute_values(turn, self.books[category], product_terms))
+        constraints = Constraints()
+        for reading in readings:  # later turns override earlier ones
+            arguments.update(reading.arguments)
+            constraints = merge(constraints, reading.constraints)
         scene = extract_scene([Message.model_construct(role="user", content=t) for t in segment], "intended shopping")
         if use := scene.aim or scene.scene:
             arguments.setdefault("use", use)
-        return FunctionCall(arguments=arguments)
+        call = FunctionCall(arguments=arguments, constraints=constraints or None)
+        turn = readings[-1] if readings else TurnReading()
+        return call, turn.model_copy(update={"category": category, "named": bool(named and named[-1])})
+
+    def _read_turn(self, text: str, category: str, product_terms: Sequence[str]) -> TurnReading:
+        """One user message about ``category``: its wishes in words, and the same read as values."""
+        book = self.books[category]
+        kind = self.taxonomy[category]
+        arguments = attribute_values(text, book, product_terms)
+        include, exclude = self._brands(text, book, category)
+        if include:
+            arguments["brand"] = self._brand_words(text, include)
+        scene = extract_scene([Message.model_construct(role="user", content=text)], "intended shopping")
+        if use := scene.aim or scene.scene:
+            arguments.setdefault("use", use)
+        brands = BrandConstraint(
+            include=list(dict.fromkeys(n.brand for n in include)), exclude=list(dict.fromkeys(n.brand for n in exclude))
+        )
+        constraints = Constraints(
+            price=read_price(text, self.currencies),
+            brands=brands if brands.include or brands.exclude else None,
+            attributes=read_attributes(text, kind, book.key_for),
+        )
+        # "不要太贵，两三百的": a message that states its price moves to it, not past what was shown.
+        relative = [r for r in read_relative(text, kind) if not (r.key == "price" and constraints.price)]
+        return TurnReading(
+            arguments=arguments,
+            constraints=constraints,
+            relative=relative,
+            ordinal=read_ordinal(text),
+        )
 
     def _named_category(self, text: str) -> str | None:
         mentions = self.categories.find(text)
@@ -110,7 +185,7 @@ class ExtractionModel:
         named: list[str | None] = []
         current: str | None = None
         for turn in user_turns:
-            ids = [m.value for m in self.categories.find(turn)]
+            ids = [m.value for m in self.categories.find(turn) if not self._feature_of(current, turn, m)]
             if not ids:
                 named.append(None)
                 continue
@@ -123,6 +198,19 @@ class ExtractionModel:
             named.append(chosen)
             current = chosen
         return named
+
+    def _feature_of(self, current: str | None, turn: str, mention: Mention) -> bool:
+        """Whether a kind named in ``turn`` is a feature of the current kind ("camera quality matters" in a phone
+        dialog): it names one of its attributes, and the user neither asks for it ("a camera") nor switches."""
+        if current is None or mention.value == current or _SWITCH.search(turn):
+            return False
+        names = {
+            name.lower()
+            for attribute in self.taxonomy[current].attributes
+            for name in (attribute.key, attribute.zh, attribute.en)
+            if name
+        }
+        return mention.surface.lower().rstrip("s") in names and not _WANT_BEFORE.search(turn[: mention.start])
 
     def _nearest_category(self, user_turns: Sequence[str], among: set[str] | None = None) -> str | None:
         """By embedding: the nearest of ``among`` (no floor), or of all categories above the floor."""
@@ -139,25 +227,42 @@ class ExtractionModel:
         """A known brand with no product named ("any Dyson V15?", "vivo吧") stands for the categories it sells."""
         for index in range(len(user_turns) - 1, -1, -1):
             sold = set().union(
-                *(self.brand_categories.get(m.value, set()) for m in self.brands.find(user_turns[index]))
+                *(
+                    self.brand_categories.get(m.value, set())
+                    for m in self.brands.find(user_turns[index])
+                    if m.surface not in AMBIGUOUS_BRAND_ALIASES  # 苹果 alone names no kind: it may be the fruit
+                )
             )
             if sold:
                 return next(iter(sold)) if len(sold) == 1 else self._nearest_category(user_turns[: index + 1], sold)
         return None
 
-    def _brand(self, text: str, book: CueBook) -> str | None:
-        """The brands a message names. A known brand is given as the catalog spells it, since the recommender
-        filters on that ("联想" -> "Lenovo"), with the model the user added ("Dyson V15"); a series or an
-        unknown name stays as written ("iPad Air", "Nectar"). The user's "or" is kept, else "and"."""
-        names: list[Mention] = []
+    def _brands(self, text: str, book: CueBook, category: str) -> tuple[list[Named], list[Named]]:
+        """The brands a message asks for and those it excludes ("not Apple", "除了小米"): each as the call's words
+        (a known brand in the catalog's spelling, "联想" -> "Lenovo", with the model the user added, "Dyson V15"; a
+        series or an unknown name as written, "iPad Air") and as the brand the catalog files it under."""
+        include: list[Named] = []
+        exclude: list[Named] = []
+        end = 0
         for mention in brand_like(text, self.brands):
-            if self._is_brand(mention, book) and (not names or mention.start >= names[-1].end):
-                names.append(self._with_model(text, mention))
-        if not names:
-            return None
-        value = self._spelling(names[0])
+            if mention.start < end or not self._is_brand(mention, book, text, category):
+                continue
+            with_model = self._with_model(text, mention)
+            end = with_model.end
+            named = Named(with_model.start, with_model.end, self._spelling(with_model), mention.value)
+            before, after = text[max(0, mention.start - 16) : mention.start], text[end : end + 8]
+            # "anything but Sony or Bose", "除了小米和华为": a list that follows an exclusion is excluded whole.
+            listed = bool(exclude) and _LIST.fullmatch(text[exclude[-1].end : mention.start]) is not None
+            excluded = listed or _EXCLUDE_BEFORE.search(before) or _EXCLUDE_AFTER.match(after)
+            (exclude if excluded else include).append(named)
+        return include, exclude
+
+    @staticmethod
+    def _brand_words(text: str, names: Sequence[Named]) -> str:
+        """The brands asked for as the call's words: the user's "or" is kept, else "and"."""
+        value = names[0].words
         for previous, mention in pairwise(names):
-            value += (" or " if _OR.search(text[previous.end : mention.start]) else " and ") + self._spelling(mention)
+            value += (" or " if _OR.search(text[previous.end : mention.start]) else " and ") + mention.words
         return value
 
     def _spelling(self, mention: Mention) -> str:
@@ -166,7 +271,11 @@ class ExtractionModel:
             return f"{canonical}{mention.surface[len(mention.value) :]}".strip()
         return mention.surface
 
-    def _is_brand(self, mention: Mention, book: CueBook) -> bool:
+    def _is_brand(self, mention: Mention, book: CueBook, text: str, category: str) -> bool:
+        # 苹果 and 小米 name the brand only in a dialog about a kind the brand sells, and never beside food words.
+        if mention.surface in AMBIGUOUS_BRAND_ALIASES:
+            sold = self.brand_categories.get(mention.value, set())
+            return category in sold and not NOT_A_BRAND_NEARBY.search(text)
         # A product type that is also a series name ("iPad") is a brand only when the lexicon says so;
         # a name that is an attribute value of the category ("Ryzen", "OLED") is no brand.
         if mention.surface in self.brands:
@@ -195,6 +304,13 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> ExtractionModel:
 
 def gated_call(messages: Sequence[Message], intent: IntentModel, model: ExtractionModel) -> FunctionCall | None:
     """No call when the last turn is chit-chat or browsing, else the call."""
-    if intent.predict(messages).label in NON_SHOPPING_INTENTS:
-        return None
-    return model.extract(messages)
+    return gated_read(messages, intent, model)[0]
+
+
+def gated_read(
+    messages: Sequence[Message], intent: IntentModel, model: ExtractionModel
+) -> tuple[FunctionCall | None, TurnReading]:
+    """The call (none when the last turn is chit-chat or browsing) and the last message's reading, which is given
+    either way: "cheaper" alone reads as browsing, but in a running dialog it moves from what was shown."""
+    call, reading = model.read(messages)
+    return (None if intent.predict(messages).label in NON_SHOPPING_INTENTS else call), reading

@@ -94,48 +94,50 @@ BOT_ASKS_NEED = _any(
     "还是",
 )
 
-# Names that look like a brand or model the lexicon does not know: "Roomba j7", "Crocs", "theragun的".
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)(?<![A-Za-z'])([A-Z][A-Za-z'&+-]*[A-Za-z](?:\s+[A-Z0-9][\w'-]*)*)")
-_MODEL_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,4}-?\d{1,4}[A-Za-z0-9]*(?![A-Za-z0-9])")  # X100, A7M4, j7
+# Latin names inside Chinese text are how a foreign brand or model is written there ("theragun的", "声丽(SENICC)",
+# "A7M4"). In English text a capitalised word is a sentence start or an ordinary word as often as a name ("So I",
+# "Run", "Good"): there only the lexicon names brands.
 _SPEC = re.compile(r"^(?:spf|ipx?\d|rtx|gtx|usb|cri|type|pa\+|i\d\b|[a-z]?\d+[a-z]*$)", re.I)  # SPF50, RTX 4060, i7
-_LATIN_IN_CHINESE = re.compile(r"(?<![0-9])[A-Za-z][A-Za-z0-9' &+-]*[A-Za-z0-9]")
+_LATIN_IN_CHINESE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z0-9' &+-]*[A-Za-z0-9]")
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)+(?:/\S*)?", re.I)
 _NOT_NAMES = frozenset(
     "i i'm i've i'd i'll ok okay hi hello hey thanks thank yes no sure great cool nice oh hmm lol haha also and "
-    "christmas halloween thanksgiving easter valentine's mother's father's black friday cyber monday tuesday "
-    "wednesday thursday saturday sunday january february march april may june july august september october "
-    "november december ios android windows mac hdr anc oled lcd gps usb hepa spf pa rtx ram ssd ai app wifi "
-    "bluetooth type-c led uv ipx tpe cadr diy tv ac bot camera phone budget hz day paypal visa alipay canadian "
-    "american chinese japanese korean german french italian british gb ram hp".split()
+    "ios android windows mac hdr anc oled lcd gps usb hepa spf pa rtx ram ssd ai app wifi "
+    "bluetooth type-c led uv ipx tpe cadr diy tv ac bot camera phone budget hz day paypal visa alipay gb hp "
+    "http https www com cn html jd taobao tmall item plus pro max mini ultra lite se new vip".split()
 )
-_PLACE_BEFORE = re.compile(r"\b(?:to|in|at|from|near|across|through|around|for)\s+$", re.I)
-
-
 # Brand aliases that are everyday words far more often than brands ("5000左右" is no Zuoyou sofa).
 _AMBIGUOUS_ALIASES = frozenset(
-    "左右 永久 闪电 冠军 大王 小布 博士 凤凰 小鹰 多特 水星 鸭鸭 keep clear forever pouch".split()
+    "左右 永久 闪电 冠军 大王 小布 博士 凤凰 小鹰 多特 水星 鸭鸭 keep clear forever pouch only".split()
 )
 _AFTER_NUMBER = re.compile(r"\d\s*$")  # "3.5 HP" is a unit, not the brand HP
+_MIN_UNKNOWN_NAME = 3  # "jd", "ok", "XL": two letters are too little to take as a name the lexicon lacks
 
 
 def brand_like(text: str, brands: TermLexicon) -> list[Mention]:
-    """Known brands plus names shaped like a brand or a model, outside the stop words and places."""
+    """Known brands (word-bounded, never inside a link), plus, in Chinese text, Latin names outside the stop
+    words, specs and links."""
+    links = [match.span() for match in _URL.finditer(text)]
     found = [
         m
         for m in brands.find(text)
-        if m.surface.lower() not in _AMBIGUOUS_ALIASES and not _AFTER_NUMBER.search(text[: m.start])
+        if m.surface.lower() not in _AMBIGUOUS_ALIASES
+        and not _AFTER_NUMBER.search(text[: m.start])
+        and not any(a <= m.start < b for a, b in links)
     ]
-    taken = [(m.start, m.end) for m in found]
-    chinese = bool(re.search(r"[\u4e00-\u9fff]", text))
-    candidates = _LATIN_IN_CHINESE if chinese else _CAPITALISED
-    for pattern in (candidates, _MODEL_CODE):
-        for match in pattern.finditer(text):
-            surface = match.group(0).strip()
-            start, end = match.start(), match.start() + len(surface)
-            first = surface.split()[0].lower()
-            if first in _NOT_NAMES or _SPEC.match(surface) or any(a < end and start < b for a, b in taken):
-                continue
-            if not chinese and _PLACE_BEFORE.search(text[:start]):
-                continue
-            found.append(Mention(start, end, surface, surface))
-            taken.append((start, end))
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        return found
+    taken = [(m.start, m.end) for m in found] + links
+    for match in _LATIN_IN_CHINESE.finditer(text):
+        surface = match.group(0).strip()
+        start, end = match.start(), match.start() + len(surface)
+        if (
+            len(surface) < _MIN_UNKNOWN_NAME
+            or surface.split()[0].lower() in _NOT_NAMES
+            or _SPEC.match(surface)
+            or any(a < end and start < b for a, b in taken)
+        ):
+            continue
+        found.append(Mention(start, end, surface, surface))
+        taken.append((start, end))
     return sorted(found, key=lambda m: m.start)

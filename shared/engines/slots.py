@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from shared.engines.constraints import find_price
 from shared.engines.patterns import BUDGET
 from shared.taxonomy import Attribute, Category
 from shared.text import is_chinese
@@ -25,7 +26,7 @@ _SPLIT_WORDS = re.compile(
 _NUMBER_UNIT = re.compile(
     r"(?:at least |up to |under |over |about |around |like |至少|不低于)?\d+(?:\.\d+)?\s*"
     r"(?P<unit>inch(?:es)?|in\b|英寸|寸|mah|毫安时?|gb|tb|g\b|kg|lbs?|pounds?|公斤|斤|克|l\b|liters?|litres?|升|ml|毫升|"
-    r"mm|毫米|cm|厘米|m\b|米|hp|匹|w\b|瓦|hours?|小时|days?|天|minutes?|分钟|mp|万像素|fps|帧|db|分贝|tog|person|人|"
+    r"mm|毫米|cm|厘米|m\b|米|hp|匹|w\b|瓦|hours?|小时|days?|天|minutes?|分钟|mp|万像素|fps|帧|db|分贝|tog|persons?|people|人|"
     r"months?|个月|years?|岁|段|片|pieces?|%|cu ft|sq ft|平|mph|km/h|公里|gsm|k\b|hz)",
     re.I,
 )
@@ -50,7 +51,7 @@ _UNIT_ALIASES = {
         "mp": "万像素",
         "fps": "帧",
         "db": "分贝",
-        "person": "人",
+        "person": "人 people persons",
         "month": "months 个月",
         "year": "years 岁",
         "piece": "片 pieces",
@@ -72,10 +73,12 @@ _BUDGET_LEAD = re.compile(r"^(?:budget(?:'s| is)?\s*|预算(?:可以)?(?:再)?(?
 _EN_STOP = frozenset(
     "a an the i i'm i'd my me we our it its is are be to of for with and or in on at that this which what some "
     "any really very so also want need needs looking like would should must have has get got one ones something "
-    "please just more less most much can could will it's i've prefer preferably ideally if possible".split()
+    "please just more less most much can could will it's i've prefer preferably ideally if possible you do does "
+    "suggest recommend there anything".split()
 )
 _ZH_LEAD = re.compile(
-    r"^(?:我?(?:想要|想买|要|需要|希望|最好|还要|也要|还得|得|必须|一定要)|一?[款个台件条双把支只套张辆]|那款|那个|这款|这个|"
+    r"^(?:我?(?:想要|想买|要|需要|希望|最好|还要|也要|还得|得|必须|一定要)|(?:帮我|给我)?推荐(?:一下)?|一?[款个台件条双把支只套张辆]|"
+    r"那款|那个|这款|这个|"
     r"能不能|有没有|其实)+"
 )
 _ZH_TAIL = re.compile(r"(?:的|吧|呢|啊|哈|呀|吗|那种|一些|就够了|就行|就好|可以)+$")
@@ -183,6 +186,9 @@ def attribute_values(text: str, book: CueBook, product_terms: Iterable[str]) -> 
     if budget := BUDGET.search(_NUMBER_UNIT.sub(lambda m: "#" * len(m.group(0)), text)):
         values["price"] = _BUDGET_LEAD.sub("", text[budget.start() : budget.end()]).strip(" ,.，。吧")
         text = text[: budget.start()] + text[budget.end() :]
+    elif price := find_price(text):  # the forms the budget pattern lacks: "两三百", "1-2千", "between 200 and 300"
+        values["price"] = price.phrase
+        text = text.replace(price.phrase, "", 1)
     # The last colour or size in a message wins: "黑色的太常见了，换个米色的吧".
     if colours := _COLOUR.findall(text):
         values["colour"] = colours[-1].strip()
@@ -190,8 +196,12 @@ def attribute_values(text: str, book: CueBook, product_terms: Iterable[str]) -> 
         values.setdefault("size", sizes[-1].strip())
     terms = tuple(product_terms)
     for phrase in _phrases(text):
-        key = book.key_for(phrase)
-        # The product name is dropped from the value unless it is the value ("front loader").
+        # The product's own name tells no attribute ("推荐一款面霜" names no texture), and is dropped from the
+        # value unless it is the value ("front loader").
+        tidy = _tidy(phrase, terms)
+        if not tidy and _tidy(phrase, (book.category.name_en, book.category.name_zh)) == "":
+            continue  # the product's own name and nothing more: "推荐一款面霜"
+        key = book.key_for(tidy or phrase)
         value = _tidy(phrase, terms) or _tidy(phrase, ())
         if key and key not in values and value and value not in values.values():
             values[key] = value

@@ -19,6 +19,12 @@ from shared.taxonomy import Taxonomy
 
 CATALOG_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "products.jsonl"
 
+# Brand aliases that are also everyday things: 苹果 the fruit, 小米 the grain, 石头 a stone, 美的 "beautiful",
+# 荣耀 "glory". Such a word names the brand only in a dialog about a kind of product the brand sells, and never
+# beside words of food.
+AMBIGUOUS_BRAND_ALIASES = frozenset({"苹果", "小米", "石头", "美的", "荣耀"})
+NOT_A_BRAND_NEARBY = re.compile(r"水果|斤|吃|新鲜|果园|红富士|果汁|榨汁|粥|杂粮|五谷|煮|熬|石头缝|鹅卵")
+
 # A catalog series name is taken as a brand mention only when it cannot be an ordinary word:
 # inner capitals (iPhone, MacBook, QuietComfort) or letters mixed with digits (X100VI, WH-1000XM5).
 _SERIES = re.compile(r"^(?=[A-Za-z])(?=.*[a-z][A-Z]|.*\d)[\w-]{3,}$")

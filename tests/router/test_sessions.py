@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from gateway.router.app import create_app
 from shared.cache import MemoryCache, RedisCache
+from shared.schemas import Constraints, DialogState, FunctionCall, PriceRange
 from shared.sessions import Exchange, SessionStore
 from shared.settings import ServiceUrls, Settings
 from shared.sse import read_events
@@ -162,6 +163,25 @@ async def test_a_session_keeps_its_newest_exchanges() -> None:
     assert [m.content for m in session.history] == ["q2", "a2", "q3", "a3", "q4", "a4"]
     assert session.intents == ["random chat"] * 3
     assert session.preferences == {"n": "1"}, "the profile is the last one set, trimmed exchanges or not"
+
+
+async def test_the_dialog_state_is_kept_with_the_exchange() -> None:
+    cache = MemoryCache("t")
+    store = SessionStore(cache, max_turns=3)
+    state = DialogState(
+        call=FunctionCall(arguments={"category": "tent"}, constraints=Constraints(price=PriceRange(max=500))),
+        focus="SKU-tent-0002",
+    )
+    exchange = Exchange(user="q", assistant="a", intent="specific needs")
+    assert await store.append("s", exchange, preferences={"category": "tent"}, products=[], state=state)
+    assert await store.append("s", exchange, preferences=None, products=[])  # a chit-chat turn keeps the state
+    session = await store.get("s")
+    assert session is not None and session.state == state
+    # A session saved before sessions kept a state stands where its last call did.
+    profile = {"preferences": b'{"category": "tent"}'}
+    await cache.log_append(store._key("old"), exchange.model_dump_json().encode(), keep=3, fields=profile, ttl_s=60)
+    old = await store.get("old")
+    assert old is not None and old.state.call == FunctionCall(arguments={"category": "tent"})
 
 
 # ---------------------------------------------------------------- Redis goes away and comes back

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.catalog.app import create_app
-from services.catalog.engine import price_range, resolve_brands, resolve_category
+from services.catalog.engine import resolve_category
 from services.catalog.ingest import SAMPLE_GUIDES, SAMPLE_PRODUCTS
 from services.catalog.knowledge import CollectionMismatch
 from services.catalog.knowledge.base import KnowledgeBase
@@ -141,6 +141,49 @@ async def test_impossible_filters_are_relaxed_in_order(catalog_settings) -> None
     assert body["adList"][0]["skuInfo"]["category"] in {"camera", "smartphone"}
 
 
+async def _recommend_constrained(settings: Settings, arguments: dict, constraints: dict) -> dict:
+    body = {"call": {"name": "get_recommds_by_sku", "arguments": arguments, "constraints": constraints}, "top_k": 5}
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/recommend", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_structured_constraints_are_applied(catalog_settings) -> None:
+    body = await _recommend_constrained(
+        catalog_settings,
+        {"category": "smartphone", "price": "3000以内"},
+        {"price": {"max": 3000}, "brands": {"exclude": ["Apple", "samsung"]}},
+    )
+    skus = [ad["skuInfo"] for ad in body["adList"]]
+    assert body["relaxed"] == [] and skus
+    assert all(s["price"] <= 3000 and s["brand"] not in {"Apple", "Samsung"} for s in skus), "brands as the catalog spells them"
+    tents = await _recommend_constrained(
+        catalog_settings, {"category": "tent"}, {"attributes": {"capacity": {"min": 4, "unit": "person"}}}
+    )
+    assert tents["relaxed"] == [] and {ad["skuInfo"]["attributes"]["capacity"] for ad in tents["adList"]} <= {
+        "3-4 person", "6 person"
+    }
+    winter = await _recommend_constrained(
+        catalog_settings, {"category": "baby_sleeping_bag"}, {"attributes": {"season": {"value": "winter"}}}
+    )
+    assert winter["adList"] and all(ad["skuInfo"]["attributes"]["season"] == "winter" for ad in winter["adList"])
+
+
+async def test_a_constraint_nothing_meets_is_named_and_the_nearest_come_first(catalog_settings) -> None:
+    body = await _recommend_constrained(
+        catalog_settings, {"category": "tent"}, {"attributes": {"capacity": {"min": 10, "unit": "person"}}}
+    )
+    assert body["relaxed"] == ["attribute:capacity"]
+    assert body["adList"][0]["skuInfo"]["attributes"]["capacity"] == "6 person", "the largest is the nearest"
+    every_brand = list(load_taxonomy()["tent"].brands)
+    excluded = await _recommend_constrained(catalog_settings, {"category": "tent"}, {"brands": {"exclude": every_brand}})
+    assert excluded["relaxed"] == ["brand_exclude"]
+    cheap = await _recommend_constrained(catalog_settings, {"category": "tent"}, {"price": {"max": 1}})
+    prices = [ad["skuInfo"]["price"] for ad in cheap["adList"]]
+    assert cheap["relaxed"] == ["price"] and prices == sorted(prices)
+
+
 async def test_product_lookup(catalog_settings) -> None:
     async with app_client(create_app(catalog_settings)) as client:
         sku = (await client.post("/v1/recommend", json=_call(category="laptop"))).json()["adList"][0]["skuInfo"]
@@ -229,26 +272,9 @@ async def test_bad_input(catalog_settings, path, body, fragment) -> None:
     assert fragment in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("under $1500", (None, 1500.0)),
-        ("3000以内", (None, 3000.0)),
-        ("2000-3000元", (2000.0, 3000.0)),
-        ("over 5k", (5000.0, None)),
-        ("good camera", (None, None)),
-    ],
-)
-def test_price_range(text, expected) -> None:
-    assert price_range(text) == expected
-
-
 def test_names_resolve_to_the_taxonomy() -> None:
     assert resolve_category("手机") == resolve_category("Phone") == "smartphone"
     assert resolve_category("spaceship") == "spaceship"
-    assert resolve_brands("Samsung and Google Pixel phones", "smartphone") == ("Samsung", "Google Pixel")
-    assert resolve_brands("苹果或者华为", "smartphone") == ("Apple", "Huawei")
-    assert resolve_brands("Nokia", "smartphone") == ("Nokia",)
 
 
 def test_ingestion_cli_is_idempotent(tmp_path) -> None:

@@ -43,7 +43,9 @@ async def test_greetings_give_no_call(settings) -> None:
     async with app_client(create_app(settings)) as client:
         for text in ("Hello there!", "你好，在吗？"):
             response = await client.post("/v1/extract", json={"messages": [{"role": "user", "content": text}]})
-            assert response.json() == {"call": None, "engine": "local"}
+            body = response.json()
+            assert body["call"] is None and body["engine"] == "local"
+            assert body["turn"]["category"] is None and body["turn"]["arguments"] == {}, "a greeting says nothing"
 
 
 async def test_chinese_budget_and_later_turn_override(settings) -> None:
@@ -57,6 +59,22 @@ async def test_chinese_budget_and_later_turn_override(settings) -> None:
     assert args["category"] == "laptop"
     assert args["brand"] == "Lenovo"
     assert "8000" in args["price"]
+
+
+async def test_the_last_message_is_read_as_a_delta(settings) -> None:
+    messages = [
+        {"role": "user", "content": "I need headphones"},
+        {"role": "assistant", "content": "Sure, what will you use them for?"},
+        {"role": "user", "content": "for the gym, not Sony, under 100 dollars"},
+    ]
+    async with app_client(create_app(settings)) as client:
+        body = (await client.post("/v1/extract", json={"messages": messages})).json()
+    turn = body["turn"]
+    assert turn["category"] == "headphones" and turn["named"] is False, "the kind comes from the dialog"
+    assert turn["arguments"]["use"] == "gym" and "brand" not in turn["arguments"]
+    assert turn["constraints"]["brands"] == {"include": [], "exclude": ["Sony"]}
+    assert turn["constraints"]["price"]["max"] == 100 * settings.currency_rates["USD"]
+    assert body["call"]["constraints"] == turn["constraints"], "the call adds the turns up"
 
 
 async def test_bad_input(settings) -> None:

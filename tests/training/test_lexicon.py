@@ -25,8 +25,14 @@ def test_longest_term_wins_and_ascii_terms_stand_as_words() -> None:
 @pytest.mark.parametrize(
     ("text", "names"),
     [
-        ("are Crocs on sale?", ["Crocs"]),
-        ("想了解下theragun的筋膜枪", ["theragun"]),
+        ("想了解下theragun的筋膜枪", ["theragun"]),  # a Latin name in Chinese text is how a brand is written there
+        ("Actually I want Sony headphones, nothing Good", ["Sony"]),
+        ("So I need one. Run it by me", []),  # capitalised words in English are sentence starts and words
+        ("are Crocs on sale?", []),  # a capitalised name the lexicon lacks is not taken on its shape
+        ("看看这个 http://item.jd.com/100012.html 的手机", []),  # a link is no brand
+        ("链接www.taobao.com/item?id=3 还有货吗", []),
+        ("I like LG", ["LG"]),
+        ("that's a bulge", []),  # brands stand as words
         ("索尼 A7M4 和佳能 R6 哪个好", ["索尼", "A7M4", "佳能"]),
         ("I'm going on a trip to Banff in February", []),  # a place, not a brand
         ("防晒霜要SPF50以上，不油腻的", []),  # a spec, not a model

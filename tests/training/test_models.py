@@ -115,6 +115,51 @@ def test_extraction_follows_the_dialog(extraction: ExtractionModel) -> None:
     assert by_brand is not None and by_brand.arguments == {"category": "vacuum_cleaner", "brand": "Dyson V15"}
 
 
+def test_brands_with_precision(extraction: ExtractionModel) -> None:
+    phone = extraction.extract(_dialog("我想买个苹果手机"))
+    assert phone is not None and phone.arguments["brand"] == "Apple"
+    assert phone.constraints is not None and phone.constraints.brands is not None
+    assert phone.constraints.brands.include == ["Apple"]
+    fruit = extraction.extract(_dialog("想买点苹果，新鲜的水果"))
+    assert fruit is None or "brand" not in fruit.arguments, "苹果 beside fruit words is the fruit"
+    grain = extraction.extract(_dialog("小米粥怎么煮好喝，想买个电饭煲"))
+    assert grain is not None and grain.arguments["category"] == "rice_cooker" and "brand" not in grain.arguments
+    words = extraction.extract(_dialog("Good morning! I'm looking for a smartphone. So I lost mine, Run me some picks"))
+    assert words is not None and "brand" not in words.arguments
+    link = extraction.extract(_dialog("这个耳机 http://item.jd.com/100012.html 还有吗"))
+    assert link is not None and "brand" not in link.arguments
+
+
+def test_brands_excluded(extraction: ExtractionModel) -> None:
+    call, turn = extraction.read(_dialog("我想买个手机", "好的", "不要苹果的，预算3000以内"))
+    assert call is not None and "brand" not in call.arguments
+    assert turn.constraints.brands is not None and turn.constraints.brands.exclude == ["Apple"]
+    assert turn.constraints.price is not None and turn.constraints.price.max == 3000
+    _, besides = extraction.read(_dialog("想买个扫地机器人，除了小米还有什么推荐"))
+    assert besides.constraints.brands is not None and besides.constraints.brands.exclude == ["Xiaomi"]
+    _, english = extraction.read(_dialog("I need headphones", "Sure!", "anything but Sony or Bose"))
+    assert english.constraints.brands is not None and english.constraints.brands.exclude == ["Sony", "Bose"]
+
+
+def test_a_feature_named_like_a_kind_is_no_switch(extraction: ExtractionModel) -> None:
+    call, turn = extraction.read(
+        _dialog("I'm looking for a new smartphone.", "Sure!", "Camera quality matters most, and my budget is about $800.")
+    )
+    assert call is not None and call.arguments["category"] == "smartphone" and "camera" in call.arguments
+    assert turn.category == "smartphone" and turn.constraints.price is not None
+    switched = extraction.extract(_dialog("I'm looking for a new smartphone.", "Sure!", "actually I want a camera"))
+    assert switched is not None and switched.arguments["category"] == "camera"
+
+
+def test_slot_values_are_the_wish_not_the_leftover(extraction: ExtractionModel) -> None:
+    tent = extraction.extract(_dialog("which tent would you suggest for 4 people"))
+    assert tent is not None and tent.arguments["capacity"] == "4 people"
+    cream = extraction.extract(_dialog("推荐一款面霜"))
+    assert cream is not None and cream.arguments == {"category": "moisturizer"}
+    _, cheap = extraction.read(_dialog("推荐一款面霜", "好的", "不要太贵，两三百的"))
+    assert cheap.arguments["price"] == "两三百" and cheap.relative == [], "a stated price is no move past the shown"
+
+
 def test_scene() -> None:
     scene = extract_scene(_dialog("下周去三亚旅游，需要准备点什么东西？"), "specific scenarios")
     assert "三亚" in scene.scene and scene.aim == ""

@@ -25,6 +25,7 @@ from services.catalog.knowledge.store import (
     CollectionSpec,
     Filter,
     Hit,
+    NoneOf,
     Point,
     StoreError,
     StoreLocked,
@@ -35,13 +36,17 @@ from services.catalog.knowledge.store import (
 def _filter(flt: Filter | None) -> qe.Filter | None:
     if flt is None or not flt.must:
         return None
-    conditions: list[qe.ConditionType] = [
+    must: list[qe.ConditionType] = [
         qe.FieldCondition(c.key, match=qe.MatchAny(list(c.values)))
         if isinstance(c, AnyOf)
         else qe.FieldCondition(c.key, range=qe.RangeFloat(gte=c.low, lte=c.high))
         for c in flt.must
+        if not isinstance(c, NoneOf)
     ]
-    return qe.Filter(must=conditions)
+    must_not: list[qe.ConditionType] = [
+        qe.FieldCondition(c.key, match=qe.MatchAny(list(c.values))) for c in flt.must if isinstance(c, NoneOf)
+    ]
+    return qe.Filter(must=must or None, must_not=must_not or None)
 
 
 class EdgeStore(VectorStore):

@@ -20,6 +20,7 @@ from services.catalog.knowledge.store import (
     CollectionSpec,
     Filter,
     Hit,
+    NoneOf,
     Point,
     VectorStore,
 )
@@ -28,13 +29,17 @@ from services.catalog.knowledge.store import (
 def _filter(flt: Filter | None) -> qm.Filter | None:
     if flt is None or not flt.must:
         return None
-    conditions: list[qm.Condition] = [
+    must: list[qm.Condition] = [
         qm.FieldCondition(key=c.key, match=qm.MatchAny(any=list(c.values)))
         if isinstance(c, AnyOf)
         else qm.FieldCondition(key=c.key, range=qm.Range(gte=c.low, lte=c.high))
         for c in flt.must
+        if not isinstance(c, NoneOf)
     ]
-    return qm.Filter(must=conditions)
+    must_not: list[qm.Condition] = [
+        qm.FieldCondition(key=c.key, match=qm.MatchAny(any=list(c.values))) for c in flt.must if isinstance(c, NoneOf)
+    ]
+    return qm.Filter(must=must or None, must_not=must_not or None)
 
 
 class ClientStore(VectorStore):

@@ -84,7 +84,15 @@ class Between:
     high: float | None = None
 
 
-Condition = AnyOf | Between
+@dataclass(frozen=True, slots=True)
+class NoneOf:
+    """The payload field equals none of ``values`` (keyword fields): "not Apple"."""
+
+    key: str
+    values: tuple[str, ...]
+
+
+Condition = AnyOf | Between | NoneOf
 
 
 @dataclass(frozen=True, slots=True)
