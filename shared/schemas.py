@@ -215,11 +215,6 @@ Engine = Literal["local", "llm"]
 EngineChoice = Literal["auto", "local", "llm"]
 
 
-def render_transcript(messages: list[Message], user: str = "user", assistant: str = "bot") -> str:
-    """The dialog as ``user: ...`` / ``bot: ...`` lines, the form the LLM prompts read."""
-    return "\n".join(f"{user if m.role == 'user' else assistant}: {m.content}" for m in messages)
-
-
 class FieldError(BaseModel):
     field: str = Field(description="Where in the request: a body field (messages.0.content), a path or query name")
     message: str

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     session_history_turns: int = Field(50, ge=1, le=1000)
     # The LLM path's prompt budget, in tokens: the oldest turns go first, then an overlong message is cut.
     dialog_max_prompt_tokens: int = Field(3000, ge=200, le=200_000)
+    # The LLM path's longest reply, in characters: a streamed reply is cut there (its done event says
+    # "truncated": "length"), as it is where it starts to loop ("truncated": "repetition").
+    dialog_max_reply_chars: int = Field(1500, ge=100, le=100_000)
 
     # False runs a shopping turn's stages one after the other, as a plain pipeline would: the baseline
     # `make bench` compares the concurrent task tree with.

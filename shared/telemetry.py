@@ -111,6 +111,15 @@ ENGINE_ANSWERS = Counter(
     ["service", "engine", "outcome"],
 )
 
+LLM_REPLIES = Counter(
+    "sg_llm_replies_total",
+    "LLM replies by what became of them: accepted; truncated_repetition, truncated_length (a streamed reply cut "
+    "by its checks, what came before the cut used); rejected after parsing as unusable (no answer in it), "
+    "inconsistent (an answer the input contradicts) or echoed (copied from the input or the prompt); "
+    "timeout; failed",
+    ["service", "verdict"],
+)
+
 SESSION_TURNS_UNSAVED = Counter(
     "sg_session_turns_unsaved_total",
     "Dialog turns answered but not saved to their session: the session store (Redis) failed",

@@ -2,8 +2,10 @@
 
 Local engine: the benefit the user asked for first (the wished attribute and what it does for them), the
 strongest review sentence about the product to back it, then the other facts, each stated once, and the
-price, within the bound. LLM path: a prompt, then a check (length, language, and every number in the
-copy must appear in the input), one retry with the broken rule named, then the local copy.
+price, within the bound. LLM path: the rules as the system message and the product and the conversation,
+JSON-encoded, as the user message; then a check (length, language, every number in the copy must appear in
+the input, no copy of the input or the prompt, no loop), one retry with the broken rule named, then the local
+copy.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from services.copywriting.schemas import (
     DEFAULT_MAX_LENGTH,
@@ -29,6 +32,7 @@ from shared.lexicon import (
 )
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
+from shared.llm.checks import Repetition, Sources, echoed_text
 from shared.products import (
     display_name,
     feature_text,
@@ -37,8 +41,7 @@ from shared.products import (
     reviews_in,
     value_text,
 )
-from shared.prompts import load_prompt
-from shared.schemas import Message
+from shared.prompts import as_data, load_prompt, transcript_data
 from shared.settings import Task
 from shared.sse import Event, text_events
 from shared.taxonomy import Category
@@ -402,6 +405,10 @@ def check_copy(text: str, brief: Brief, sources: Sequence[str]) -> str | None:
     """Why the copy is unacceptable, or None when it is fine."""
     if not text:
         return "the copy is empty"
+    repetition = Repetition()
+    repetition.feed(text, final=True)
+    if repetition.loop_at is not None:
+        return "the copy repeats itself"
     length = copy_length(text, brief.zh)
     if length > brief.max_length:
         unit = "characters" if brief.zh else "words"
@@ -423,13 +430,23 @@ class Copywriter:
     async def write(self, request: CopyRequest) -> CopyResponse:
         brief = self.local.brief(request)
         product = product_json(request.product)
+        prompt = cache(lambda: build_prompt(request, brief))
+        said = [m.content for m in request.messages or []]
+        echo = cache(lambda: Sources.of(said, [m.content for m in prompt()]))
+
+        def parse(text: str) -> str | Unusable:
+            copy = clean_copy(text)
+            if echoed_text(copy, echo()):
+                return Unusable("the copy repeats the input or the prompt", "echoed")
+            return _checked(copy, brief, [product, brief.wishes])
+
         answer = await run_cascade(
             self.llm,
             Task.COPYWRITING,
             request.engine,
             local=lambda: self.local.write(request, brief),
-            prompt=lambda: [ChatMessage(role="user", content=_prompt(request, brief, product))],
-            parse=lambda text: _checked(clean_copy(text), brief, [product, brief.wishes]),
+            prompt=prompt,
+            parse=parse,
             repair=_rewrite,
             request_id=request_id_var.get(),
         )
@@ -443,13 +460,15 @@ class Copywriter:
             yield event
 
 
-def _prompt(request: CopyRequest, brief: Brief, product: str) -> str:
-    return PROMPT.render(
+def build_prompt(request: CopyRequest, brief: Brief) -> list[ChatMessage]:
+    """The rules as the system message; the product and the conversation, JSON-encoded, as the user message."""
+    product = as_data(request.product.model_dump(exclude_defaults=True, exclude={"skuId"}))
+    conversation = transcript_data((m.role, m.content) for m in request.messages or [])
+    return PROMPT.messages(
         language="Chinese (简体中文)" if brief.zh else "English",
         max_length=str(brief.max_length),
         unit="Chinese characters" if brief.zh else "words",
-        product=product,
-        wishes=_transcript(request.messages) if request.messages else "(the user said nothing about preferences)",
+        data=f'{{"product": {product},\n"conversation": {conversation}}}',
     )
 
 
@@ -460,7 +479,3 @@ def _checked(text: str, brief: Brief, sources: Sequence[str]) -> str | Unusable:
 
 def _rewrite(problem: Unusable) -> str:
     return f"That copy is not acceptable: {problem.reason}. Rewrite it following every rule; output only the copy."
-
-
-def _transcript(messages: Sequence[Message]) -> str:
-    return "\n".join(f"{'user' if m.role == 'user' else 'guide'}: {m.content}" for m in messages)

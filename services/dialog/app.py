@@ -53,7 +53,7 @@ async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogRespo
 async def resources(settings: Settings) -> AsyncIterator[DialogState]:
     async with llm_client(settings) as llm:
         local = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns)
-        guide = DialogGuide(llm, local, settings.dialog_max_prompt_tokens)
+        guide = DialogGuide(llm, local, settings.dialog_max_prompt_tokens, settings.dialog_max_reply_chars)
         yield DialogState(settings=settings, llm=llm, guide=guide)
 
 

@@ -6,7 +6,6 @@ reviews. Small talk ("random chat", "random shopping") is answered kindly and st
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
@@ -22,6 +21,7 @@ from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMError, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
+from shared.llm.checks import ReplyGuard, Sources
 from shared.llm.chunking import clip_tokens, count_tokens
 from shared.products import (
     display_name,
@@ -31,7 +31,7 @@ from shared.products import (
     reviews_in,
     value_text,
 )
-from shared.prompts import load_prompt
+from shared.prompts import as_data, escape_markup, load_prompt, neutralise
 from shared.schemas import (
     NON_SHOPPING_INTENTS,
     KnowledgeHit,
@@ -48,6 +48,8 @@ from shared.text import is_chinese
 
 # The dialog history the guide reads by default (Settings.dialog_history_turns): the last 10 exchanges.
 HISTORY_TURNS = 10
+# The longest reply the LLM path sends by default (Settings.dialog_max_reply_chars).
+MAX_REPLY_CHARS = 1500
 MAX_PRESENTED = 3
 
 GUIDE_PROMPT = load_prompt("services.dialog", "guide")
@@ -58,7 +60,13 @@ _THANKS = re.compile(r"\b(thanks|thank you|thx)\b|谢谢|感谢|多谢", re.I)
 _BYE = re.compile(r"\b(bye|goodbye|see you)\b|再见|拜拜|回头见", re.I)
 _WHO = re.compile(r"\bwho are you\b|\bwhat are you\b|\bare you a (bot|robot|human)\b|你是谁|你是机器人|你叫什么", re.I)
 _HOW_ARE_YOU = re.compile(r"\bhow are you\b|\bhow'?s it going\b|你好吗|最近怎么样|过得怎么样", re.I)
-_GUIDE_PREFIX = re.compile(r"^\s*(shopping guide|guide|assistant|bot|导购|助手)\s*[:：]\s*", re.I)
+# Role names a model may put before its reply ("Shopping Guide: ..."), which the reply goes without.
+GUIDE_PREFIXES = (
+    "shopping guide", "shopping assistant", "guide", "assistant", "bot", "导购", "导购员", "智能导购", "助手", "购物助手",
+)
+_GUIDE_PREFIX = re.compile(
+    r"^\s*(?:" + "|".join(re.escape(name).replace("\\ ", r"\s+") for name in GUIDE_PREFIXES) + r")\s*[:：]\s*", re.I
+)
 
 
 def window(messages: Sequence[Message], turns: int = HISTORY_TURNS) -> list[Message]:
@@ -469,7 +477,8 @@ def _spread(values: Sequence[str], n: int) -> list[str]:
 
 # --------------------------------------------------------------------------- LLM path
 def compact_products(products: Sequence[SkuInfo]) -> str:
-    """The products as compact JSON for the prompt: the fields the guide may quote, two reviews each."""
+    """The products as compact JSON for the prompt: the fields the guide may quote, two reviews each (JSON
+    whose strings cannot close the <products> tag)."""
     items = []
     for p in products:
         item: dict[str, Any] = {"skuId": p.skuId, "name": p.skuName}
@@ -487,7 +496,7 @@ def compact_products(products: Sequence[SkuInfo]) -> str:
         if reviews:
             item["reviews"] = reviews
         items.append(item)
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    return as_data(items, compact=True)
 
 
 def within_budget(system: str, history: list[ChatMessage], max_tokens: int) -> list[ChatMessage]:
@@ -510,8 +519,10 @@ def within_budget(system: str, history: list[ChatMessage], max_tokens: int) -> l
 def build_llm_messages(
     request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int, max_tokens: int
 ) -> list[ChatMessage]:
+    """The system message (the instruction, and the products and facts as data), then the dialog as user and
+    assistant messages: what the customer wrote is never part of the instruction's text."""
     language = "Chinese (简体中文)" if plan.chinese else "English"
-    history = [ChatMessage(role=m.role, content=m.content) for m in window(request.messages, turns)]
+    history = [ChatMessage(role=m.role, content=neutralise(m.content)) for m in window(request.messages, turns)]
     if not plan.shopping:
         system = CHAT_PROMPT.render(language=language)
         return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
@@ -521,8 +532,8 @@ def build_llm_messages(
     system = GUIDE_PROMPT.render(
         language=language,
         category=(f"{state.category.name_en} / {state.category.name_zh}" if state.category else "not known yet"),
-        known=json.dumps(known, ensure_ascii=False) if known else "nothing yet",
-        ask_next=(
+        known=as_data(known) if known else "nothing yet",
+        ask_next=escape_markup(
             f"{ask.key} ({ask.zh}); example values: "
             + ", ".join(_spread(ask.values_zh if plan.chinese else ask.values_en, 3))
             if ask else "nothing: the key attributes are known"
@@ -530,24 +541,26 @@ def build_llm_messages(
         constraints=constraints_text(plan),
         products=compact_products(request.products) if request.products else "[] (none: recommend nothing)",
         knowledge="\n".join(
-            f"- {clip(k.text, 300)}" + (f" [{k.source}]" if k.source else "") for k in request.knowledge
+            f"- {escape_markup(clip(k.text, 300))}" + (f" [{escape_markup(k.source)}]" if k.source else "")
+            for k in request.knowledge
         ) or "(none)",
     )
     return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
 
 
 def constraints_text(plan: Plan) -> str:
-    """What the customer asked the products to satisfy, and what the products miss, for the prompt."""
+    """What the customer asked the products to satisfy, and what the products miss, for the prompt. What
+    comes from the customer's words (brands, the use) is JSON."""
     c = plan.constraints
     parts = []
     if c.budget:
-        parts.append(f"budget {c.budget.text(False)}")
+        parts.append(f"budget {escape_markup(c.budget.text(False))}")
     if c.brands:
-        parts.append(f"brand {' or '.join(c.brands)}")
+        parts.append(f"brand {' or '.join(map(as_data, c.brands))}")
     if c.excluded:
-        parts.append(f"not the brand {' or '.join(c.excluded)}")
+        parts.append(f"not the brand {' or '.join(map(as_data, c.excluded))}")
     if c.use:
-        parts.append(f"use: {c.use}")
+        parts.append(f"use: {as_data(c.use)}")
     text = "; ".join(parts) or "none stated"
     missed = {"price": "the budget", "brand": "the brand", "category": "the category", "excluded": "the excluded brand"}
     if plan.unmet:
@@ -563,52 +576,105 @@ def guide_reply(text: str) -> str | Unusable:
     return strip_guide_prefix(text).strip() or Unusable("the reply is empty")
 
 
+def guide_prefix_end(head: str) -> int | None:
+    """Where a role prefix ("Shopping Guide: ", "导购：") at the start of ``head`` ends; -1 when ``head`` has none
+    and none can follow; None while it may still become one ("Shop", "导购", "Guide ")."""
+    for name in GUIDE_PREFIXES:
+        at = len(head) - len(head.lstrip())
+        for char in name:
+            if at == len(head):
+                return None  # the head ends inside the name
+            if char == " ":
+                if not head[at].isspace():
+                    break
+                while at < len(head) and head[at].isspace():
+                    at += 1
+                continue
+            if head[at].lower() != char:
+                break
+            at += 1
+        else:
+            while at < len(head) and head[at].isspace():
+                at += 1
+            if at == len(head):
+                return None  # the name, then maybe its colon
+            if head[at] in ":：":
+                return at + 1
+    return -1
+
+
 async def drop_guide_prefix(deltas: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
-    """The deltas without a "Shopping Guide:" prefix: the head is held back until the prefix can be recognised."""
-    sent = False
-    head = ""
+    """The deltas without a "Shopping Guide:" prefix. Only a head that may still become one is held back: a
+    reply that cannot start with one flows at once, a short one comes out when the stream ends."""
+    head: str | None = ""  # None once the prefix is settled
+    trim = True  # the reply's leading whitespace (after the prefix, if any) goes
     async for delta in deltas:
-        if not sent and len(head) < 24:
+        if head is not None:
             head += delta
-            if len(head) < 24:
+            end = guide_prefix_end(head)
+            if end is None:
                 continue
-            delta, head = strip_guide_prefix(head).lstrip(), ""
-            if not delta:
-                continue
-        sent = True
-        yield delta
-    if head and (delta := strip_guide_prefix(head).strip()):
-        yield delta
+            delta, head = head[max(end, 0) :], None
+        if trim:
+            delta = delta.lstrip()
+            trim = not delta
+        if delta:
+            yield delta
+    if head is not None and (rest := strip_guide_prefix(head).strip()):
+        yield rest
 
 
 class DialogGuide:
     """Answers with the LLM when the dialog task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: TaskLLM, local: LocalDialogEngine, max_prompt_tokens: int = 3000) -> None:
+    def __init__(
+        self,
+        llm: TaskLLM,
+        local: LocalDialogEngine,
+        max_prompt_tokens: int = 3000,
+        max_reply_chars: int = MAX_REPLY_CHARS,
+    ) -> None:
         self.llm = llm
         self.local = local
         self.max_prompt_tokens = max_prompt_tokens
+        self.max_reply_chars = max_reply_chars
 
     def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
         return build_llm_messages(request, plan, self.local.index, self.local.history_turns, self.max_prompt_tokens)
 
+    def _guard(self, request: DialogRequest, plan: Plan) -> ReplyGuard:
+        """The checks of one reply: no copy of the customer's messages or of the instruction, no loop, the
+        length bound."""
+        said = [m.content for m in window(request.messages, self.local.history_turns) if m.role == "user"]
+        said += [neutralise(text) for text in said]  # as written, and as sent
+        instruction = (GUIDE_PROMPT if plan.shopping else CHAT_PROMPT).text
+        return ReplyGuard(self.max_reply_chars, Sources.of(said, instruction))
+
     async def answer(self, request: DialogRequest) -> DialogResponse:
         plan = self.local.plan(request)
+        guard = self._guard(request, plan)
+
+        def parse(text: str) -> str | Unusable:
+            reply = guide_reply(text)
+            return reply if isinstance(reply, Unusable) else guard.check(reply)
+
         answer = await run_cascade(
             self.llm,
             Task.DIALOG,
             request.engine,
             local=lambda: plan.reply,
             prompt=lambda: self._messages(request, plan),
-            parse=guide_reply,
+            parse=parse,
             retries=0,  # the guide has never retried: an empty reply gives way to the local one at once
             request_id=request_id_var.get(),
         )
         return DialogResponse(reply=answer.value, engine=answer.engine)
 
     async def stream(self, request: DialogRequest) -> AsyncIterator[Event]:
-        """``token`` events then ``done``; before the first token a failing LLM gives way to the local reply,
-        after it an ``error`` event ends the stream. Closing this generator closes the LLM stream."""
+        """``token`` events then ``done``; before the first token a failing LLM (or a reply that repeats the
+        input) gives way to the local reply, after it an ``error`` event ends the stream. A loop or an overlong
+        reply is cut, and ``done`` says so (``"truncated": "repetition"`` or ``"length"``). Closing this generator
+        closes the LLM stream."""
         plan = self.local.plan(request)
         pieces = stream_cascade(
             self.llm,
@@ -617,6 +683,7 @@ class DialogGuide:
             local=lambda: plan.reply,
             prompt=lambda: self._messages(request, plan),
             shape=drop_guide_prefix,
+            check=self._guard(request, plan),
             request_id=request_id_var.get(),
         )
         async with aclosing(pieces):
@@ -632,5 +699,7 @@ class DialogGuide:
                 elif piece.engine == "local":
                     async for event in text_events(piece.value, "reply"):
                         yield event
+                elif piece.truncated:
+                    yield StreamEvent.DONE, {"reply": piece.value, "engine": "llm", "truncated": piece.truncated}
                 else:
                     yield StreamEvent.DONE, {"reply": piece.value, "engine": "llm"}

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import cache
 
 from services.intent.schemas import IntentResponse
 from shared.engines.artefacts import load_intent, models_dir
 from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
-from shared.jsonblock import extract_json
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
-from shared.prompts import load_prompt
-from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label, render_transcript
+from shared.llm.checks import Sources, pick_json, placeholder
+from shared.prompts import load_prompt, transcript_data
+from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label
 from shared.settings import Task
 
 PROMPT = load_prompt("services.intent", "intent")
@@ -70,19 +71,33 @@ def normalise_label(raw: str) -> IntentLabel | None:
     return intent_label(close[0]) if close else None
 
 
-def parse_llm_answer(text: str) -> IntentResponse | None:
-    data = extract_json(text, tag="response")
-    if not data:
-        return None
+def build_prompt(messages: list[Message]) -> list[ChatMessage]:
+    """The instruction as the system message; the chat, JSON-encoded, as the user message."""
+    return PROMPT.messages(conversation=transcript_data((m.role, m.content) for m in messages))
+
+
+def parse_llm_answer(text: str, sources: Sources | None = None) -> IntentResponse | None:
+    answer = read_llm_answer(text, sources or Sources.of())
+    return None if isinstance(answer, Unusable) else answer
+
+
+def read_llm_answer(text: str, sources: Sources) -> IntentResponse | Unusable:
+    """The model's own answer: the first ``<response>`` block (or JSON object) with a category that was not
+    copied from the chat or the prompt, its values no template filler."""
+    block = pick_json(text, sources, "response", lambda b: bool(b.value.get("category") or b.value.get("intent")))
+    if block is None:
+        return Unusable("no JSON answer with a category")
+    if isinstance(block, Unusable):
+        return block
+    data = block.value
     label = normalise_label(str(data.get("category") or data.get("intent") or ""))
     if label is None:
-        return None
+        return Unusable("no known category in the answer")
+    reason, aim, scene = (str(data.get(key, "") or "") for key in ("reason", "aim", "scene"))
+    if any(placeholder(value) for value in (reason, aim, scene) if value):
+        return Unusable("the answer repeats the prompt's form instead of filling it in", "echoed")
     return IntentResponse(
-        intent=label,
-        reason=str(data.get("reason", "")),
-        scene=Scene(aim=str(data.get("aim", "") or ""), scene=str(data.get("scene", "") or "")),
-        confidence=0.9,
-        engine="llm",
+        intent=label, reason=reason, scene=Scene(aim=aim, scene=scene), confidence=0.9, engine="llm"
     )
 
 
@@ -95,15 +110,15 @@ class IntentRecogniser:
         self.threshold = threshold
 
     async def recognise(self, messages: list[Message], engine: EngineChoice) -> IntentResponse:
+        prompt = cache(lambda: build_prompt(messages))
+        sources = cache(lambda: Sources.of([m.content for m in messages], [m.content for m in prompt()]))
         answer = await run_cascade(
             self.llm,
             Task.INTENT,
             engine,
             local=lambda: self.local.classify(messages),
-            prompt=lambda: [
-                ChatMessage(role="user", content=PROMPT.render(conversation=render_transcript(messages)))
-            ],
-            parse=lambda text: parse_llm_answer(text) or Unusable("no known category in the answer"),
+            prompt=prompt,
+            parse=lambda text: read_llm_answer(text, sources()),
             confident=lambda local: local.confidence >= self.threshold,
         )
         return answer.value

@@ -7,8 +7,11 @@ the user on the agent's. 用户问题 is what the user said before the agent fir
 new questions asked later, best scored by problem cues first, as "用户询问…" / "用户…" / "用户表示…";
 客服方案 is the agent's sentences best scored by solution cues, as "客服已…" / "客服表示…"; both within the
 30 / 50 character targets. Acceptance is read from the user's final turns, negative emotion from a lexicon
-and raised punctuation in the user's turns. LLM path: the prompt, then schema-checked JSON (extract_json +
-pydantic), one repair round, then the local engine.
+and raised punctuation in the user's turns. LLM path: the instruction as the system message and the dialog,
+JSON-encoded, as the user message; then the model's own JSON (not one copied from the dialog or the prompt),
+schema-checked (pydantic), then checked against the dialog where it is clear (``consistency``): 是否负面情绪
+"否" is rejected when the user's turns score NEGATIVE_CLEAR or more on the negative lexicon, 是否接受 when the
+user's final turn plainly refuses or plainly accepts the other way; one repair round, then the local engine.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from pydantic import ValidationError
 
@@ -28,11 +32,11 @@ from services.summary.schemas import (
     Turn,
     YesNo,
 )
-from shared.jsonblock import extract_json
 from shared.lexicon import clip, han_count
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
-from shared.prompts import load_prompt
+from shared.llm.checks import Sources, pick_json, placeholder
+from shared.prompts import load_prompt, transcript_data
 from shared.settings import Task
 from shared.telemetry import request_id_var
 
@@ -475,6 +479,11 @@ class LocalSummariser:
         return "是" if agent_at[-1] > user_at[0] else "否"
 
     def negative(self, turns: Sequence[Turn]) -> YesNo:
+        return "是" if self.negative_score(turns) >= 1.5 else "否"
+
+    @staticmethod
+    def negative_score(turns: Sequence[Turn]) -> float:
+        """How strongly the user's turns show anger, frustration or distrust: lexicon, contempt, raised voice."""
         score = 0.0
         for turn in turns:
             if turn.speaker != USER:
@@ -482,7 +491,23 @@ class LocalSummariser:
             score += _score(turn.text, NEGATIVE, negatable=True)
             score += 3.0 * len(_CONTEMPT.findall(turn.text))
             score += _raised_voice(turn.text)
-        return "是" if score >= 1.5 else "否"
+        return score
+
+    @staticmethod
+    def clear_acceptance(turns: Sequence[Turn]) -> YesNo | None:
+        """是 / 否 when the user's final turn (after the agent first answered) plainly accepts or refuses: a
+        strong cue one way and none the other; None when it is not that clear."""
+        agent_at = [i for i, t in enumerate(turns) if t.speaker == AGENT]
+        last = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].speaker == USER), None)
+        if not agent_at or last is None or last < agent_at[0]:
+            return None
+        agent_before = next(turns[j].text for j in range(last - 1, -1, -1) if turns[j].speaker == AGENT)
+        refusal, acceptance, conditional = _verdict_scores(turns[last].text, agent_before)
+        if refusal >= 3.0 and acceptance == 0:
+            return "否"
+        if acceptance >= 3.0 and refusal == 0 and conditional == 0:
+            return "是"
+        return None
 
 
 def _raised_voice(text: str) -> float:
@@ -506,6 +531,17 @@ def _raised_voice(text: str) -> float:
 
 def _verdict(text: str, agent_before: str) -> YesNo | None:
     """是 / 否 from one user turn (given the agent turn it answers), or None when it says neither."""
+    refusal, acceptance, _ = _verdict_scores(text, agent_before)
+    if refusal > 0 and refusal >= acceptance:
+        return "否"
+    if acceptance > 0:
+        return "是"
+    return None
+
+
+def _verdict_scores(text: str, agent_before: str) -> tuple[float, float, float]:
+    """How much one user turn refuses and accepts (a threat for later counted as refusal only when nothing is
+    accepted), and how much of the refusal was such a threat."""
     refusal = acceptance = conditional = 0.0
     closing = bool(_CLOSING_QUESTION.search(agent_before))
     for clause in _CLAUSE.split(text):
@@ -526,11 +562,7 @@ def _verdict(text: str, agent_before: str) -> YesNo | None:
     # but without one the user leaves with a threat: not accepted.
     if acceptance == 0:
         refusal += conditional
-    if refusal > 0 and refusal >= acceptance:
-        return "否"
-    if acceptance > 0:
-        return "是"
-    return None
+    return refusal, acceptance, conditional
 
 
 def _picks_offered_action(clause: str, agent_before: str) -> bool:
@@ -562,25 +594,62 @@ def normalise_summary(data: dict[str, object]) -> dict[str, object]:
     return out
 
 
-def parse_summary(text: str) -> tuple[Summary | None, str]:
+SUMMARY_KEYS = ("用户问题", "客服方案", "是否接受", "是否负面情绪")
+# The user's turns score this much on the negative lexicon only when plainly angry: two strong cues ("太差了",
+# "投诉"), or one with shouting ("！！"). A summary that says 否 then contradicts the dialog.
+NEGATIVE_CLEAR = 6.0
+
+
+def parse_summary(text: str, sources: Sources | None = None) -> tuple[Summary | None, str]:
     """The summary in an LLM reply, or None and what is wrong with it (for the repair round)."""
-    data = extract_json(text)
-    if data is None:
-        return None, "no JSON object was found in your answer"
+    summary = read_summary(text, sources or Sources.of())
+    return (None, summary.reason) if isinstance(summary, Unusable) else (summary, "")
+
+
+def read_summary(text: str, sources: Sources) -> Summary | Unusable:
+    """The model's own summary: the first JSON object with a summary key that was not copied from the dialog
+    or the prompt, schema-valid, its texts no template filler."""
+    block = pick_json(text, sources, wanted=lambda b: any(key in b.value for key in SUMMARY_KEYS))
+    if isinstance(block, Unusable):
+        return block
+    if block is None:
+        return Unusable("no JSON object was found in your answer")
+    data = block.value
     missing = [k for k in ("用户问题", "客服方案", "是否接受", "是否负面情绪") if k not in data]
     if missing:
-        return None, f"the JSON lacks the key(s) {', '.join(missing)}"
+        return Unusable(f"the JSON lacks the key(s) {', '.join(missing)}")
     try:
-        return Summary.model_validate(normalise_summary(data)), ""
+        summary = Summary.model_validate(normalise_summary(data))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
         )
-        return None, problems
+        return Unusable(problems)
+    filler = [key for key, value in (("用户问题", summary.problem), ("客服方案", summary.solution)) if placeholder(value)]
+    if filler:
+        return Unusable(f"{'、'.join(filler)}照抄了格式里的占位符，没有概括对话", "echoed")
+    return summary
+
+
+def consistency(summary: Summary, turns: Sequence[Turn]) -> Unusable | None:
+    """What the dialog plainly contradicts in a summary, or None."""
+    if summary.negative == "否" and LocalSummariser.negative_score(turns) >= NEGATIVE_CLEAR:
+        return Unusable("用户在对话中明显表达了不满或生气（抱怨、投诉、差评等），\"是否负面情绪\"应为\"是\"", "inconsistent")
+    clear = LocalSummariser.clear_acceptance(turns)
+    if clear is not None and summary.accepted != clear:
+        said = "明确拒绝或没有同意" if clear == "否" else "明确表示接受"
+        return Unusable(f"用户最后一句{said}客服的方案，\"是否接受\"应为\"{clear}\"", "inconsistent")
+    return None
 
 
 def transcript(turns: Sequence[Turn]) -> str:
-    return "\n".join(f"{t.speaker}：{t.text}" for t in turns)
+    """The dialog as the prompt carries it: JSON, each turn an object with its speaker (用户/客服) as role."""
+    return transcript_data((t.speaker, t.text) for t in turns)
+
+
+def build_prompt(turns: Sequence[Turn]) -> list[ChatMessage]:
+    """The instruction as the system message; the dialog, JSON-encoded, as the user message."""
+    return PROMPT.messages(conversation=transcript(turns))
 
 
 class Summariser:
@@ -592,22 +661,24 @@ class Summariser:
 
     async def summarise(self, request: SummaryRequest) -> SummaryResponse:
         turns = request.turns()
+        prompt = cache(lambda: build_prompt(turns))
+        sources = cache(lambda: Sources.of([t.text for t in turns], [m.content for m in prompt()]))
+
+        def parse(text: str) -> Summary | Unusable:
+            summary = read_summary(text, sources())
+            return summary if isinstance(summary, Unusable) else consistency(summary, turns) or summary
+
         answer = await run_cascade(
             self.llm,
             Task.SUMMARY,
             request.engine,
             local=lambda: self.local.summarise(turns),
-            prompt=lambda: [ChatMessage(role="user", content=PROMPT.render(conversation=transcript(turns)))],
-            parse=_parsed,
+            prompt=prompt,
+            parse=parse,
             repair=_repair,
             request_id=request_id_var.get(),
         )
         return SummaryResponse(summary=answer.value, engine=answer.engine)
-
-
-def _parsed(text: str) -> Summary | Unusable:
-    summary, problem = parse_summary(text)
-    return summary if summary is not None else Unusable(problem)
 
 
 def _repair(problem: Unusable) -> str:

@@ -12,7 +12,16 @@ from shared.llm.base import (
     Usage,
 )
 from shared.llm.bedrock import BedrockBackend
-from shared.llm.cascade import Answer, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
+from shared.llm.cascade import (
+    Answer,
+    Rejected,
+    StreamCheck,
+    StreamCut,
+    TaskLLM,
+    Unusable,
+    run_cascade,
+    stream_cascade,
+)
 from shared.llm.client import LLMClient, LLMConfigError
 from shared.llm.local import Handler, LocalBackend
 from shared.llm.openai_compat import OpenAICompatBackend
@@ -36,6 +45,8 @@ __all__ = [
     "LLMUnavailable",
     "LocalBackend",
     "OpenAICompatBackend",
+    "Rejected",
+    "StreamCheck",
     "StreamCut",
     "TaskLLM",
     "Unusable",

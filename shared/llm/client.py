@@ -61,7 +61,9 @@ class LLMClient:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await backend.complete(request)
+            reply = await backend.complete(request)
+            TIME_TO_FIRST_TOKEN.labels(label, task, "complete").observe(time.perf_counter() - started)
+            return reply
         except BaseException as exc:
             outcome = _outcome(exc)
             raise
@@ -90,7 +92,7 @@ class LLMClient:
             async with aclosing(deltas):
                 async for delta in deltas:
                     if first:
-                        TIME_TO_FIRST_TOKEN.labels(label, task).observe(time.perf_counter() - started)
+                        TIME_TO_FIRST_TOKEN.labels(label, task, "stream").observe(time.perf_counter() - started)
                         first = False
                     yield delta
         except BaseException as exc:

@@ -15,8 +15,9 @@ REQUESTS = Counter(
 )
 TIME_TO_FIRST_TOKEN = Histogram(
     "llm_time_to_first_token_seconds",
-    "From request to the first streamed delta",
-    ["backend", "task"],
+    "From request to the first token: the first delta of a stream (mode=stream), the whole reply of a "
+    "completion (mode=complete, where the first token arrives with the last)",
+    ["backend", "task", "mode"],
     buckets=_LATENCY_BUCKETS,
 )
 LATENCY = Histogram(

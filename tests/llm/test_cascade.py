@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -14,6 +15,7 @@ from shared.llm import (
     ChatMessage,
     LLMStreamCut,
     LLMUnavailable,
+    Rejected,
     StreamCut,
     Unusable,
     run_cascade,
@@ -231,3 +233,90 @@ async def test_closing_the_stream_closes_the_shape_and_the_llm_stream() -> None:
     async with aclosing(pieces):
         assert await anext(pieces) == "LA "
     assert llm.closed and shaped == ["closed"]
+
+
+# --------------------------------------------------------------------------- verdicts and checks
+VERDICTS = ("accepted", "truncated_repetition", "truncated_length", "unusable", "inconsistent", "echoed", "timeout",
+            "failed")
+
+
+@pytest.fixture
+def verdicts() -> Callable[[Task], dict[str, float]]:
+    """``verdicts(task)``: what the test added to sg_llm_replies_total for the task, by verdict."""
+
+    def read(task: Task) -> dict[str, float]:
+        return {
+            v: REGISTRY.get_sample_value("sg_llm_replies_total", {"service": task.value, "verdict": v}) or 0.0
+            for v in VERDICTS
+        }
+
+    before = {task: read(task) for task in Task}
+
+    def added(task: Task) -> dict[str, float]:
+        return {v: n - before[task][v] for v, n in read(task).items() if n != before[task][v]}
+
+    return added
+
+
+def judged(text: str) -> int | Unusable:
+    """A parser that tells the kinds apart: digits are an answer, "copy" was copied, an odd number is
+    inconsistent, anything else unusable."""
+    if text == "copy":
+        return Unusable("copied from the input", "echoed")
+    if not text.isdigit():
+        return Unusable("not a number")
+    return int(text) if int(text) % 2 == 0 else Unusable("odd", "inconsistent")
+
+
+async def test_each_reply_is_counted_by_its_verdict(verdicts) -> None:
+    assert await ask(Routed(["x", "42"]), parse=judged) == Answer(42, "llm")
+    assert await ask(Routed(["3", "5"]), parse=judged) == Answer(7, "local")
+    assert verdicts(Task.INTENT) == {"unusable": 1, "accepted": 1, "inconsistent": 2}
+
+
+async def test_an_echoed_reply_is_not_asked_again(verdicts) -> None:
+    llm = Routed(["copy", "42"])
+    assert await ask(llm, parse=judged, repair=lambda problem: "again") == Answer(7, "local")
+    assert len(llm.calls) == 1 and verdicts(Task.INTENT) == {"echoed": 1}
+
+
+async def test_a_timeout_is_told_from_other_failures(verdicts) -> None:
+    timed_out = LLMUnavailable("no endpoint answered")
+    timed_out.__cause__ = httpx.ReadTimeout("read timed out")
+    assert await ask(Routed([timed_out])) == Answer(7, "local")
+    assert await ask(Routed([LLMUnavailable("connection refused")])) == Answer(7, "local")
+    assert verdicts(Task.INTENT) == {"timeout": 1, "failed": 1}
+
+
+class Checked:
+    """A stream check that passes deltas until ``stop_at`` (then says why) or rejects the reply at once."""
+
+    def __init__(self, stop_at: str | None = None, reject: bool = False) -> None:
+        self.stop_at, self.reject = stop_at, reject
+        self.truncated: str | None = None
+
+    async def __call__(self, deltas: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+        async for delta in deltas:
+            if self.reject:
+                raise Rejected(Unusable("copied", "echoed"))
+            if delta == self.stop_at:
+                self.truncated = "repetition"
+                return
+            yield delta
+
+
+async def test_a_stream_check_may_cut_the_reply_and_says_why(counted, verdicts) -> None:
+    llm = Routed(endless=True, pieces=["Hel", "lo"])
+    assert await streamed(llm, check=Checked(stop_at="la ")) == ["Hel", "lo", Answer("Hello", "llm", "repetition")]
+    assert llm.closed, "the upstream stream is closed when the check stops it"
+    assert counted(Task.DIALOG) == {("llm", "answered"): 1}
+    assert verdicts(Task.DIALOG) == {"truncated_repetition": 1}
+
+
+async def test_a_stream_check_may_reject_the_reply_for_the_local_one(counted, verdicts) -> None:
+    llm = Routed(pieces=["Hel", "lo"])
+    assert await streamed(llm, check=Checked(reject=True)) == [Answer("local reply", "local")]
+    assert llm.closed and counted(Task.DIALOG) == {("local", "llm_fallback"): 1}
+    assert verdicts(Task.DIALOG) == {"echoed": 1}
+    assert await streamed(Routed(pieces=["Hi"])) == ["Hi", Answer("Hi", "llm")]
+    assert verdicts(Task.DIALOG) == {"echoed": 1, "accepted": 1}

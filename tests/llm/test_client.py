@@ -153,7 +153,7 @@ async def test_stream_metrics_and_early_close(make_client: Callable[..., LLMClie
         llm_tasks={Task.DIALOG: TaskRoute(backend="openai", pool="metrics")},
     )
     client = make_client(settings)
-    ttft = {"backend": "openai:metrics", "task": "dialog"}
+    ttft = {"backend": "openai:metrics", "task": "dialog", "mode": "stream"}
     ttft_before = REGISTRY.get_sample_value("llm_time_to_first_token_seconds_count", ttft) or 0.0
     cancelled_before = _requests("openai:metrics", "dialog", "cancelled")
 
@@ -164,6 +164,20 @@ async def test_stream_metrics_and_early_close(make_client: Callable[..., LLMClie
     await eventually(lambda: sim_a.stats()["cancelled"] == 1)
     assert REGISTRY.get_sample_value("llm_time_to_first_token_seconds_count", ttft) == ttft_before + 1
     assert _requests("openai:metrics", "dialog", "cancelled") == cancelled_before + 1
+
+
+async def test_time_to_first_token_is_recorded_for_a_whole_completion_too(
+    make_client: Callable[..., LLMClient], sim_a: Sim
+) -> None:
+    settings = _settings(
+        llm_pools={"ttft": pool_settings(sim_a.url)},
+        llm_tasks={Task.INTENT: TaskRoute(backend="openai", pool="ttft")},
+    )
+    client = make_client(settings)
+    labels = {"backend": "openai:ttft", "task": "intent", "mode": "complete"}
+    before = REGISTRY.get_sample_value("llm_time_to_first_token_seconds_count", labels) or 0.0
+    assert (await client.complete(Task.INTENT, MESSAGES)).text == "alpha"
+    assert REGISTRY.get_sample_value("llm_time_to_first_token_seconds_count", labels) == before + 1
 
 
 async def test_unavailable_outcome_is_counted(make_client: Callable[..., LLMClient], dead_url: str) -> None:

@@ -149,8 +149,10 @@ async def test_llm_copy_is_used_when_it_passes_the_check(settings, fake_llm) -> 
     llm = fake_llm([good])
     body = (await post(settings, {"product": PHONE_ZH, "messages": [user("续航要好")]})).json()
     assert body == {"copy": good, "engine": "llm"}
-    prompt = llm.calls[0][0].content
-    assert "5000毫安时" in prompt and "续航要好" in prompt and "120 Chinese characters" in prompt
+    system, data = llm.calls[0]
+    assert (system.role, data.role) == ("system", "user")
+    assert "120 Chinese characters" in system.content and "续航要好" not in system.content
+    assert "5000毫安时" in data.content and '{"role": "user", "content": "续航要好"}' in data.content
 
 
 async def test_llm_copy_with_an_invented_number_is_retried_then_replaced(settings, fake_llm) -> None:

@@ -229,7 +229,9 @@ async def test_llm_json_is_used(settings, fake_llm) -> None:
     llm = fake_llm([f"```json\n{GOOD}\n```"])
     body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     assert body == {"summary": json.loads(GOOD), "engine": "llm"}
-    assert "订单号是123456789" in llm.calls[0][0].content  # the transcript is in the prompt
+    system, data = llm.calls[0]
+    assert system.role == "system" and "订单号是123456789" not in system.content
+    assert data.role == "user" and "订单号是123456789" in data.content  # the transcript, as JSON data
 
 
 async def test_llm_malformed_answer_is_repaired_once(settings, fake_llm) -> None:
@@ -238,7 +240,7 @@ async def test_llm_malformed_answer_is_repaired_once(settings, fake_llm) -> None
     body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
     assert body["engine"] == "llm" and body["summary"]["是否接受"] == "是"
     repair = llm.calls[1][-1].content
-    assert llm.calls[1][1].content == wordy and "是否接受" in repair and "'是' or '否'" in repair
+    assert llm.calls[1][2].content == wordy and "是否接受" in repair and "'是' or '否'" in repair
 
 
 async def test_llm_twice_malformed_or_failing_falls_back_to_local(settings, fake_llm) -> None:
