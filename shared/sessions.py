@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -94,11 +95,18 @@ class SessionStore:
         return found or Session(id=session_id)
 
     async def append(
-        self, session_id: str, exchange: Exchange, *, preferences: dict[str, str] | None, products: list[SkuInfo]
+        self,
+        session_id: str,
+        exchange: Exchange,
+        *,
+        preferences: dict[str, str] | None,
+        products: list[SkuInfo],
+        earlier: Sequence[Exchange] = (),
     ) -> bool:
         """Add one exchange to the session, the oldest dropped beyond ``max_turns``, and with it the needs
-        profile (when the turn made a call) and the products (when it showed any). False when the cache failed:
-        the turn was answered but the session does not have it."""
+        profile (when the turn made a call) and the products (when it showed any); ``earlier`` exchanges (a
+        dialog the session did not have, rebuilt from a client's history) go before it in the same step. False
+        when the cache failed: the turn was answered but the session does not have it."""
         fields: dict[str, bytes] = {}
         if preferences is not None:
             fields["preferences"] = json.dumps(preferences, ensure_ascii=False).encode()
@@ -108,6 +116,7 @@ class SessionStore:
             await self.cache.log_append(
                 self._key(session_id),
                 exchange.model_dump_json().encode(),
+                earlier=[e.model_dump_json().encode() for e in earlier[-(self.max_turns - 1) :]] if self.max_turns > 1 else [],
                 keep=self.max_turns,
                 fields=fields,
                 ttl_s=self.ttl_s,

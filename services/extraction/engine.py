@@ -12,10 +12,10 @@ from services.extraction.schemas import ExtractResponse
 from shared.engines.extraction import ExtractionModel, gated_call
 from shared.engines.intent import IntentModel
 from shared.jsonblock import extract_json
-from shared.llm import TaskLLM, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import EngineChoice, FunctionCall, Message, render_transcript
+from shared.schemas import EngineChoice, FunctionCall, Message, TokenUsage, render_transcript
 from shared.settings import Task
 from shared.taxonomy import Taxonomy
 
@@ -43,6 +43,7 @@ class Extractor:
         self.local = local
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
+        meter = UsageMeter()
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
@@ -51,8 +52,9 @@ class Extractor:
             prompt=lambda: [ChatMessage(role="user", content=self._prompt(messages))],
             parse=self._parse,
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
+            meter=meter,
         )
-        return ExtractResponse(call=answer.value, engine=answer.engine)
+        return ExtractResponse(call=answer.value, engine=answer.engine, usage=TokenUsage.of(meter.usage))
 
     def _prompt(self, messages: list[Message]) -> str:
         taxonomy = self.local.taxonomy

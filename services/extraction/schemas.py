@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall
+from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall, TokenUsage
 
 
 class ExtractRequest(BaseModel):
@@ -15,3 +15,4 @@ class ExtractRequest(BaseModel):
 class ExtractResponse(BaseModel):
     call: FunctionCall | None = Field(description="null when the dialog carries nothing to search for")
     engine: Engine
+    usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")

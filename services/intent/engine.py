@@ -15,10 +15,19 @@ from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
 from shared.jsonblock import extract_json
-from shared.llm import TaskLLM, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.prompts import load_prompt
-from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label, render_transcript
+from shared.schemas import (
+    INTENT_LABELS,
+    EngineChoice,
+    IntentLabel,
+    Message,
+    Scene,
+    TokenUsage,
+    intent_label,
+    render_transcript,
+)
 from shared.settings import Task
 
 PROMPT = load_prompt("services.intent", "intent")
@@ -95,6 +104,7 @@ class IntentRecogniser:
         self.threshold = threshold
 
     async def recognise(self, messages: list[Message], engine: EngineChoice) -> IntentResponse:
+        meter = UsageMeter()
         answer = await run_cascade(
             self.llm,
             Task.INTENT,
@@ -105,5 +115,6 @@ class IntentRecogniser:
             ],
             parse=lambda text: parse_llm_answer(text) or Unusable("no known category in the answer"),
             confident=lambda local: local.confidence >= self.threshold,
+            meter=meter,
         )
-        return answer.value
+        return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage)})

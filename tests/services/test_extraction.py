@@ -43,7 +43,7 @@ async def test_greetings_give_no_call(settings) -> None:
     async with app_client(create_app(settings)) as client:
         for text in ("Hello there!", "你好，在吗？"):
             response = await client.post("/v1/extract", json={"messages": [{"role": "user", "content": text}]})
-            assert response.json() == {"call": None, "engine": "local"}
+            assert response.json() == {"call": None, "engine": "local", "usage": None}
 
 
 async def test_chinese_budget_and_later_turn_override(settings) -> None:
