@@ -7,7 +7,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal, cast
@@ -90,12 +90,20 @@ class Cache(ABC):
 
     @abstractmethod
     async def log_append(
-        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+        self,
+        key: str,
+        entry: bytes,
+        *,
+        keep: int,
+        fields: Mapping[str, bytes] | None = None,
+        ttl_s: int | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> int:
-        """Append ``entry`` to the log under ``key`` and set ``fields`` beside it, as one atomic step, keeping the
-        newest ``keep`` entries; ``ttl_s`` restarts the log's expiry. Concurrent appends all land, in one order,
-        and each field holds the value of the last append that set it. Returns the log's length once this entry
-        landed, before trimming: its place in the order of arrival."""
+        """Append ``entry`` (after the ``earlier`` entries, if any) to the log under ``key`` and set ``fields``
+        beside it, as one atomic step, keeping the newest ``keep`` entries; ``ttl_s`` restarts the log's expiry.
+        Concurrent appends all land, in one order, and each field holds the value of the last append that set
+        it. Returns the log's length once this entry landed, before trimming: its place in the order of
+        arrival."""
 
     @abstractmethod
     async def log_read(self, key: str) -> Log:
@@ -253,13 +261,20 @@ class RedisCache(Cache):
             raise CacheError(str(exc)) from exc
 
     async def log_append(
-        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+        self,
+        key: str,
+        entry: bytes,
+        *,
+        keep: int,
+        fields: Mapping[str, bytes] | None = None,
+        ttl_s: int | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> int:
         entries, head = self.key(f"{key}:entries"), self.key(f"{key}:fields")
         try:
             # MULTI/EXEC: no other client's command runs in between, so the fields always go with the last entry.
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.rpush(entries, entry)
+                pipe.rpush(entries, *earlier, entry)
                 pipe.ltrim(entries, -keep, -1)
                 if fields:
                     mapping: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
@@ -415,11 +430,19 @@ class MemoryCache(Cache):
         return log
 
     async def log_append(
-        self, key: str, entry: bytes, *, keep: int, fields: Mapping[str, bytes] | None = None, ttl_s: int | None = None
+        self,
+        key: str,
+        entry: bytes,
+        *,
+        keep: int,
+        fields: Mapping[str, bytes] | None = None,
+        ttl_s: int | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> int:
         # Atomic as Redis's MULTI is: nothing here awaits, so no other coroutine runs until the append is done.
         full = self.key(key)
         log = self._log(full) or _MemoryLog()
+        log.entries.extend(earlier)
         log.entries.append(entry)
         length = len(log.entries)
         while len(log.entries) > keep:

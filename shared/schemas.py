@@ -63,6 +63,9 @@ Text = Annotated[
 ]
 
 
+# An operator's instructions to the guide (an API client's system message): a bounded text of its own.
+Instructions = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000)]
+
 Role = Literal["user", "assistant"]
 
 
@@ -213,6 +216,48 @@ class KnowledgeHit(BaseModel):
 
 Engine = Literal["local", "llm"]
 EngineChoice = Literal["auto", "local", "llm"]
+
+
+class Generation(BaseModel):
+    """What a client asks of the reply's generation (the OpenAI parameters of the same names); each left out
+    is the route's setting. The LLM gets them all (max_tokens at most the route's); the local engine keeps
+    the reply within max_tokens and cuts it at the first stop sequence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000, description="The most tokens the reply may take")
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    stop: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=4, description="The reply ends before the first of these"
+    )
+    seed: int | None = Field(None, ge=-(2**63), lt=2**63)
+    user: str | None = Field(None, max_length=256, description="The end user, passed to the model's server")
+
+    def options(self) -> dict[str, Any]:
+        """As ``LLMClient`` options: only those given."""
+        return self.model_dump(exclude_none=True)
+
+
+class TokenUsage(BaseModel):
+    """The tokens a request's models read (prompt) and wrote (completion), as their servers reported them;
+    ``estimated`` when some were counted here instead (a server that reported none)."""
+
+    prompt_tokens: int = Field(0, ge=0)
+    completion_tokens: int = Field(0, ge=0)
+    estimated: bool = False
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            estimated=self.estimated or other.estimated,
+        )
+
+    @classmethod
+    def of(cls, usage: Any) -> TokenUsage | None:
+        """From the LLM layer's ``Usage`` (None: no model ran)."""
+        return None if usage is None else cls.model_validate(usage, from_attributes=True)
 
 
 class FieldError(BaseModel):

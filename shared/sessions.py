@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -112,11 +113,13 @@ class SessionStore:
         preferences: dict[str, str] | None,
         products: list[SkuInfo],
         state: DialogState | None = None,
+        earlier: Sequence[Exchange] = (),
     ) -> bool:
         """Add one exchange to the session, the oldest dropped beyond ``max_turns``, and with it, in the same
         atomic step, the needs profile (when the turn made a call), the dialog state (when the turn moved it) and
-        the products (when it showed any). False when the cache failed: the turn was answered but the session
-        does not have it."""
+        the products (when it showed any); ``earlier`` exchanges (a dialog the session did not have, rebuilt from a
+        client's history) go before it. False when the cache failed: the turn was answered but the session does
+        not have it."""
         fields: dict[str, bytes] = {}
         if preferences is not None:
             fields["preferences"] = json.dumps(preferences, ensure_ascii=False).encode()
@@ -128,6 +131,7 @@ class SessionStore:
             await self.cache.log_append(
                 self._key(session_id),
                 exchange.model_dump_json().encode(),
+                earlier=[e.model_dump_json().encode() for e in earlier[-(self.max_turns - 1) :]] if self.max_turns > 1 else [],
                 keep=self.max_turns,
                 fields=fields,
                 ttl_s=self.ttl_s,

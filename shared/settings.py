@@ -43,6 +43,11 @@ class PoolSettings(BaseModel):
     eject_s: float = Field(30.0, gt=0, description="How long a failing endpoint stays out before it is retried")
     session_affinity: bool = Field(True, description="Same session -> same replica, for prefix-cache reuse")
     max_connections: int = Field(100, ge=1)
+    tokenize_path: str | None = Field(
+        "/tokenize",
+        description="Where the servers count tokens (vLLM, llama.cpp: POST {content} -> {tokens}); None for servers "
+        "without one (TGI, Ollama). A server that does not answer it is counted locally instead",
+    )
 
     @field_validator("endpoints")
     @classmethod
@@ -177,6 +182,24 @@ class Settings(BaseSettings):
     # "truncated": "length"), as it is where it starts to loop ("truncated": "repetition").
     dialog_max_reply_chars: int = Field(1500, ge=100, le=100_000)
 
+    # Counting tokens (prompt budgets, the gateway's token limits, usage where no model reported it): the serving
+    # pool's tokenize endpoint (PoolSettings.tokenize_path), else this tokenizer, else a word estimate.
+    tokenizer_path: Path | None = Field(
+        None, description="A tokenizer.json (Hugging Face tokenizers format) of the served model, read locally"
+    )
+    tokenize_timeout_s: float = Field(2.0, gt=0, description="How long a count may wait for a tokenize endpoint")
+    token_count_cache: int = Field(4096, ge=0, description="Texts whose endpoint counts are kept in process")
+
+    # The OpenAI-compatible facade (/v1/chat/completions).
+    openai_drop_params: bool = Field(
+        False,
+        description="Drop the parameters the guide cannot honour (n>1, tools, logprobs, response_format json...) "
+        "instead of refusing the request with a 400; what was dropped is named in X-SG-Ignored-Params",
+    )
+    openai_max_instructions_chars: int = Field(
+        2000, ge=0, le=8000, description="The longest system message the guide takes as operator instructions"
+    )
+
     # False runs a shopping turn's stages one after the other, as a plain pipeline would: the baseline
     # `make bench` compares the concurrent task tree with.
     shopping_turn_concurrent: bool = True
@@ -207,9 +230,9 @@ class Settings(BaseSettings):
             raise ValueError(f"currency rates must be positive: {bad}")
         return {code.upper(): rate for code, rate in value.items()}
 
-    @field_validator("gateway_tenants_file", mode="before")
+    @field_validator("gateway_tenants_file", "tokenizer_path", mode="before")
     @classmethod
-    def _no_tenants_file(cls, value: object) -> object:
+    def _no_file(cls, value: object) -> object:
         return None if value == "" else value
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,11 +24,13 @@ from shared.schemas import (
     NON_SHOPPING_INTENTS,
     DialogState,
     FunctionCall,
+    Generation,
     IntentLabel,
     KnowledgeHit,
     Message,
     Scene,
     SkuInfo,
+    TokenUsage,
     TurnReading,
 )
 from shared.sessions import Exchange, Session, SessionStore
@@ -44,6 +46,16 @@ Emit = Callable[[StreamEvent, dict[str, Any]], Awaitable[None]]
 
 class TurnFailed(Exception):
     """The reply broke off mid-way: the turn cannot be completed or saved."""
+
+    kind = "upstream_error"
+    status = 502
+
+
+class TurnUnanswered(TurnFailed):
+    """The dialog service could not answer, and the client asked for an error rather than an apology."""
+
+    kind = "service_unavailable"
+    status = 503
 
 
 @dataclass
@@ -66,10 +78,24 @@ class Turn:
     reply: str = ""
     suggestions: list[str] = field(default_factory=list)
     saved: bool = False
+    # What the client asked of the reply, and whether a turn the dialog cannot answer is an apology or an error.
+    generation: Generation | None = None
+    instructions: str | None = None
+    apology: bool = True
+    # The exchanges of a history the session did not have, saved with this turn (a session rebuilt from them).
+    earlier: list[Exchange] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: TokenUsage | None = None  # summed over the stages whose model ran
 
     @property
     def chinese(self) -> bool:
         return is_chinese(self.message)
+
+    def used(self, usage: dict[str, Any] | None) -> None:
+        """Add a stage's usage (its service's ``usage``) to the turn's."""
+        if usage:
+            counted = TokenUsage.model_validate(usage)
+            self.usage = counted if self.usage is None else self.usage + counted
 
     async def degrade(self, stage: str, work: Awaitable[T], fallback: T) -> T:
         """Run one service call; a failing service costs its stage, never the turn."""
@@ -115,6 +141,7 @@ class ShoppingTurn:
         if result:
             turn.intent, turn.scene = result["intent"], Scene.model_validate(result["scene"])
             turn.engines["intent"] = result["engine"]
+            turn.used(result.get("usage"))
             await turn.emit(StreamEvent.INTENT, {k: result[k] for k in ("intent", "reason", "confidence", "engine")})
         await turn.emit(StreamEvent.SCENE, turn.scene.model_dump())
 
@@ -122,6 +149,7 @@ class ShoppingTurn:
         turn.extraction = await turn.degrade("extraction", self.services.extract(turn.history), None)
         if turn.extraction:
             turn.engines["extraction"] = turn.extraction["engine"]
+            turn.used(turn.extraction.get("usage"))
 
     async def _call(self, turn: Turn) -> None:
         # The call is the dialog state with this message merged in. No call for random chat or random shopping,
@@ -164,7 +192,7 @@ class ShoppingTurn:
         await turn.emit(StreamEvent.KNOWLEDGE, {"hits": [k.model_dump() for k in turn.knowledge]})
 
     async def _dialog(self, turn: Turn) -> None:
-        body = {
+        body: dict[str, Any] = {
             "messages": [m.model_dump() for m in turn.history],
             "intent": turn.intent,
             "call": turn.call.model_dump() if turn.call else None,
@@ -172,7 +200,12 @@ class ShoppingTurn:
             "relaxed": turn.relaxed,  # the filters the recommender dropped: the guide says so
             "knowledge": [k.model_dump() for k in turn.knowledge],
         }
+        if turn.generation is not None:
+            body["generation"] = turn.generation.model_dump(exclude_none=True)
+        if turn.instructions:
+            body["instructions"] = turn.instructions
         pieces: list[str] = []
+        failure = "the dialog service did not answer"
         try:
             async for name, data in self.services.stream("dialog", "/v1/dialog", body):
                 if name == StreamEvent.TOKEN:
@@ -180,6 +213,8 @@ class ShoppingTurn:
                     await turn.emit(StreamEvent.TOKEN, data)
                 elif name == StreamEvent.DONE:
                     turn.reply, turn.engines["dialog"] = data.get("reply", "".join(pieces)), data.get("engine")
+                    turn.finish_reason = str(data.get("finish_reason") or "stop")
+                    turn.used(data.get("usage"))
                     return
                 elif name == StreamEvent.ERROR:
                     raise TurnFailed(data.get("message", "the dialog service failed mid-reply"))
@@ -187,9 +222,12 @@ class ShoppingTurn:
             if pieces:
                 raise TurnFailed(str(exc)) from exc
             log.warning("stage dialog degraded: %s", exc)
+            failure = str(exc)
         if pieces:
             raise TurnFailed("the dialog stream ended without its done event")
         turn.engines["dialog"] = "unavailable"
+        if not turn.apology:
+            raise TurnUnanswered(f"the guide cannot answer now ({failure}); try again")
         turn.reply = _apology(turn.chinese)
         await turn.emit(StreamEvent.TOKEN, {"text": turn.reply})
 
@@ -198,15 +236,32 @@ class ShoppingTurn:
         await turn.emit(StreamEvent.SUGGESTIONS, {"suggestions": turn.suggestions})
 
     # ------------------------------------------------------------------ running a turn
-    async def events(self, session_id: str | None, message: str) -> AsyncIterator[Event]:
-        """The turn's events as they happen; closing the iterator cancels every running stage."""
+    async def events(
+        self,
+        session_id: str | None,
+        message: str,
+        *,
+        history: Sequence[Message] = (),
+        generation: Generation | None = None,
+        instructions: str | None = None,
+        apology: bool = True,
+    ) -> AsyncIterator[Event]:
+        """The turn's events as they happen; closing the iterator cancels every running stage.
+
+        ``history`` is the dialog before ``message`` as the client has it: a session without history (new, or
+        expired) is rebuilt from it, its exchanges saved with this turn's."""
         session = await self.sessions.load(session_id)
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        earlier = list(history) if not session.history else []
         turn = Turn(
             session=session,
             message=message,
-            history=[*session.history[-2 * self.history_turns :], Message(role="user", content=message)],
+            history=[*(session.history or earlier)[-2 * self.history_turns :], Message(role="user", content=message)],
             emit=lambda name, data: queue.put((name, data)),
+            generation=generation,
+            instructions=instructions,
+            apology=apology,
+            earlier=_exchanges(earlier),
         )
         yield StreamEvent.SESSION, {"session_id": session.id}
         runner = asyncio.create_task(self._run_tree(turn, queue))
@@ -226,16 +281,19 @@ class ShoppingTurn:
             await self._save(turn)
             await queue.put((StreamEvent.DONE, self._response(turn).model_dump()))
         except* TurnFailed as failed:
-            await queue.put(error_event("upstream_error", str(failed.exceptions[0])))
+            first = failed.exceptions[0]
+            await queue.put(error_event(first.kind if isinstance(first, TurnFailed) else "upstream_error", str(first)))
         finally:
             await queue.put(None)
 
-    async def run(self, session_id: str | None, message: str) -> ChatResponse:
-        async for name, data in self.events(session_id, message):
+    async def run(self, session_id: str | None, message: str, **ask: Any) -> ChatResponse:
+        """The whole turn (``ask``: as ``events``); ``TurnFailed`` (``TurnUnanswered``) when it failed."""
+        async for name, data in self.events(session_id, message, **ask):
             if name == StreamEvent.DONE:
                 return ChatResponse.model_validate(data)
             if name == StreamEvent.ERROR:
-                raise TurnFailed(data["message"])
+                failed = TurnUnanswered if data.get("type") == TurnUnanswered.kind else TurnFailed
+                raise failed(data["message"])
         raise TurnFailed("the turn ended without a result")
 
     async def _save(self, turn: Turn) -> None:
@@ -249,6 +307,7 @@ class ShoppingTurn:
             # A turn about one of the shown products keeps the list it picked from: "the third one" comes next.
             products=[] if focused else turn.products,
             state=turn.state,
+            earlier=turn.earlier,
         )
         if not turn.saved:
             turn.engines["session"] = "unsaved"
@@ -267,11 +326,31 @@ class ShoppingTurn:
             suggestions=turn.suggestions,
             engines=turn.engines,
             session_saved=turn.saved,
+            finish_reason=turn.finish_reason,
+            usage=turn.usage,
         )
 
 
 def _chained(nodes: list[Node[Turn]]) -> list[Node[Turn]]:
     return [Node(node.name, node.run, after=(nodes[i - 1].name,) if i else ()) for i, node in enumerate(nodes)]
+
+
+def _exchanges(history: Sequence[Message]) -> list[Exchange]:
+    """A client's dialog as a session's exchanges: each user message with the reply after it (consecutive
+    messages of one role joined); a reply before any question, or a question without a reply, is left out.
+    Their intents were never classified: they are empty."""
+    merged: list[Message] = []
+    for message in history:
+        if merged and merged[-1].role == message.role:
+            merged[-1] = Message(role=message.role, content=f"{merged[-1].content}\n{message.content}")
+        else:
+            merged.append(message)
+    if merged and merged[0].role == "assistant":
+        merged = merged[1:]
+    return [
+        Exchange(user=question.content, assistant=reply.content, intent="")
+        for question, reply in zip(merged[::2], merged[1::2], strict=False)
+    ]
 
 
 def _apology(chinese: bool) -> str:

@@ -12,7 +12,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request
 from starlette.responses import Response
 
-from gateway.router.agents import ShoppingTurn, TurnFailed
+from gateway.router.agents import ShoppingTurn, TurnFailed, TurnUnanswered
 from gateway.router.clients import ServiceError, Services
 from gateway.router.product_agents import CompareAgent, CopywritingAgent, SummaryAgent, stored_session
 from gateway.router.schemas import (
@@ -89,17 +89,26 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={**_STREAM_DOC, **error_responses(502)},
+    responses={**_STREAM_DOC, **error_responses(502, 503)},
     summary="One dialog turn of the shopping guide",
     description="With `stream: true`, a text/event-stream of stage events (see shared/events.py). A service "
-    "that does not answer costs its stage (see `engines`); 502 only when the reply breaks off mid-way.",
+    "that does not answer costs its stage (see `engines`); 502 only when the reply breaks off mid-way; 503 when "
+    "the dialog service cannot answer and `apology` is false.",
 )
 async def chat(body: ChatRequest, state: RouterStateDep) -> Response | ChatResponse:
     agent = state.shopping_turn
+    ask: dict[str, Any] = {
+        "history": body.history,
+        "generation": body.generation,
+        "instructions": body.instructions,
+        "apology": body.apology,
+    }
     if body.stream:
-        return EventStreamResponse(agent.events(body.session_id, body.message))
+        return EventStreamResponse(agent.events(body.session_id, body.message, **ask))
     try:
-        return await agent.run(body.session_id, body.message)
+        return await agent.run(body.session_id, body.message, **ask)
+    except TurnUnanswered as exc:
+        raise HTTPException(503, str(exc)) from exc
     except TurnFailed as exc:
         raise HTTPException(502, f"the reply broke off: {exc}") from exc
 

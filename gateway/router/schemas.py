@@ -2,10 +2,24 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.engines.compare import CompareRow, Highlight, Recommendation
-from shared.schemas import FunctionCall, IntentLabel, KnowledgeHit, Scene, SessionId, SkuId, SkuInfo, Text
+from shared.schemas import (
+    FunctionCall,
+    Generation,
+    Instructions,
+    IntentLabel,
+    KnowledgeHit,
+    Message,
+    Scene,
+    SessionId,
+    SkuId,
+    SkuInfo,
+    Text,
+    TokenUsage,
+)
+from shared.settings import get_settings
 
 
 class ChatRequest(BaseModel):
@@ -14,6 +28,27 @@ class ChatRequest(BaseModel):
     session_id: SessionId | None = None
     message: Text
     stream: bool = False
+    history: list[Message] = Field(
+        default_factory=list,
+        description="The dialog before this message, as the client has it (the OpenAI facade sends the messages "
+        "it was given): used only when the session has no history yet (new, or expired), which it then rebuilds "
+        "from these turns, so intent and extraction read the whole dialog",
+    )
+    generation: Generation | None = Field(None, description="What the client asks of the reply's generation")
+    instructions: Instructions | None = Field(None, description="The operator's instructions to the guide")
+    apology: bool = Field(
+        True,
+        description="false: a turn the dialog service cannot answer fails (503; streamed, an error event of type "
+        "service_unavailable) instead of being answered with an apology",
+    )
+
+    @field_validator("history")
+    @classmethod
+    def _history_within_limit(cls, value: list[Message]) -> list[Message]:
+        limit = get_settings().max_messages
+        if len(value) > limit:
+            raise ValueError(f"{len(value)} messages; the limit is {limit} (SG_MAX_MESSAGES)")
+        return value
 
 
 class ChatResponse(BaseModel):
@@ -33,6 +68,10 @@ class ChatResponse(BaseModel):
         True,
         description="False when the session store failed: the turn was answered, but the session does not have it"
         " (engines.session is then 'unsaved')",
+    )
+    finish_reason: str = Field("stop", description="length when the reply was cut at generation.max_tokens")
+    usage: TokenUsage | None = Field(
+        None, description="Tokens the turn's models (intent, extraction, dialog) read and wrote; null when none ran"
     )
 
 

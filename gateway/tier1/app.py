@@ -27,9 +27,10 @@ from gateway.tier1.state import GatewayState, GatewayStateDep
 from gateway.tier1.watch import WatchedFile
 from shared.deps import cache_client
 from shared.http import create_http_client
+from shared.llm.tokens import token_counter
 from shared.service import STATE_KEY, error_responses
 from shared.service import create_app as create_service_app
-from shared.settings import Settings, get_settings
+from shared.settings import Settings, Task, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,13 @@ async def models(_: Annotated[Principal, Depends(authenticate)]) -> dict[str, An
         **_ADMISSION,
         **error_responses(400),
         **_UPSTREAM,
+        **error_responses(503),
     },
     summary="OpenAI-compatible chat with the shopping guide",
-    description="Errors in OpenAI's shape, `{\"error\": {\"type\", \"message\", ...}}`: 400 for a request that is "
-    "not a chat completion, 404 for an unknown model.",
+    description="Errors in OpenAI's shape, `{\"error\": {\"type\", \"message\", \"param\", \"code\"}}`: 400 for "
+    "a request that is not a chat completion or asks for what the guide cannot do (n>1, tools, logprobs, "
+    "response_format json...: `code: unsupported_parameter`, `param` names it), 404 for an unknown model, 503 "
+    "when the guide cannot answer now (the dialog service down).",
 )
 async def chat_completions(
     state: GatewayStateDep,
@@ -117,6 +121,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
             limiter=RateLimiter(cache, settings),
             response_cache=ResponseCache(cache, settings, prompts_fingerprint()),
             turns=TurnSlots(settings.max_inflight_turns),
+            tokens={task: token_counter(settings, task, http) for task in Task},
         )
 
 
@@ -149,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", CACHE_HEADER, "Retry-After", openai_facade.SESSION_HEADER],
+        expose_headers=[
+            "X-Request-ID", CACHE_HEADER, "Retry-After", openai_facade.SESSION_HEADER, openai_facade.IGNORED_HEADER
+        ],
     )
     return app

@@ -33,7 +33,7 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
 
     async def on_end(transcript: Transcript) -> None:
         if route.llm:
-            admitted.reservation.generated = generated_tokens(transcript)
+            admitted.reservation.generated = await generated_tokens(transcript, state.counter(route))
         if flight is not None and route.cache is not None:
             await responses.finish(flight, Entry.of(transcript), route.cache.ttl_s)
 

@@ -36,7 +36,7 @@ from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
 from shared.cache import Cache, CacheError, WindowLimits
 from shared.events import StreamEvent
-from shared.llm.chunking import count_tokens
+from shared.llm.tokens import TokenCounter
 from shared.settings import Settings, Task
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,12 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
-def generated_tokens(transcript: Transcript) -> int:
-    """The tokens an answer generated: its ``token`` events, or the generated fields of its JSON."""
+async def generated_tokens(transcript: Transcript, tokens: TokenCounter) -> int:
+    """The tokens an answer generated, as ``tokens`` counts them (the serving model's tokenizer where it can be
+    reached): its ``token`` events, or the generated fields of its JSON."""
     if transcript.event_stream:
-        return sum(count_tokens(str(data.get("text", ""))) for name, data in transcript.events if name == StreamEvent.TOKEN)
+        texts = [str(data.get("text", "")) for name, data in transcript.events if name == StreamEvent.TOKEN]
+        return await tokens.count("".join(texts)) if texts else 0
     if transcript.status != 200 or not transcript.body:
         return 0
     try:
@@ -76,7 +78,7 @@ def generated_tokens(transcript: Transcript) -> int:
         return 0
     if not isinstance(body, dict):
         return 0
-    return sum(count_tokens(text) for name in GENERATED_FIELDS for text in _texts(body.get(name)))
+    return sum([await tokens.count(text) for name in GENERATED_FIELDS for text in _texts(body.get(name))])
 
 
 @dataclass(slots=True)

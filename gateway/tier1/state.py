@@ -12,11 +12,13 @@ from fastapi import Depends, Request
 from gateway.tier1.auth import Keyring
 from gateway.tier1.cache import ResponseCache
 from gateway.tier1.limits import RateLimiter
-from gateway.tier1.routes import RouteTable
+from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import TurnSlots
 from gateway.tier1.watch import WatchedFile
 from shared.deps import CachedState
+from shared.llm.tokens import TokenCounter
 from shared.service import app_state
+from shared.settings import Task
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +32,12 @@ class GatewayState(CachedState):
     limiter: RateLimiter
     response_cache: ResponseCache
     turns: TurnSlots
+    tokens: dict[Task, TokenCounter]  # counting as the model serving each task does
+
+    def counter(self, route: Route) -> TokenCounter:
+        """The tokens of a route's answers, as the model that writes them counts: its first task's (a route that
+        names none is the guide's, written by the dialog task)."""
+        return self.tokens[route.tasks[0] if route.tasks else Task.DIALOG]
 
 
 def get_state(request: Request) -> GatewayState:

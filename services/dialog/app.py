@@ -15,7 +15,7 @@ from services.dialog.schemas import DialogRequest, DialogResponse
 from shared.deps import LanguageState, llm_client
 from shared.service import app_state
 from shared.service import create_app as create_service_app
-from shared.settings import Settings
+from shared.settings import Settings, Task
 from shared.sse import EventStreamResponse
 from shared.taxonomy import load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
@@ -53,7 +53,9 @@ async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogRespo
 async def resources(settings: Settings) -> AsyncIterator[DialogState]:
     async with llm_client(settings) as llm:
         local = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns)
-        guide = DialogGuide(llm, local, settings.dialog_max_prompt_tokens, settings.dialog_max_reply_chars)
+        guide = DialogGuide(
+            llm, local, settings.dialog_max_prompt_tokens, settings.dialog_max_reply_chars, llm.tokens(Task.DIALOG)
+        )
         yield DialogState(settings=settings, llm=llm, guide=guide)
 
 

@@ -7,20 +7,22 @@ reviews. Small talk ("random chat", "random shopping") is answered kindly and st
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from services.dialog.constraints import Constraints, Fit, fit, read_constraints
+from services.dialog.generation import bounded, instructed_chinese, with_instructions
 from services.dialog.gifts import ASKED_INTERESTS, GiftNeed, adds_to_gift, gift_need
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
 from services.dialog.voice import Voice, capitalised, joined, number_word
 from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
-from shared.llm import LLMError, StreamCut, TaskLLM, Unusable, run_cascade, stream_cascade
+from shared.llm import LLMError, StreamCut, TaskLLM, TokenCounter, Unusable, UsageMeter, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
+from shared.llm.cascade import LLMOptions
 from shared.llm.checks import ReplyGuard, Sources
 from shared.llm.chunking import clip_tokens, count_tokens
 from shared.products import (
@@ -37,6 +39,7 @@ from shared.schemas import (
     KnowledgeHit,
     Message,
     SkuInfo,
+    TokenUsage,
     last_user_message,
 )
 from shared.settings import Task
@@ -114,7 +117,8 @@ class LocalDialogEngine:
 
     def plan(self, request: DialogRequest) -> Plan:
         messages = window(request.messages, self.history_turns)
-        chinese = reply_in_chinese(messages)
+        instructed = instructed_chinese(request.instructions)
+        chinese = reply_in_chinese(messages) if instructed is None else instructed
         state = self.policy.state(messages, request.call, request.products)
         voice = Voice(messages, chinese)
         last = last_user_message(messages)
@@ -499,33 +503,51 @@ def compact_products(products: Sequence[SkuInfo]) -> str:
     return as_data(items, compact=True)
 
 
-def within_budget(system: str, history: list[ChatMessage], max_tokens: int) -> list[ChatMessage]:
-    """The history that fits the prompt budget beside the system prompt, counted in tokens: whole exchanges
-    leave oldest first; if the current message alone is still too long, it is cut."""
-    budget = max_tokens - count_tokens(system)
+def within_budget(
+    system: str,
+    history: list[ChatMessage],
+    max_tokens: int,
+    count: Callable[[str], int] = count_tokens,
+    clip: Callable[[str, int], str] = clip_tokens,
+) -> list[ChatMessage]:
+    """The history that fits the prompt budget beside the system prompt, counted in tokens (``count``: the
+    serving model's counts, or the estimate): whole exchanges leave oldest first; if the current message alone
+    is still too long, it is cut (``clip``)."""
+    budget = max_tokens - count(system)
     kept = list(history)
 
     def size() -> int:
-        return sum(count_tokens(m.content) for m in kept)
+        return sum(count(m.content) for m in kept)
 
     while len(kept) > 1 and size() > budget:
         kept = kept[2:] if len(kept) > 2 else kept[1:]  # an exchange at a time; the current message stays
     if size() <= budget:
         return kept
     share = max(budget, 16) // len(kept)
-    return [ChatMessage(role=m.role, content=clip_tokens(m.content, share)) for m in kept]
+    return [ChatMessage(role=m.role, content=clip(m.content, share)) for m in kept]
 
 
 def build_llm_messages(
     request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int, max_tokens: int
 ) -> list[ChatMessage]:
+    """The LLM's prompt within ``max_tokens`` by the word estimate (``DialogGuide`` counts as the model does)."""
+    system, history = llm_prompt(request, plan, index, turns)
+    return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
+
+
+def llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int) -> tuple[str, list[ChatMessage]]:
+    """The system prompt (the operator's instructions in a section of their own) and the dialog, untrimmed."""
+    system, history = _llm_prompt(request, plan, index, turns)
+    return with_instructions(system, request.instructions), history
+
+
+def _llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int) -> tuple[str, list[ChatMessage]]:
     """The system message (the instruction, and the products and facts as data), then the dialog as user and
     assistant messages: what the customer wrote is never part of the instruction's text."""
     language = "Chinese (简体中文)" if plan.chinese else "English"
     history = [ChatMessage(role=m.role, content=neutralise(m.content)) for m in window(request.messages, turns)]
     if not plan.shopping:
-        system = CHAT_PROMPT.render(language=language)
-        return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
+        return CHAT_PROMPT.render(language=language), history
     state = plan.state
     known = {index.label(state.category, k, plan.chinese): v or "(mentioned)" for k, v in state.known.items()}
     ask = state.next_question
@@ -545,7 +567,7 @@ def build_llm_messages(
             for k in request.knowledge
         ) or "(none)",
     )
-    return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
+    return system, history
 
 
 def constraints_text(plan: Plan) -> str:
@@ -633,14 +655,36 @@ class DialogGuide:
         local: LocalDialogEngine,
         max_prompt_tokens: int = 3000,
         max_reply_chars: int = MAX_REPLY_CHARS,
+        tokens: TokenCounter | None = None,
     ) -> None:
         self.llm = llm
         self.local = local
         self.max_prompt_tokens = max_prompt_tokens
         self.max_reply_chars = max_reply_chars
+        self.tokens = tokens or TokenCounter()
 
-    def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
-        return build_llm_messages(request, plan, self.local.index, self.local.history_turns, self.max_prompt_tokens)
+    async def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
+        """The LLM's prompt within the budget as the serving model counts it (none when no LLM is asked)."""
+        if request.engine == "local" or self.llm.uses_local(Task.DIALOG):
+            return []
+        system, history = llm_prompt(request, plan, self.local.index, self.local.history_turns)
+        sizes = await self.tokens.counts([system, *(m.content for m in history)])
+
+        def clip_counted(text: str, max_tokens: int) -> str:
+            return self.tokens.clip_here(text, max_tokens, sizes[text])
+
+        kept = within_budget(system, history, self.max_prompt_tokens, sizes.__getitem__, clip_counted)
+        return [ChatMessage(role="system", content=system), *kept]
+
+    async def _prepared(self, request: DialogRequest) -> tuple[Plan, str, str, list[ChatMessage], LLMOptions]:
+        """The plan, the local reply and its finish reason, the LLM's prompt, and what the client asked of the
+        LLM."""
+        plan = self.local.plan(request)
+        local, finish = await bounded(plan.reply, request.generation, self.tokens)
+        options: LLMOptions = {"request_id": request_id_var.get()}
+        if request.generation is not None:
+            options |= cast(LLMOptions, request.generation.options())
+        return plan, local, finish, await self._messages(request, plan), options
 
     def _guard(self, request: DialogRequest, plan: Plan) -> ReplyGuard:
         """The checks of one reply: no copy of the customer's messages or of the instruction, no loop, the
@@ -651,7 +695,8 @@ class DialogGuide:
         return ReplyGuard(self.max_reply_chars, Sources.of(said, instruction))
 
     async def answer(self, request: DialogRequest) -> DialogResponse:
-        plan = self.local.plan(request)
+        plan, local, finish, prompt, options = await self._prepared(request)
+        meter = options["meter"] = UsageMeter()
         guard = self._guard(request, plan)
 
         def parse(text: str) -> str | Unusable:
@@ -662,29 +707,39 @@ class DialogGuide:
             self.llm,
             Task.DIALOG,
             request.engine,
-            local=lambda: plan.reply,
-            prompt=lambda: self._messages(request, plan),
+            local=lambda: local,
+            prompt=lambda: prompt,
             parse=parse,
             retries=0,  # the guide has never retried: an empty reply gives way to the local one at once
-            request_id=request_id_var.get(),
+            **options,
         )
-        return DialogResponse(reply=answer.value, engine=answer.engine)
+        if answer.engine == "llm":
+            finish = meter.finish_reason or "stop"
+        return DialogResponse(
+            reply=answer.value, engine=answer.engine, finish_reason=finish, usage=TokenUsage.of(meter.usage)
+        )
 
     async def stream(self, request: DialogRequest) -> AsyncIterator[Event]:
         """``token`` events then ``done``; before the first token a failing LLM (or a reply that repeats the
         input) gives way to the local reply, after it an ``error`` event ends the stream. A loop or an overlong
         reply is cut, and ``done`` says so (``"truncated": "repetition"`` or ``"length"``). Closing this generator
         closes the LLM stream."""
-        plan = self.local.plan(request)
+        plan, local, finish, prompt, options = await self._prepared(request)
+        meter = options["meter"] = UsageMeter()
+
+        def usage() -> dict[str, Any] | None:
+            counted = TokenUsage.of(meter.usage)
+            return counted.model_dump() if counted else None
+
         pieces = stream_cascade(
             self.llm,
             Task.DIALOG,
             request.engine,
-            local=lambda: plan.reply,
-            prompt=lambda: self._messages(request, plan),
+            local=lambda: local,
+            prompt=lambda: prompt,
             shape=drop_guide_prefix,
             check=self._guard(request, plan),
-            request_id=request_id_var.get(),
+            **options,
         )
         async with aclosing(pieces):
             async for piece in pieces:
@@ -697,9 +752,10 @@ class DialogGuide:
                         partial=piece.partial,
                     )
                 elif piece.engine == "local":
-                    async for event in text_events(piece.value, "reply"):
-                        yield event
-                elif piece.truncated:
-                    yield StreamEvent.DONE, {"reply": piece.value, "engine": "llm", "truncated": piece.truncated}
+                    async for name, data in text_events(piece.value, "reply"):
+                        yield name, ({**data, "finish_reason": finish, "usage": usage()} if name == StreamEvent.DONE else data)
                 else:
-                    yield StreamEvent.DONE, {"reply": piece.value, "engine": "llm"}
+                    done = {"reply": piece.value, "engine": "llm", "finish_reason": meter.finish_reason or "stop"}
+                    if piece.truncated:  # the guide cut a loop or an overlong reply
+                        done["truncated"] = piece.truncated
+                    yield StreamEvent.DONE, {**done, "usage": usage()}

@@ -9,9 +9,12 @@ from shared.schemas import (
     Engine,
     EngineChoice,
     FunctionCall,
+    Generation,
+    Instructions,
     IntentLabel,
     KnowledgeHit,
     SkuInfo,
+    TokenUsage,
     require_messages,
 )
 from shared.settings import get_settings
@@ -64,6 +67,15 @@ class DialogRequest(BaseModel):
     knowledge: Knowledge = Field(default_factory=list, description="Retrieved snippets the guide may quote")
     stream: bool = Field(False, description="Answer as text/event-stream: token events, then done (or error)")
     engine: EngineChoice = Field("auto", description="auto: the LLM when the dialog task is routed to one")
+    generation: Generation | None = Field(
+        None, description="max_tokens, temperature, top_p, stop, seed, user for the reply (the route's otherwise)"
+    )
+    instructions: Instructions | None = Field(
+        None,
+        description="The operator's instructions (an API client's system message): given to the LLM as a system "
+        "message after the guide's own rules, never as user text; the local engine takes only a reply language "
+        "from them ('answer in English', '用中文回答')",
+    )
 
     @field_validator("messages", mode="before")
     @classmethod
@@ -74,3 +86,7 @@ class DialogRequest(BaseModel):
 class DialogResponse(BaseModel):
     reply: str
     engine: Engine
+    finish_reason: str = Field(
+        "stop", description="stop, or length when the reply was cut at max_tokens (as the model's server says)"
+    )
+    usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")

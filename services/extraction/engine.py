@@ -23,11 +23,11 @@ from pydantic import ValidationError
 from services.extraction.schemas import ExtractResponse
 from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
-from shared.llm import TaskLLM, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import load_prompt, transcript_data
-from shared.schemas import EngineChoice, FunctionCall, Message, TurnReading
+from shared.schemas import EngineChoice, FunctionCall, Message, TokenUsage, TurnReading
 from shared.settings import Task
 from shared.taxonomy import Category, Taxonomy
 
@@ -88,6 +88,7 @@ class Extractor:
         if engine == "local" or self.llm.uses_local(Task.EXTRACTION):
             await reading
         local_call = cache(lambda: reading.result()[0] if reading.done() else self.local.read(messages)[0])
+        meter = UsageMeter()
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
@@ -96,8 +97,11 @@ class Extractor:
             prompt=lambda: self.prompt(messages),
             parse=lambda text: self.read(text, messages, local_call),
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
+            meter=meter,
         )
-        return ExtractResponse(call=answer.value, turn=(await reading)[1], engine=answer.engine)
+        return ExtractResponse(
+            call=answer.value, turn=(await reading)[1], engine=answer.engine, usage=TokenUsage.of(meter.usage)
+        )
 
     def prompt(self, messages: list[Message]) -> list[ChatMessage]:
         """The instruction (with the categories) as the system message; the dialog, JSON-encoded, as the user

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall, TurnReading
+from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall, TokenUsage, TurnReading
 
 
 class ExtractRequest(BaseModel):
@@ -21,3 +21,4 @@ class ExtractResponse(BaseModel):
         "merges",
     )
     engine: Engine
+    usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")

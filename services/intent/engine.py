@@ -15,11 +15,11 @@ from shared.engines.artefacts import load_intent, models_dir
 from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
-from shared.llm import TaskLLM, Unusable, run_cascade
+from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import load_prompt, transcript_data
-from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, intent_label
+from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, TokenUsage, intent_label
 from shared.settings import Task
 
 PROMPT = load_prompt("services.intent", "intent")
@@ -112,6 +112,7 @@ class IntentRecogniser:
     async def recognise(self, messages: list[Message], engine: EngineChoice) -> IntentResponse:
         prompt = cache(lambda: build_prompt(messages))
         sources = cache(lambda: Sources.of([m.content for m in messages], [m.content for m in prompt()]))
+        meter = UsageMeter()
         answer = await run_cascade(
             self.llm,
             Task.INTENT,
@@ -120,5 +121,6 @@ class IntentRecogniser:
             prompt=prompt,
             parse=lambda text: read_llm_answer(text, sources()),
             confident=lambda local: local.confidence >= self.threshold,
+            meter=meter,
         )
-        return answer.value
+        return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage)})

@@ -10,6 +10,7 @@ from shared.llm.base import (
     LLMStreamCut,
     LLMUnavailable,
     Usage,
+    UsageMeter,
 )
 from shared.llm.bedrock import BedrockBackend
 from shared.llm.cascade import (
@@ -26,6 +27,7 @@ from shared.llm.client import LLMClient, LLMConfigError
 from shared.llm.local import Handler, LocalBackend
 from shared.llm.openai_compat import OpenAICompatBackend
 from shared.llm.pool import Endpoint, EndpointPool, EndpointSnapshot
+from shared.llm.tokens import TokenCounter, token_counter
 
 __all__ = [
     "Answer",
@@ -49,8 +51,11 @@ __all__ = [
     "StreamCheck",
     "StreamCut",
     "TaskLLM",
+    "TokenCounter",
     "Unusable",
     "Usage",
+    "UsageMeter",
     "run_cascade",
     "stream_cascade",
+    "token_counter",
 ]

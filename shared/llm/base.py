@@ -32,12 +32,43 @@ class ChatRequest:
     # Pins a conversation to one replica so the server's prefix cache is reused.
     session_id: str | None = None
     request_id: str | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    user: str | None = None  # the end user, for the upstream's abuse monitoring (OpenAI's ``user``)
+    # Where a stream reports the usage and finish reason its server sent at the end (a whole reply has them).
+    meter: UsageMeter | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False  # counted here, not reported by the server that ran the model
+
+
+class UsageMeter:
+    """The tokens one request's model calls read and wrote, summed over its calls as their servers report them,
+    and how the last reply ended (``stop``, ``length``). ``usage`` is None while no model ran."""
+
+    def __init__(self) -> None:
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.calls = 0
+        self.estimated = False
+        self.finish_reason: str | None = None
+
+    def add(self, usage: Usage, finish_reason: str | None = None) -> None:
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.calls += 1
+        self.estimated = self.estimated or usage.estimated
+        self.finish_reason = finish_reason or self.finish_reason
+
+    @property
+    def usage(self) -> Usage | None:
+        if not self.calls:
+            return None
+        return Usage(self.prompt_tokens, self.completion_tokens, self.estimated)
 
 
 @dataclass(frozen=True, slots=True)

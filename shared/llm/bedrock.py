@@ -90,7 +90,12 @@ class BedrockBackend(LLMBackend):
                     delivered = True
                     yield text
                 elif usage := item.get("metadata", {}).get("usage"):
-                    record_usage(self.label, request.task, Usage(usage["inputTokens"], usage["outputTokens"]))
+                    counted = Usage(usage["inputTokens"], usage["outputTokens"])
+                    record_usage(self.label, request.task, counted)
+                    if request.meter is not None:
+                        request.meter.add(counted)
+                elif (reason := item.get("messageStop", {}).get("stopReason")) and request.meter is not None:
+                    request.meter.finish_reason = _FINISH_REASONS.get(reason, reason)
         finally:
             pump.stop()
 
@@ -108,6 +113,8 @@ class BedrockBackend(LLMBackend):
         inference: dict[str, Any] = {"temperature": request.temperature, "maxTokens": request.max_tokens}
         if request.stop:
             inference["stopSequences"] = request.stop
+        if request.top_p is not None:
+            inference["topP"] = request.top_p
         args: dict[str, Any] = {
             "modelId": request.model or self._model_id,
             "messages": messages,

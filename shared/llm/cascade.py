@@ -22,7 +22,7 @@ from typing import Generic, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 import httpx
 
-from shared.llm.base import ChatMessage, ChatResponse, LLMError
+from shared.llm.base import ChatMessage, ChatResponse, LLMError, UsageMeter
 from shared.schemas import Engine, EngineChoice
 from shared.settings import Task
 from shared.telemetry import ENGINE_ANSWERS, LLM_REPLIES
@@ -72,9 +72,17 @@ class StreamCut:
 
 
 class LLMOptions(TypedDict, total=False):
-    """Passed on to ``LLMClient.complete``/``stream`` only when a task gives them."""
+    """Passed on to ``LLMClient.complete``/``stream`` only when a task gives them: the sampling a caller asked
+    for (within the route's max_tokens), and a meter that sums the usage of every call the task makes."""
 
     request_id: str | None
+    temperature: float | None
+    max_tokens: int | None
+    stop: list[str] | None
+    top_p: float | None
+    seed: int | None
+    user: str | None
+    meter: UsageMeter | None
 
 
 class StreamCheck(Protocol):

@@ -6,17 +6,40 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from types import TracebackType
 
 from botocore.client import BaseClient
 
-from shared.llm.base import ChatMessage, ChatRequest, ChatResponse, LLMBackend, LLMStreamCut, LLMUnavailable
+from shared.llm.base import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    LLMBackend,
+    LLMStreamCut,
+    LLMUnavailable,
+    Usage,
+    UsageMeter,
+)
 from shared.llm.bedrock import BedrockBackend
 from shared.llm.local import LocalBackend
 from shared.llm.metrics import LATENCY, REQUESTS, TIME_TO_FIRST_TOKEN
 from shared.llm.openai_compat import OpenAICompatBackend
 from shared.llm.pool import EndpointSnapshot
+from shared.llm.tokens import TokenCounter, token_counter
 from shared.settings import Settings, Task, TaskRoute
+
+
+@dataclass(frozen=True, slots=True)
+class _Sampling:
+    """What a caller asks of one reply beyond its route's settings."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    user: str | None = None
 
 
 class LLMConfigError(ValueError):
@@ -29,6 +52,7 @@ class LLMClient:
         self._settings = settings
         self._local = LocalBackend()
         self._pools = {name: OpenAICompatBackend(name, pool) for name, pool in settings.llm_pools.items()}
+        self._counters: dict[Task, TokenCounter] = {}
         self._bedrock = (
             BedrockBackend(settings, client=bedrock_client)
             if any(route.backend == "bedrock" for route in settings.llm_tasks.values())
@@ -56,13 +80,24 @@ class LLMClient:
         temperature: float | None = None,
         max_tokens: int | None = None,
         stop: list[str] | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        meter: UsageMeter | None = None,
     ) -> ChatResponse:
-        label, backend, request = self._prepare(task, messages, session_id, request_id, temperature, max_tokens, stop)
+        """The whole reply. ``max_tokens`` is at most the route's; ``meter`` gets the reply's usage."""
+        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
+        label, backend, request = self._prepare(task, messages, session_id, request_id, sampling)
         started = time.perf_counter()
         outcome = "ok"
         try:
             reply = await backend.complete(request)
             TIME_TO_FIRST_TOKEN.labels(label, task, "complete").observe(time.perf_counter() - started)
+            if meter is not None and backend is not self._local:
+                usage = reply.usage
+                if usage.prompt_tokens == usage.completion_tokens == 0:  # the server did not say
+                    usage = await self._estimate(task, request.messages, reply.text)
+                meter.add(usage, reply.finish_reason)
             return reply
         except BaseException as exc:
             outcome = _outcome(exc)
@@ -81,20 +116,31 @@ class LLMClient:
         temperature: float | None = None,
         max_tokens: int | None = None,
         stop: list[str] | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        meter: UsageMeter | None = None,
     ) -> AsyncGenerator[str, None]:
-        """Deltas as generated; closing this iterator closes the backend's, cancelling upstream."""
-        label, backend, request = self._prepare(task, messages, session_id, request_id, temperature, max_tokens, stop)
+        """Deltas as generated; closing this iterator closes the backend's, cancelling upstream. ``meter`` gets
+        the usage the server sends at the end (counted here when it sends none) once the stream is complete."""
+        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
+        label, backend, request = self._prepare(task, messages, session_id, request_id, sampling, meter)
         started = time.perf_counter()
         outcome = "ok"
         first = True
         deltas = backend.stream(request)
+        calls_before = meter.calls if meter is not None else 0
+        sent: list[str] = []
         try:
             async with aclosing(deltas):
                 async for delta in deltas:
                     if first:
                         TIME_TO_FIRST_TOKEN.labels(label, task, "stream").observe(time.perf_counter() - started)
                         first = False
+                    sent.append(delta)
                     yield delta
+            if meter is not None and backend is not self._local and meter.calls == calls_before:
+                meter.add(await self._estimate(task, request.messages, "".join(sent)))
         except BaseException as exc:
             outcome = _outcome(exc)
             raise
@@ -108,9 +154,8 @@ class LLMClient:
         messages: Sequence[ChatMessage],
         session_id: str | None,
         request_id: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        stop: list[str] | None,
+        sampling: _Sampling,
+        meter: UsageMeter | None = None,
     ) -> tuple[str, LLMBackend, ChatRequest]:
         route = self.route(task)
         backend: LLMBackend
@@ -127,13 +172,33 @@ class LLMClient:
             task=task,
             messages=list(messages),
             model=model,
-            temperature=route.temperature if temperature is None else temperature,
-            max_tokens=route.max_tokens if max_tokens is None else max_tokens,
-            stop=stop,
+            temperature=route.temperature if sampling.temperature is None else sampling.temperature,
+            # The route's max_tokens is what the operator lets a reply cost: a caller may ask for less, never more.
+            max_tokens=route.max_tokens if sampling.max_tokens is None else min(sampling.max_tokens, route.max_tokens),
+            stop=sampling.stop,
             session_id=session_id,
             request_id=request_id,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            user=sampling.user,
+            meter=meter,
         )
         return label, backend, request
+
+    def tokens(self, task: Task) -> TokenCounter:
+        """Counts tokens as the model serving ``task`` does (``shared.llm.tokens``)."""
+        if task not in self._counters:
+            route = self.route(task)
+            pool = self._pools.get(route.pool or "") if route.backend == "openai" else None
+            self._counters[task] = token_counter(self._settings, task, pool.http if pool else None)
+        return self._counters[task]
+
+    async def _estimate(self, task: Task, messages: Sequence[ChatMessage], reply: str) -> Usage:
+        """The usage of a call whose server reported none, counted here."""
+        counter = self.tokens(task)
+        counts = await counter.counts([m.content for m in messages] + [reply])
+        prompt = sum(counts[m.content] for m in messages)
+        return Usage(prompt, counts[reply] if reply else 0, estimated=True)
 
     async def ready(self) -> dict[str, bool]:
         """Per backend some task routes to (``local``, ``openai:<pool>``, ``bedrock``): can it answer now.

@@ -55,6 +55,11 @@ class OpenAICompatBackend(LLMBackend):
         )
         self.pool = EndpointPool(pool_name, settings, self._client)
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pool's client (its auth and connection limits), for other requests to its servers."""
+        return self._client
+
     async def complete(self, request: ChatRequest) -> ChatResponse:
         body = self._body(request, stream=False)
         tried: set[str] = set()
@@ -121,7 +126,11 @@ class OpenAICompatBackend(LLMBackend):
                     raise _BadReply(f"unexpected stream chunk: {payload[:200]!r}")
                 if usage := chunk.get("usage"):
                     record_usage(self.label, request.task, _usage(usage))
+                    if request.meter is not None:
+                        request.meter.add(_usage(usage))
                 for choice in chunk.get("choices") or ():
+                    if (reason := choice.get("finish_reason")) and request.meter is not None:
+                        request.meter.finish_reason = str(reason)
                     if content := (choice.get("delta") or {}).get("content"):
                         yield content
         raise httpx.RemoteProtocolError("stream ended without [DONE]")
@@ -137,6 +146,9 @@ class OpenAICompatBackend(LLMBackend):
             body["model"] = request.model
         if request.stop:
             body["stop"] = request.stop
+        for name in ("top_p", "seed", "user"):
+            if (value := getattr(request, name)) is not None:
+                body[name] = value
         if stream:
             body["stream_options"] = {"include_usage": True}
         return body

@@ -44,6 +44,7 @@ class SimState:
     errors: int = field(init=False)
     hung: int = field(init=False)
     cut: int = field(init=False)
+    tokenized: int = field(init=False)
     last_requests: deque[dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -54,7 +55,7 @@ class SimState:
         self.rng = random.Random(self.initial.seed)
         self.script_position = 0
         self.requests = self.streams = self.in_flight = 0
-        self.completed = self.cancelled = self.errors = self.hung = self.cut = 0
+        self.completed = self.cancelled = self.errors = self.hung = self.cut = self.tokenized = 0
         self.last_requests = deque(maxlen=_LAST_REQUESTS)
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -74,6 +75,7 @@ class SimState:
             "errors": self.errors,
             "hung": self.hung,
             "cut": self.cut,
+            "tokenized": self.tokenized,
             "config": self.config.model_dump(),
             "last_requests": list(self.last_requests),
         }
@@ -164,7 +166,7 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
         config = state.config  # This request keeps the settings it started with.
         if state.should_hang():
             return ended(await _hang(request, state))
-        tokens = split_chunks(state.reply_to(messages))
+        tokens, finish = _generated(state.reply_to(messages), body.get("max_tokens"), body.get("stop"))
         usage = {
             "prompt_tokens": sum(len(split_chunks(str(m.get("content", "")))) for m in messages),
             "completion_tokens": len(tokens),
@@ -172,11 +174,26 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if body.get("stream"):
             state.streams += 1
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = config.report_usage and bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
-                _sse(state, config, tokens, usage if include_usage else None, seen), media_type="text/event-stream"
+                _sse(state, config, tokens, usage if include_usage else None, seen, finish),
+                media_type="text/event-stream",
             )
-        return ended(await _whole(request, state, config, tokens, usage))
+        return ended(await _whole(request, state, config, tokens, usage, finish))
+
+    @app.post("/tokenize")
+    async def tokenize(request: Request) -> Response:
+        """As vLLM and llama.cpp count: the simulator's tokens are the pieces it streams."""
+        state.tokenized += 1
+        try:
+            body = await request.json()
+            text = body.get("content", body.get("prompt"))
+        except (ValueError, AttributeError):
+            text = None
+        if not isinstance(text, str) or not state.config.tokenize:
+            return _error(404 if not state.config.tokenize else 400, "no text to tokenize")
+        pieces = split_chunks(text)
+        return JSONResponse({"tokens": [_token_id(piece) for piece in pieces], "count": len(pieces)})
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -213,6 +230,21 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
     return app
 
 
+def _generated(reply: str, max_tokens: Any, stop: Any) -> tuple[list[str], str]:
+    """The reply's tokens as a server would send them: up to the first stop sequence (not included), at most
+    ``max_tokens`` of them (``finish_reason`` then ``length``)."""
+    stops = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str) and s]
+    cuts = [reply.find(s) for s in stops if s in reply]
+    tokens = split_chunks(reply[: min(cuts)] if cuts else reply)
+    if isinstance(max_tokens, int) and 0 < max_tokens < len(tokens):
+        return tokens[:max_tokens], "length"
+    return tokens, "stop"
+
+
+def _token_id(piece: str) -> int:
+    return int.from_bytes(piece.encode()[:3].ljust(3, b"\0"), "big")
+
+
 def _error(status: int, message: str) -> JSONResponse:
     kind = "server_error" if status >= 500 else "invalid_request_error"
     return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
@@ -242,7 +274,7 @@ async def _hang(request: Request, state: SimState) -> Response:
 
 
 async def _whole(
-    request: Request, state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int]
+    request: Request, state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int], finish: str
 ) -> Response:
     delay_s = (config.ttft_ms + config.itl_ms * max(len(tokens) - 1, 0)) / 1000
     state.in_flight += 1
@@ -260,15 +292,20 @@ async def _whole(
             "created": int(time.time()),
             "model": config.model_name,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": finish}
             ],
-            "usage": usage,
+            **({"usage": usage} if config.report_usage else {}),
         }
     )
 
 
 async def _sse(
-    state: SimState, config: SimConfig, tokens: list[str], usage: dict[str, int] | None, seen: dict[str, Any]
+    state: SimState,
+    config: SimConfig,
+    tokens: list[str],
+    usage: dict[str, int] | None,
+    seen: dict[str, Any],
+    finish: str = "stop",
 ) -> AsyncIterator[str]:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -298,7 +335,7 @@ async def _sse(
                 # Also an await point for cancellation when itl_ms is 0.
                 await asyncio.sleep(config.itl_ms / 1000)
             yield event([{"index": 0, "delta": {"content": token}, "finish_reason": None}])
-        yield event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        yield event([{"index": 0, "delta": {}, "finish_reason": finish}])
         if usage is not None:
             yield event([], usage=usage)
         yield "data: [DONE]\n\n"

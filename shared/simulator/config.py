@@ -26,4 +26,6 @@ class SimConfig(BaseModel):
     hang_rate: float = Field(0.0, ge=0, le=1, description="Share of requests never answered (until the client leaves)")
     cut_after: int | None = Field(None, ge=0, description="Streams drop the connection after N tokens, without [DONE]")
     healthy: bool = Field(True, description="False: /health answers 503")
+    tokenize: bool = Field(True, description="False: /tokenize answers 404, as servers without one do")
+    report_usage: bool = Field(True, description="False: answers carry no usage, as some servers' streams do not")
     seed: int | None = Field(None, description="Seed for error_rate and hang_rate draws")

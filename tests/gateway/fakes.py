@@ -98,21 +98,34 @@ def create_upstream(state: Upstream) -> FastAPI:
 
     @app.post("/v1/chat")
     async def chat(request: Request) -> Response:
-        """The router's /v1/chat, with its documented events (shared/events.py)."""
+        """The router's /v1/chat, with its documented events (shared/events.py). The reply keeps
+        generation.max_tokens (in pieces); "counted" has a model's usage, "down" is a dialog service down."""
         body = await state.record(request)
         session_id = body.get("session_id") or "fresh-session"
-        reply = chat_reply(body["message"])
+        pieces = split_chunks(chat_reply(body["message"]))
+        limit = (body.get("generation") or {}).get("max_tokens")
+        finish = "length" if limit and limit < len(pieces) else "stop"
+        pieces = pieces[:limit] if limit else pieces
+        reply = "".join(pieces)
+        usage = {"prompt_tokens": 813, "completion_tokens": 57, "estimated": False}
+        ending = {"finish_reason": finish, "usage": usage if body["message"] == "counted" else None}
         saved = body["message"] != "unsaved"  # as if the session store had failed
         hold = body["message"] == "hold"  # answer nothing (more) until the client hangs up
+        down = "the guide cannot answer now (dialog unavailable); try again"
         if not body.get("stream"):
             while hold and not await request.is_disconnected():
                 await asyncio.sleep(0.01)
-            return JSONResponse({"session_id": session_id, "reply": reply, "products": [], "session_saved": saved})
+            if body["message"] == "down":
+                return JSONResponse({"error": {"type": "http_error", "message": down}}, status_code=503)
+            answer = {"session_id": session_id, "reply": reply, "products": [], "session_saved": saved}
+            return JSONResponse({**answer, **ending})
 
         async def events() -> AsyncIterator[str]:
             yield sse_frame(StreamEvent.SESSION, {"session_id": session_id})
             yield sse_frame(StreamEvent.INTENT, {"intent": "specific product", "reason": "", "confidence": 1.0})
-            pieces = split_chunks(reply)
+            if body["message"] == "down":
+                yield sse_frame(*error_event("service_unavailable", down))
+                return
             if hold:
                 yield sse_frame(StreamEvent.TOKEN, {"text": pieces[0]})
                 await asyncio.Event().wait()  # cancelled when the client hangs up
@@ -123,7 +136,9 @@ def create_upstream(state: Upstream) -> FastAPI:
             for piece in pieces:
                 yield sse_frame(StreamEvent.TOKEN, {"text": piece})
             yield sse_frame(StreamEvent.SUGGESTIONS, {"suggestions": ["cheaper?"]})
-            yield sse_frame(StreamEvent.DONE, {"session_id": session_id, "reply": reply, "session_saved": saved})
+            yield sse_frame(
+                StreamEvent.DONE, {"session_id": session_id, "reply": reply, "session_saved": saved, **ending}
+            )
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

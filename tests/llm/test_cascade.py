@@ -34,14 +34,9 @@ class Routed(FakeLLM):
     def __init__(self, *args: Any, local: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.local = local
-        self.options: list[dict[str, Any]] = []
 
     def uses_local(self, task: Task) -> bool:
         return self.local
-
-    async def complete(self, task: Task, messages: list[Any], **options: Any) -> Any:
-        self.options.append(options)
-        return await super().complete(task, messages)
 
 
 def counts(task: Task) -> dict[tuple[str, str], float]:

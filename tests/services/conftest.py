@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.llm.base import ChatResponse
+from shared.llm.base import ChatResponse, Usage, UsageMeter
+from shared.llm.tokens import TokenCounter
 from shared.schemas import MessageDict
 from shared.settings import Task
 
@@ -38,26 +39,36 @@ class FakeLLM:
         self.pieces = list(pieces or [])
         self.endless = endless
         self.calls: list[list[Any]] = []
+        self.options: list[dict[str, Any]] = []
         self.closed = False
         self.generators: list[AsyncGenerator[str, None]] = []
 
     def uses_local(self, task: Task) -> bool:
         return False
 
-    async def complete(self, task: Task, messages: list[Any], **_: Any) -> ChatResponse:
+    def tokens(self, task: Task) -> TokenCounter:
+        return TokenCounter()
+
+    async def complete(self, task: Task, messages: list[Any], **options: Any) -> ChatResponse:
+        """The next scripted reply; as LLMClient does, its usage (one prompt token a message, a completion token
+        a word) goes to the ``meter`` option."""
         self.calls.append(list(messages))
+        self.options.append(options)
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
+        if (meter := options.get("meter")) is not None:
+            meter.add(Usage(len(messages), len(reply.split())), "stop")
         return ChatResponse(text=reply, backend="fake", model="fake")
 
-    def stream(self, task: Task, messages: list[Any], **_: Any) -> AsyncGenerator[str, None]:
+    def stream(self, task: Task, messages: list[Any], **options: Any) -> AsyncGenerator[str, None]:
         self.calls.append(list(messages))
-        generator = self._stream()
+        self.options.append(options)
+        generator = self._stream(len(messages), options.get("meter"))
         self.generators.append(generator)  # held, so only an explicit aclose() (not GC) can close it
         return generator
 
-    async def _stream(self) -> AsyncGenerator[str, None]:
+    async def _stream(self, prompt_tokens: int, meter: UsageMeter | None) -> AsyncGenerator[str, None]:
         try:
             for piece in self.pieces:
                 if isinstance(piece, Exception):
@@ -66,6 +77,9 @@ class FakeLLM:
             while self.endless:
                 await asyncio.sleep(0.001)
                 yield "la "
+            if meter is not None:
+                meter.add(Usage(prompt_tokens, len(self.pieces)))
+                meter.finish_reason = "stop"
         finally:
             self.closed = True
 

@@ -417,7 +417,8 @@ async def test_llm_stream_is_relayed_with_products_and_window_in_the_prompt(sett
     events = parse_sse((await post(settings, body)).text)
     tokens = "".join(d["text"] for k, d in events if k == "token")
     assert tokens == "The Galaxy S24 Ultra has a 200MP camera."  # the "Shopping Guide:" prefix is dropped
-    assert events[-1] == ("done", {"reply": tokens, "engine": "llm"})
+    usage = {"prompt_tokens": len(llm.calls[0]), "completion_tokens": 4, "estimated": False}
+    assert events[-1] == ("done", {"reply": tokens, "engine": "llm", "finish_reason": "stop", "usage": usage})
     system, *chat = llm.calls[0]
     assert system.role == "system"
     assert '"name":"Galaxy S24 Ultra"' in system.content and '"price":4999' in system.content
@@ -452,7 +453,10 @@ async def test_llm_non_streamed_answer_and_fallback(settings, fake_llm) -> None:
     body = {"messages": [user("hi")], "intent": "random chat"}
     fake_llm(replies=["Hello! Anything you'd like to shop for today?"])
     answer = (await post(settings, body)).json()
-    assert answer == {"reply": "Hello! Anything you'd like to shop for today?", "engine": "llm"}
+    usage = {"prompt_tokens": 2, "completion_tokens": 8, "estimated": False}  # the system prompt and "hi"; 8 words
+    assert answer == {
+        "reply": "Hello! Anything you'd like to shop for today?", "engine": "llm", "finish_reason": "stop", "usage": usage
+    }
     fake_llm(replies=[LLMUnavailable("down")])
     fallback = (await post(settings, body)).json()
     assert fallback["engine"] == "local" and "Hi there" in fallback["reply"]

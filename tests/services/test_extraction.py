@@ -46,6 +46,7 @@ async def test_greetings_give_no_call(settings) -> None:
             body = response.json()
             assert body["call"] is None and body["engine"] == "local"
             assert body["turn"]["category"] is None and body["turn"]["arguments"] == {}, "a greeting says nothing"
+            assert body["usage"] is None  # no model ran
 
 
 async def test_chinese_budget_and_later_turn_override(settings) -> None:
