@@ -79,6 +79,11 @@ def chat(suite: Suite, text: str, stream: bool = True) -> tuple[str, dict[str, A
 
 
 # --------------------------------------------------------------------------- the dialog stream
+def what_was_said(answer: dict[str, Any]) -> dict[str, Any]:
+    """The reply, its engine and why it was cut, less its finish reason and usage (tested with the facade)."""
+    return {key: answer[key] for key in ("reply", "engine", "truncated") if key in answer}
+
+
 @pytest.mark.parametrize(
     ("reply", "kept"),
     [
@@ -92,14 +97,14 @@ def test_a_looping_reply_is_cut_where_the_loop_begins(suite: Suite, reply: str, 
     before = verdict("dialog", "truncated_repetition")
     tokens, done = chat(suite, "tell me about the bird")
     assert tokens == done["reply"] == kept
-    assert done == {"reply": kept, "engine": "llm", "truncated": "repetition"}
+    assert what_was_said(done) == {"reply": kept, "engine": "llm", "truncated": "repetition"}
     assert verdict("dialog", "truncated_repetition") == before + 1
     deadline = time.monotonic() + 5
     while not suite.stats()["cancelled"] and time.monotonic() < deadline:
         time.sleep(0.02)
     assert suite.stats()["cancelled"] == 1 and suite.stats()["completed"] == 0, "the generation was stopped upstream"
     _, answer = chat(suite, "tell me about the bird", stream=False)
-    assert answer == {"reply": kept, "engine": "llm"}
+    assert what_was_said(answer) == {"reply": kept, "engine": "llm"}
 
 
 def test_a_reply_past_the_length_bound_is_cut_there(suite: Suite) -> None:
@@ -120,7 +125,7 @@ def test_a_short_reply_arrives_whole_with_its_role_prefix_dropped(suite: Suite, 
     suite.script(reply=reply)
     before = verdict("dialog", "accepted")
     tokens, done = chat(suite, "hello there")
-    assert tokens == kept and done == {"reply": kept, "engine": "llm"}
+    assert tokens == kept and what_was_said(done) == {"reply": kept, "engine": "llm"}
     assert verdict("dialog", "accepted") == before + 1
 
 
