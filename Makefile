@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install models run test bench eval ingest simulator clean
+.PHONY: install models run test bench eval ingest sft simulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: install models
 # store, stop `make run` first. e.g. make ingest ARGS="--products x.jsonl --guides dir/ --prune"
 ingest: install
 	$(BIN)/python -m services.catalog.ingest $(ARGS)
+
+# LLaMA-Factory SFT datasets (var/sft/: sharegpt files + dataset_info.json) from the labelled data, composed dialogs
+# and exported sessions. e.g. make sft ARGS="--tokenizer path/to/model --sessions var/sft/sessions-acme.jsonl"
+sft: install
+	$(BIN)/python -m training.sft $(ARGS)
 
 simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo
