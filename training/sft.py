@@ -41,11 +41,13 @@ from typing import Any
 
 from services.dialog.engine import GUIDE_PROMPT, LocalDialogEngine
 from services.dialog.schemas import DialogRequest
-from services.extraction.engine import PROMPT as EXTRACTION_PROMPT
-from services.intent.engine import PROMPT as INTENT_PROMPT
-from services.summary.engine import PROMPT as SUMMARY_PROMPT
+from services.extraction.engine import build_prompt as extraction_prompt
+from services.intent.engine import build_prompt as intent_prompt
+from services.summary.engine import build_prompt as summary_prompt
+from services.summary.schemas import parse_transcript
+from shared.llm.base import ChatMessage
 from shared.llm.chunking import count_tokens
-from shared.schemas import RECOMMEND_FUNCTION, FunctionCall, IntentLabel, Message, SkuInfo, render_transcript
+from shared.schemas import RECOMMEND_FUNCTION, FunctionCall, IntentLabel, Message, SkuInfo
 from shared.taxonomy import Category, Taxonomy, load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
 from training.data import DATA_DIR, load_extraction, load_intent
@@ -98,22 +100,18 @@ def call_json(arguments: dict[str, str | None] | None) -> dict[str, Any] | None:
     return None if arguments is None else {"name": RECOMMEND_FUNCTION, "arguments": arguments}
 
 
-def _extraction_prompt(taxonomy: Taxonomy, messages: Sequence[Message]) -> str:
-    # The extraction service's own rendering (services/extraction/engine.py ExtractionEngine._prompt).
-    categories = "\n".join(
-        f"- {c.id} ({c.name_en} / {c.name_zh}): {', '.join(c.attribute_keys)}" for c in taxonomy.categories.values()
-    )
-    common = ", ".join(a.key for a in taxonomy.common_attributes)
-    return EXTRACTION_PROMPT.render(
-        categories=categories, common_keys=common, conversation=render_transcript(list(messages))
-    )
+def _prompted(task: str, source: str, lang: str, id: str, prompt: list[ChatMessage], answer: str) -> Sample:
+    """A sample in the form its service prompts the LLM: the instruction as the system, the data as the human
+    turn (services/<task>/engine.py build the same messages)."""
+    system, data = prompt
+    return Sample(task, source, lang, id, (("human", data.content), ("gpt", answer)), system=system.content)
 
 
 def extraction_sample(
     taxonomy: Taxonomy, id: str, lang: str, source: str, messages: Sequence[Message], arguments: dict[str, Any] | None
 ) -> Sample:
     answer = f"<response>{_json({'call': call_json(arguments)})}</response>"
-    return Sample("extraction", source, lang, id, (("human", _extraction_prompt(taxonomy, messages)), ("gpt", answer)))
+    return _prompted("extraction", source, lang, id, extraction_prompt(taxonomy, messages), answer)
 
 
 _REASONS = {
@@ -149,24 +147,12 @@ def intent_sample(
 ) -> Sample:
     reason = _REASONS[label][1 if lang == "zh" else 0]
     answer = _json({"category": label, "reason": reason, "aim": aim, "scene": scene})
-    prompt = INTENT_PROMPT.render(conversation=render_transcript(list(messages)))
-    return Sample(
-        "intent",
-        source,
-        lang,
-        id,
-        (("human", prompt), ("gpt", f"<thinking>{reason}</thinking>\n<response>{answer}</response>")),
-    )
+    reply = f"<thinking>{reason}</thinking>\n<response>{answer}</response>"
+    return _prompted("intent", source, lang, id, intent_prompt(list(messages)), reply)
 
 
 def summary_sample(id: str, source: str, conversation: str, summary: dict[str, str]) -> Sample:
-    return Sample(
-        "summary",
-        source,
-        "zh",
-        id,
-        (("human", SUMMARY_PROMPT.render(conversation=conversation)), ("gpt", _json(summary))),
-    )
+    return _prompted("summary", source, "zh", id, summary_prompt(parse_transcript(conversation)), _json(summary))
 
 
 _PREFIX_RULE = 'Reply directly, without any preamble or a "Shopping Guide:" prefix.'

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from services.dialog.engine import DialogGuide, LocalDialogEngine
 from services.dialog.schemas import DialogRequest, DialogResponse
 from shared.deps import LanguageState, llm_client
+from shared.engines.constraints import Currencies
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, Task
@@ -52,7 +53,8 @@ async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogRespo
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[DialogState]:
     async with llm_client(settings) as llm:
-        local = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), settings.dialog_history_turns)
+        index = TaxonomyIndex(load_taxonomy())
+        local = LocalDialogEngine(index, settings.dialog_history_turns, Currencies.of(settings))
         guide = DialogGuide(
             llm, local, settings.dialog_max_prompt_tokens, settings.dialog_max_reply_chars, llm.tokens(Task.DIALOG)
         )

@@ -1,222 +1,201 @@
-"""What the user asked the products to satisfy, as the guide acknowledges it: a budget, a brand (wanted or
-excluded) and a use; and which of those the products shown do not meet.
+"""What the user asked the products to satisfy, as the guide says it back, and which of it the products shown miss.
 
-``read_constraints`` is the one place that reads the call's argument shapes: the budget as the user's
-words ("3000以内", "under $1500") or structured ("<700", "2000-3000", or ``price_max``/``price_min`` keys),
-the brand as a name or a negation ("not Apple", ``exclude_brand``).
+The values are the call's structured ``constraints``: what the catalog applied. A call that carries only words (an
+outside caller's) is read the way the catalog reads it, with the shared parser (``from_words``); so is a budget the
+user states before there is any call. Nothing here parses a price or a brand itself. The words keep what the values
+lose: the currency the user spoke in, so a range kept in the catalog's yuan is said back as "under $100".
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from shared.engines.patterns import BUDGET
+from shared.engines.constraints import (
+    APPROXIMATE,
+    BARE_TOLERANCE,
+    UNITS,
+    Currencies,
+    find_price,
+    fits,
+    from_words,
+    price_distance,
+    read_price,
+    resolve_brands,
+)
 from shared.lexicon import format_number
-from shared.schemas import SkuInfo
+from shared.products import value_text
+from shared.schemas import AttributeConstraint, BrandConstraint, FunctionCall, PriceRange, SkuInfo
 from shared.taxonomy import Category
 from shared.taxonomy.index import TaxonomyIndex
 
-# Only to compare a budget in dollars with the catalog's yuan prices; never shown to the user.
-YUAN_PER_DOLLAR = 7.0
-# A budget "around" an amount spans this share either side of it.
-AROUND = 0.2
-
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_CN_UNITS = {"百": 100, "千": 1000, "万": 10000}
-_AMOUNT = re.compile(
-    r"(?P<num>\d+(?:[.,]\d+)*)\s*(?P<unit>k\b|千|万|w\b)?|(?P<cn>[一二两三四五六七八九十]+)(?P<cnunit>[百千万])",
-    re.I,
-)
-_RANGE = re.compile(r"-|~|～|到|至|\bto\b|\.\.|\bbetween\b.*\band\b", re.I)
-_AT_MOST = re.compile(
-    r"<|≤|以内|以下|之内|不超过|别超过|不要超过|不到|\b(?:under|below|less than|no more than|within|up to|max(?:imum)?|"
-    r"at most|cheaper than)\b",
-    re.I,
-)
-_AT_LEAST = re.compile(r">|≥|以上|起|不低于|至少|\b(?:over|above|more than|at least|from|min(?:imum)?)\b", re.I)
-_ABOUT = re.compile(r"左右|上下|大概|差不多|\b(?:around|about|roughly|approximately)\b|~\s*\d", re.I)
-_DOLLARS = re.compile(r"\$|\b(?:dollars?|bucks|usd)\b", re.I)
-_NEGATION = re.compile(
-    r"^\s*(?:not|no|non-?|except|excluding|exclude|anything but|avoid|不要|不买|不考虑|别|非|除了|排除)\s*", re.I
-)
-_EXCLUDE_KEYS = ("exclude_brand", "excluded_brand", "brand_exclude", "not_brand", "brand_not", "exclude")
-_BUDGET_KEYS = ("price", "budget", "price_range")
-_MAX_KEYS = ("price_max", "max_price", "budget_max")
-_MIN_KEYS = ("price_min", "min_price", "budget_min")
 _USE_KEYS = ("use", "scene", "occasion", "purpose")
-_BRAND_SPLIT = re.compile(r"\s+(?:or|and)\s+|或者?|和|、|/|,|，", re.I)
-_NEGATED_BRAND = r"(?:不要|不买|不考虑|别(?:推荐|选)?|除了|排除|非|\bnot\b|\bno\b|\bexcept\b|\banything but\b|\bavoid\b)"
+# A currency as a reply names it: (Chinese unit after the amount, English sign before it).
+_MONEY = {
+    "CNY": ("元", "¥"), "USD": ("美元", "$"), "EUR": ("欧元", "€"), "GBP": ("英镑", "£"), "HKD": ("港元", "HK$"),
+    "JPY": ("日元", "JP¥"),
+}
+# The parser's units in a Chinese reply; the others ("GB", "mAh", "kg") are written the same in both.
+_ZH_UNITS = {
+    "person": "人", "inch": "英寸", "mm": "毫米", "cm": "厘米", "m": "米", "g": "克", "kg": "公斤", "lb": "磅",
+    "L": "升", "ml": "毫升", "hour": "小时", "minute": "分钟", "day": "天", "month": "个月", "year": "岁",
+    "piece": "片", "speed": "速",
+}
+_EN_PLURALS = {"person": "people", "hour": "hours", "minute": "minutes", "day": "days", "month": "months",
+               "year": "years", "piece": "pieces"}
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
+    """A price range as the user said it: in their currency, "about" a figure where they said so."""
+
     low: float | None
     high: float | None
-    dollars: bool = False
-    about: float | None = None  # "3000左右": the amount itself, for the acknowledgement
-
-    def fits(self, price: float | None) -> bool | None:
-        """Whether a price in yuan is within the budget; None when the price is not known."""
-        if price is None:
-            return None
-        rate = YUAN_PER_DOLLAR if self.dollars else 1.0
-        return (self.low is None or price >= self.low * rate) and (self.high is None or price <= self.high * rate)
+    currency: str
+    about: float | None = None
 
     def text(self, zh: bool) -> str:
-        """"700元以内" / "under ¥700"; "2000-3000元" / "¥2000-3000"; "3000元以上" / "over ¥3000"."""
-        sign = "$" if self.dollars else "¥"
+        """"700元以内" / "under $100"; "2000-3000元" / "between ¥2000 and ¥3000"; "3000元左右" / "around ¥3000"."""
+        unit, sign = _MONEY.get(self.currency, (self.currency, f"{self.currency} "))
+        low, high = (None if v is None else format_number(v) for v in (self.low, self.high))
         if zh:
-            unit = "美元" if self.dollars else "元"
             if self.about is not None:
                 return f"{format_number(self.about)}{unit}左右"
-            if self.low is not None and self.high is not None:
-                return f"{format_number(self.low)}-{format_number(self.high)}{unit}"
-            if self.high is not None:
-                return f"{format_number(self.high)}{unit}以内"
-            return f"{format_number(self.low or 0)}{unit}以上"
+            if low is not None and high is not None:
+                return f"{low}{unit}" if low == high else f"{low}-{high}{unit}"
+            return f"{high}{unit}以内" if high is not None else f"{low}{unit}以上"
         if self.about is not None:
             return f"around {sign}{format_number(self.about)}"
-        if self.low is not None and self.high is not None:
-            return f"between {sign}{format_number(self.low)} and {sign}{format_number(self.high)}"
-        if self.high is not None:
-            return f"under {sign}{format_number(self.high)}"
-        return f"over {sign}{format_number(self.low or 0)}"
+        if low is not None and high is not None:
+            return f"{sign}{low}" if low == high else f"between {sign}{low} and {sign}{high}"
+        return f"under {sign}{high}" if high is not None else f"over {sign}{low}"
+
+
+def said_back(price: PriceRange, words: str, currencies: Currencies) -> Budget:
+    """``price`` as the user said it: the words' own figures while they still state this range, else the range
+    converted back into the currency the words name (a later turn moved it: "cheaper", "at least 3000")."""
+    mention = find_price(words) if words else None
+    if mention is not None and _same(read_price(words, currencies), price):
+        return Budget(mention.low, mention.high, mention.currency or currencies.catalog, mention.about)
+    currency = mention.currency if mention is not None and mention.currency in currencies.rates else None
+    rate = currencies.rates[currency] if currency else 1.0
+    low, high = (None if v is None else round(v / rate, 2) for v in (price.min, price.max))
+    return Budget(low, high, currency or price.currency)
+
+
+def _same(read: PriceRange | None, price: PriceRange) -> bool:
+    """Whether the words' range is ``price`` (values that went through JSON or arithmetic may differ by a cent)."""
+    return read is not None and read.currency == price.currency and all(
+        a == b or (a is not None and b is not None and math.isclose(a, b, abs_tol=0.01))
+        for a, b in ((read.min, price.min), (read.max, price.max))
+    )
+
+
+def stated_price(said: Sequence[str], currencies: Currencies) -> tuple[PriceRange, Budget] | None:
+    """The last price the user's words state: in the catalog's currency, and as they said it."""
+    for text in reversed(said):
+        if (price := read_price(text, currencies)) is not None:
+            return price, said_back(price, text, currencies)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
-class Constraints:
-    budget: Budget | None = None
-    brands: tuple[str, ...] = ()  # wanted, canonical where the taxonomy knows the brand
-    excluded: tuple[str, ...] = ()  # brands the user does not want
+class Asked:
+    """What the user asked the products to satisfy."""
+
+    price: PriceRange | None = None  # in the catalog's currency, as products are priced
+    budget: Budget | None = None  # the same range as the user said it
+    brands: tuple[str, ...] = ()  # wanted, in the catalog's spelling
+    excluded: tuple[str, ...] = ()
+    attributes: Mapping[str, AttributeConstraint] = field(default_factory=dict)
     use: str = ""
 
     @property
     def stated(self) -> bool:
-        return bool(self.budget or self.brands or self.excluded or self.use)
+        return bool(self.price or self.brands or self.excluded or self.attributes or self.use)
 
 
-def _cn_number(digits: str) -> int:
-    """一 -> 1, 十 -> 10, 十五 -> 15, 二十 -> 20, 三十五 -> 35 (what comes before 百/千/万 in a budget)."""
-    if "十" not in digits:
-        return _CN_DIGITS[digits[-1]]
-    tens, _, ones = digits.partition("十")
-    return (_CN_DIGITS[tens[-1]] if tens else 1) * 10 + (_CN_DIGITS[ones[0]] if ones else 0)
+def read_asked(
+    call: FunctionCall | None, said: Sequence[str], category: Category | None, index: TaxonomyIndex,
+    currencies: Currencies,
+) -> Asked:
+    """The call's constraints, or its words read as the catalog reads them; without a call, a budget the user's
+    words (``said``, their turns) state."""
+    if call is None:
+        stated = stated_price(said, currencies)
+        return Asked(price=stated[0], budget=stated[1]) if stated else Asked()
+    arguments = {key.strip().lower(): value.strip() for key, value in call.arguments.items() if value.strip()}
+    pool = _pool(category, index)
+    constraints = call.constraints if call.constraints is not None else from_words(arguments, pool, currencies)
+    brands = constraints.brands or BrandConstraint()
+    price = constraints.price
+    if price is not None and price.min is None and price.max is None:
+        price = None  # open at both ends: no budget, the catalog filters on none
+    return Asked(
+        price=price,
+        budget=said_back(price, arguments.get("price", ""), currencies) if price else None,
+        brands=tuple(brands.include),
+        excluded=tuple(brands.exclude),
+        attributes=dict(constraints.attributes),
+        use=next((arguments[key] for key in _USE_KEYS if key in arguments), ""),
+    )
 
 
-def _amount(match: re.Match[str]) -> float:
-    if match.group("cn"):
-        return float(_cn_number(match.group("cn")) * _CN_UNITS[match.group("cnunit")])
-    value = float(match.group("num").replace(",", ""))
-    unit = (match.group("unit") or "").lower()
-    return value * (10000 if unit in ("万", "w") else 1000 if unit in ("k", "千") else 1)
+# --------------------------------------------------------------------------- attributes in words
+def attribute_text(key: str, wanted: AttributeConstraint, category: Category | None, index: TaxonomyIndex,
+                   zh: bool) -> str:
+    """An attribute constraint as a reply says it: a named value ("四季" / "4-season") or a measured range with its
+    label ("容纳人数4人以上" / "a capacity of at least 4 people")."""
+    if wanted.value is not None:
+        return index.localise(category, key, wanted.value, zh)
+    label = index.label(category, key, zh)
+    return f"{label}{_bound(wanted, zh)}" if zh else f"a {label} of {_bound(wanted, zh)}"
 
 
-def parse_budget(text: str) -> Budget | None:
-    """A budget from the user's words or a structured value; None when it names no amount ("cheap")."""
-    amounts = [_amount(m) for m in _AMOUNT.finditer(text)]
-    if not amounts:
-        return None
-    dollars = bool(_DOLLARS.search(text))
-    if len(amounts) >= 2 and _RANGE.search(text):
-        low, high = sorted(amounts[:2])
-        return Budget(low, high, dollars)
-    amount = amounts[0]
-    if _ABOUT.search(text):
-        return Budget(amount * (1 - AROUND), amount * (1 + AROUND), dollars, about=amount)
-    if _AT_LEAST.search(text) and not _AT_MOST.search(text):
-        return Budget(amount, None, dollars)
-    return Budget(None, amount, dollars)  # a bare amount is a ceiling, as the catalog reads it
+def _bound(wanted: AttributeConstraint, zh: bool) -> str:
+    low, high, unit = wanted.min, wanted.max, wanted.unit or ""
+    if low is not None and high is not None:
+        if (mid := _around(low, high)) is not None:
+            return f"{_amount(mid, unit, zh)}左右" if zh else f"about {_amount(mid, unit, zh)}"
+        if low == high:
+            return _amount(low, unit, zh)
+        return _amount(high, unit, zh, low)
+    if low is not None:
+        return f"{_amount(low, unit, zh)}以上" if zh else f"at least {_amount(low, unit, zh)}"
+    return f"{_amount(high or 0, unit, zh)}以内" if zh else f"at most {_amount(high or 0, unit, zh)}"
 
 
-def budget_in_text(text: str) -> Budget | None:
-    """The last budget the user's words state ("预算500以内", "under $100")."""
-    found = list(BUDGET.finditer(text))
-    return parse_budget(found[-1].group(0)) if found else None
+def _around(low: float, high: float) -> float | None:
+    """The figure a range is the parser's "about" span of ("6 inch": 5.4-6.6), else None."""
+    mid = (low + high) / 2
+    spans = (mid * share for share in (BARE_TOLERANCE, APPROXIMATE))
+    return round(mid, 2) if mid > 0 and any(math.isclose((high - low) / 2, s, rel_tol=1e-3) for s in spans) else None
 
 
-def canonical_brand(name: str, category: Category | None, index: TaxonomyIndex) -> str:
-    name = name.strip()
-    pools = [category] if category else list(index.taxonomy.categories.values())
-    for cat in pools:
-        for alias, brand in cat.brand_aliases.items():
-            if alias.lower() == name.lower():
-                return brand
-        for brand in cat.brands:
-            if brand.lower() == name.lower():
-                return brand
-    return name
-
-
-def _brands(text: str, category: Category | None, index: TaxonomyIndex) -> tuple[str, ...]:
-    names = [canonical_brand(part, category, index) for part in _BRAND_SPLIT.split(text) if part.strip()]
-    return tuple(dict.fromkeys(names))
-
-
-def excluded_in_text(text: str, category: Category | None, index: TaxonomyIndex) -> tuple[str, ...]:
-    """Brands the user's words rule out: "不要苹果的", "not Apple", "anything but Samsung"."""
-    if category is None:
-        return ()
-    names = {**{b: b for b in category.brands}, **category.brand_aliases}
-    found: dict[str, None] = {}
-    for name, brand in names.items():
-        if re.search(rf"{_NEGATED_BRAND}\s*(?:the\s+|an?\s+)?{re.escape(name)}", text, re.I):
-            found[brand] = None
-    return tuple(found)
-
-
-def _names(text: str, brand: str, category: Category | None, index: TaxonomyIndex) -> bool:
-    lowered = text.lower()
-    return any(name.lower() in lowered for name in index.brand_names(category, brand) if len(name) >= 2)
-
-
-def read_constraints(
-    arguments: Mapping[str, str], user_text: str, category: Category | None, index: TaxonomyIndex
-) -> Constraints:
-    """The constraints of this turn: from the call's arguments, else (budget, excluded brands) the user's words."""
-    args = {key.strip().lower(): str(value).strip() for key, value in arguments.items() if str(value).strip()}
-    budget = next((b for key in _BUDGET_KEYS if key in args and (b := parse_budget(args[key]))), None)
-    if budget is None and (high := next((args[k] for k in _MAX_KEYS if k in args), None)):
-        low = next((args[k] for k in _MIN_KEYS if k in args), None)
-        ceiling, floor = parse_budget(high), parse_budget(low) if low else None
-        if ceiling is not None:
-            budget = Budget(floor.high if floor else None, ceiling.high, ceiling.dollars)
-    elif budget is None and (low := next((args[k] for k in _MIN_KEYS if k in args), None)):
-        floor = parse_budget(low)
-        budget = Budget(floor.high, None, floor.dollars) if floor else None
-    if budget is None and "price" not in args:
-        budget = budget_in_text(user_text)
-    # A brand ruled out earlier and asked for again in the latest message ("还是要苹果吧") is wanted again.
-    latest = user_text.rsplit("\n", 1)[-1]
-    excluded = [
-        b for b in excluded_in_text(user_text, category, index)
-        if b in excluded_in_text(latest, category, index) or not _names(latest, b, category, index)
-    ]
-    for key in _EXCLUDE_KEYS:
-        if key in args:
-            excluded += _brands(_NEGATION.sub("", args[key]), category, index)
-    brands: tuple[str, ...] = ()
-    if brand := args.get("brand", ""):
-        if _NEGATION.match(brand):
-            excluded += _brands(_NEGATION.sub("", brand), category, index)
-        else:
-            brands = tuple(b for b in _brands(brand, category, index) if b not in excluded)
-    use = next((args[key] for key in _USE_KEYS if key in args), "")
-    return Constraints(budget, brands, tuple(dict.fromkeys(excluded)), use)
+def _amount(value: float, unit: str, zh: bool, low: float | None = None) -> str:
+    """"4 people", "6.7 inch", "3-4人"; ``low`` makes it a range up to ``value``."""
+    figure = format_number(value) if low is None else f"{format_number(low)}-{format_number(value)}"
+    if unit == UNITS["spf"].name:
+        return f"SPF{figure}"
+    if zh:
+        return f"{figure}{_ZH_UNITS.get(unit, unit)}"
+    return f"{figure} {_EN_PLURALS.get(unit, unit) if low is not None or value != 1 else unit}"
 
 
 # --------------------------------------------------------------------------- what the products meet
-def brand_of(product: SkuInfo, category: Category | None, index: TaxonomyIndex) -> str:
-    return canonical_brand(product.brand, category, index) if product.brand else ""
+def _pool(category: Category | None, index: TaxonomyIndex) -> list[Category]:
+    """The categories whose brands a name is looked up among, as the catalog does: the call's, else all."""
+    return [category] if category else list(index.taxonomy.categories.values())
 
 
 def is_brand(product: SkuInfo, brands: Sequence[str], category: Category | None, index: TaxonomyIndex) -> bool:
-    own = brand_of(product, category, index).lower()
+    """Whether the product is of one of ``brands``: by its brand (an alias counts: 华为), else by its name."""
+    own = {b.lower() for b in resolve_brands(product.brand, _pool(category, index))} if product.brand else set()
     name = product.skuName.lower()
     for brand in brands:
         aliases = [n.lower() for n in index.brand_names(category, brand)] or [brand.lower()]
-        if own == brand.lower() or any(len(a) >= 2 and a in name for a in aliases):
+        if brand.lower() in own or any(len(a) >= 2 and a in name for a in aliases):
             return True
     return False
 
@@ -226,13 +205,15 @@ class Fit:
     """The products to present and which constraints none of them meets."""
 
     products: list[SkuInfo]
-    unmet: tuple[str, ...]  # "price", "brand", "category", "excluded"
-    over_budget: frozenset[str]  # sku ids priced outside the budget while others are within it
+    # As the catalog names what it relaxed: "price", "brand", "brand_exclude", "attribute:<key>", "category".
+    unmet: tuple[str, ...]
+    # sku id -> "over" or "below" the budget, for products priced outside it while others are within it
+    off_budget: Mapping[str, str] = field(default_factory=dict)
 
 
 def fit(
     products: Sequence[SkuInfo],
-    constraints: Constraints,
+    asked: Asked,
     relaxed: Sequence[str],
     category: Category | None,
     index: TaxonomyIndex,
@@ -241,28 +222,45 @@ def fit(
     not report relaxing (or an outside one) still gets an honest answer."""
     unmet: list[str] = []
     shown = list(products)
-    if constraints.excluded and shown:
-        allowed = [p for p in shown if not is_brand(p, constraints.excluded, category, index)]
+    if asked.excluded and shown:
+        allowed = [p for p in shown if not is_brand(p, asked.excluded, category, index)]
         if allowed:
             shown = allowed
         else:
-            unmet.append("excluded")
+            unmet.append("brand_exclude")
     if category is not None and shown and (
         "category" in relaxed or all(index.category_of(p) not in (None, category) for p in shown)
     ):
         unmet.append("category")
-    if constraints.brands and shown and (
-        "brand" in relaxed or not any(is_brand(p, constraints.brands, category, index) for p in shown)
+    if asked.brands and shown and (
+        "brand" in relaxed or not any(is_brand(p, asked.brands, category, index) for p in shown)
     ):
         unmet.append("brand")
-    over: frozenset[str] = frozenset()
-    budget = constraints.budget
-    if budget is not None and shown:
-        fits = {p.skuId: budget.fits(p.price) for p in shown}
-        if "price" in relaxed or (any(v is not None for v in fits.values()) and not any(fits.values())):
+    relaxed_keys = [name.removeprefix("attribute:") for name in relaxed if name.startswith("attribute:")]
+    for key in dict.fromkeys([*asked.attributes, *relaxed_keys]):
+        if shown and (key in relaxed_keys or _none_fits(shown, key, asked.attributes[key], category, index)):
+            unmet.append(f"attribute:{key}")
+    off: dict[str, str] = {}
+    if (wanted := asked.price) is not None and shown:
+        priced = [p for p in shown if p.price is not None]
+        if "price" in relaxed or (priced and all(price_distance(p.price, wanted) for p in priced)):
             unmet.append("price")
         else:
-            over = frozenset(sku for sku, ok in fits.items() if ok is False)
+            off = {p.skuId: "over" if wanted.max is not None and p.price > wanted.max else "below"
+                   for p in priced if p.price is not None and price_distance(p.price, wanted)}
     elif "price" in relaxed and shown:
         unmet.append("price")
-    return Fit(shown, tuple(unmet), over)
+    return Fit(shown, tuple(unmet), off)
+
+
+def _none_fits(
+    products: Sequence[SkuInfo], key: str, wanted: AttributeConstraint, category: Category | None, index: TaxonomyIndex
+) -> bool:
+    """Whether the products that state the attribute all miss it (none stating it tells nothing)."""
+    attribute = index.attribute(category, key)
+    values = [
+        value_text(v) for p in products for k, v in p.attributes.items()
+        if k == key or (attribute is not None and index.attribute(category, k) == attribute)
+    ]
+    values = [v for v in values if v]
+    return bool(values) and not any(fits(v, wanted) for v in values)

@@ -12,12 +12,13 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from services.dialog.constraints import Constraints, Fit, fit, read_constraints
+from services.dialog.constraints import Asked, Fit, attribute_text, fit, read_asked
 from services.dialog.generation import bounded, instructed_chinese, with_instructions
 from services.dialog.gifts import ASKED_INTERESTS, GiftNeed, adds_to_gift, gift_need
 from services.dialog.schemas import DialogRequest, DialogResponse
 from services.dialog.slots import SlotPolicy, SlotState
 from services.dialog.voice import Voice, capitalised, joined, number_word
+from shared.engines.constraints import Currencies
 from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
 from shared.llm import LLMError, StreamCut, TaskLLM, TokenCounter, Unusable, UsageMeter, run_cascade, stream_cascade
@@ -42,7 +43,7 @@ from shared.schemas import (
     TokenUsage,
     last_user_message,
 )
-from shared.settings import Task
+from shared.settings import Task, get_settings
 from shared.sse import Event, error_event, text_events
 from shared.taxonomy import Attribute, Category
 from shared.taxonomy.index import BUDGET_KEY, TaxonomyIndex
@@ -91,22 +92,26 @@ class Plan:
     chinese: bool
     state: SlotState
     reply: str
-    constraints: Constraints = field(default_factory=Constraints)
+    asked: Asked = field(default_factory=Asked)
     unmet: tuple[str, ...] = ()
 
 
 class LocalDialogEngine:
     """Slot-driven policy and bilingual phrasing; deterministic, CPU only.
 
-    A shopping reply acknowledges what the user asked for (budget, brand or excluded brand, use), says so
-    plainly when the products miss it, presents at most three products by their own attributes, price and
-    best review, and ends with one question: the most important attribute still unknown, put as a choice
-    between the products shown where they differ on it. A gift without a product kind gets kinds of products
-    that suit the recipient, their interests and the budget.
+    A shopping reply acknowledges what the user asked for (a budget in their own currency, brands wanted or
+    excluded, measured or named attributes, a use) and says plainly which of it the products miss, presenting them
+    as the closest. It presents at most three products by their own attributes, price and best review, and ends
+    with one question: whether a missed requirement can give, else the most important attribute still unknown, put
+    as a choice between the products shown where they differ on it. A gift without a product kind gets kinds of
+    products that suit the recipient, their interests and the budget.
     """
 
-    def __init__(self, index: TaxonomyIndex, history_turns: int = HISTORY_TURNS) -> None:
+    def __init__(
+        self, index: TaxonomyIndex, history_turns: int = HISTORY_TURNS, currencies: Currencies | None = None
+    ) -> None:
         self.index = index
+        self.currencies = currencies or Currencies.of(get_settings())
         self.policy = SlotPolicy(index)
         self.history_turns = history_turns
         # One well-known category per group, to suggest when the user is just browsing.
@@ -122,19 +127,19 @@ class LocalDialogEngine:
         state = self.policy.state(messages, request.call, request.products)
         voice = Voice(messages, chinese)
         last = last_user_message(messages)
-        gift = gift_need(messages, self.index) if state.category is None and not request.products else None
+        browsing = state.category is None and not request.products
+        gift = gift_need(messages, self.index, self.currencies) if browsing else None
         shopping = is_shopping(request, state) or (gift is not None and adds_to_gift(last))
         if not shopping:
             reply = self._chat(last, request.intent or "random chat", chinese)
             return Plan(shopping=False, chinese=chinese, state=state, reply=reply)
         if gift is not None:
             return Plan(shopping=True, chinese=chinese, state=state, reply=self._gift(gift, voice))
-        user_text = "\n".join(m.content for m in messages if m.role == "user")
-        arguments = request.call.arguments if request.call else {}
-        constraints = read_constraints(arguments, user_text, state.category, self.index)
-        shown = fit(request.products, constraints, request.relaxed, state.category, self.index)
-        reply = self._guide(request, state, constraints, shown, voice)
-        return Plan(True, chinese, state, reply, constraints, shown.unmet)
+        said = [m.content for m in messages if m.role == "user"]
+        asked = read_asked(request.call, said, state.category, self.index, self.currencies)
+        shown = fit(request.products, asked, request.relaxed, state.category, self.index)
+        reply = self._guide(request, state, asked, shown, voice)
+        return Plan(True, chinese, state, reply, asked, shown.unmet)
 
     # ----------------------------------------------------------------- small talk
     def _chat(self, text: str, intent: str, zh: bool) -> str:
@@ -174,48 +179,45 @@ class LocalDialogEngine:
         return ("" if zh else " ").join(parts)
 
     # ----------------------------------------------------------------- shopping guide
-    def _guide(
-        self, request: DialogRequest, state: SlotState, constraints: Constraints, shown: Fit, voice: Voice
-    ) -> str:
+    def _guide(self, request: DialogRequest, state: SlotState, asked: Asked, shown: Fit, voice: Voice) -> str:
         zh = voice.zh
         parts: list[str] = []
         products = shown.products[:MAX_PRESENTED]
         if products:
-            parts.append(self._present(products, state, constraints, shown, voice))
-        elif constraints.stated and state.next_question is not None:
-            parts.append(voice.sentence("noted", desc=self._desc(state.category, constraints, voice, plural=True)))
+            parts.append(self._present(products, state, asked, shown, voice))
+        elif asked.stated and state.next_question is not None:
+            parts.append(voice.sentence("noted", desc=self._desc(state.category, asked, voice, plural=True)))
         if request.knowledge and (tip := self._tip(request.knowledge, zh)):
             parts.append(tip)
-        parts.append(self._question(products, state, constraints, shown, voice, lead=not parts))
+        parts.append(self._question(products, state, asked, shown, voice, lead=not parts))
         return "\n".join(parts) if products else ("" if zh else " ").join(parts)
 
-    def _present(
-        self, products: Sequence[SkuInfo], state: SlotState, constraints: Constraints, shown: Fit, voice: Voice
-    ) -> str:
-        lines = [self._opener(products, state.category, constraints, shown, voice)]
+    def _present(self, products: Sequence[SkuInfo], state: SlotState, asked: Asked, shown: Fit, voice: Voice) -> str:
+        lines = [self._opener(products, state.category, asked, shown, voice)]
         for i, product in enumerate(products, 1):
-            over = product.skuId in shown.over_budget
-            lines.append(f"{i}. {self._product_line(product, state, voice, i, over)}")
+            off = shown.off_budget.get(product.skuId)
+            lines.append(f"{i}. {self._product_line(product, state, voice, i, off)}")
         return "\n".join(lines)
 
     def _opener(
-        self, products: Sequence[SkuInfo], category: Category | None, c: Constraints, shown: Fit, voice: Voice
+        self, products: Sequence[SkuInfo], category: Category | None, c: Asked, shown: Fit, voice: Voice
     ) -> str:
         zh, n = voice.zh, len(products)
         count = number_word(n, zh)
-        if "excluded" in shown.unmet:
-            names = [self._brand_name(b, category, zh) for b in c.excluded]
-            return voice.sentence("all_excluded", brand=joined(names, zh, "或" if zh else "or"))
+        if "brand_exclude" in shown.unmet:
+            return voice.sentence("all_excluded", brand=self._excluded_names(category, c, zh))
         if "category" in shown.unmet:
-            return voice.sentence("related", desc=self._desc(category, Constraints(), voice, plural=True))
+            return voice.sentence("related", desc=self._desc(category, Asked(), voice, plural=True))
         desc = self._desc(category, c, voice, plural=n > 1 or not zh)
-        if shown.unmet:  # price and/or brand: the products are the closest, not a fit
+        if shown.unmet:  # price, brand and/or attributes: no product meets them all, these are the closest
             prices = [p.price for p in products if p.price is not None]
             cheapest = ""
-            if "price" in shown.unmet and c.budget and c.budget.high is not None and len(prices) > 1:
+            if "price" in shown.unmet and c.price and c.price.max is not None and len(prices) > 1:
                 low = format_number(min(prices))
                 cheapest = f"（最便宜的¥{low}）" if zh else f"; the closest {_these(n)} start at ¥{low}"
-            closest = cheapest.lstrip("; ") if cheapest and not zh else f"these {count} are the closest"
+            closest = cheapest.lstrip("; ") if cheapest and not zh else (
+                "this one is the closest" if n == 1 else f"these {count} are the closest"
+            )
             plural_desc = self._desc(category, c, voice, plural=True)
             return voice.sentence("closest", desc=plural_desc, n=count, cheapest=cheapest, closest=closest)
         if zh:
@@ -224,29 +226,38 @@ class LocalDialogEngine:
             "present", desc=desc, n=count, are="is" if n == 1 else "are", these="this one" if n == 1 else f"these {count}"
         )
 
-    def _desc(self, category: Category | None, c: Constraints, voice: Voice, plural: bool) -> str:
+    def _desc(self, category: Category | None, c: Asked, voice: Voice, plural: bool) -> str:
         """The products as the user asked for them: "700元以内、适合跑步的华为耳机" / "headphones under ¥700 from Sony"."""
         zh = voice.zh
+        named = {k: a for k, a in c.attributes.items() if a.value is not None}  # "4-season": said before the noun
+        measured = [attribute_text(k, a, category, self.index, zh) for k, a in c.attributes.items() if k not in named]
+        values = [attribute_text(k, a, category, self.index, zh) for k, a in named.items()]
         if zh:
             noun = category.name_zh if category else "商品"
             mods = [c.budget.text(True)] if c.budget else []
+            mods += [*measured, *values]
             if c.use:
                 mods.append(c.use if c.use.startswith(("送", "给", "适合")) or c.use.endswith("用") else f"适合{c.use}")
             if c.excluded:
-                mods.append(f"{'、'.join(self._brand_name(b, category, True) for b in c.excluded)}以外")
+                mods.append(f"{self._excluded_names(category, c, True)}以外")
             brand = "或".join(self._brand_name(b, category, True) for b in c.brands)
             return (f"{'、'.join(mods)}的" if mods else "") + brand + noun
         noun = category.name_en if category else "product"
-        words = [_plural(noun) if plural else noun]
+        words = [*values, _plural(noun) if plural else noun]
         if c.budget:
             words.append(c.budget.text(False))
         if c.brands:
             words.append("from " + " or ".join(self._brand_name(b, category, False) for b in c.brands))
         if c.excluded:
-            words.append("other than " + " or ".join(self._brand_name(b, category, False) for b in c.excluded))
+            words.append("other than " + self._excluded_names(category, c, False))
+        if measured:
+            words.append("with " + " and ".join(measured))
         if c.use:
             words.append(_use_en(c.use))
         return " ".join(words)
+
+    def _excluded_names(self, category: Category | None, c: Asked, zh: bool) -> str:
+        return joined([self._brand_name(b, category, zh) for b in c.excluded], zh, "或" if zh else "or")
 
     def _brand_name(self, brand: str, category: Category | None, zh: bool) -> str:
         """The brand as a reply in that language names it: 华为 for Huawei in Chinese."""
@@ -255,13 +266,16 @@ class LocalDialogEngine:
             return alias or brand
         return brand
 
-    def _product_line(self, product: SkuInfo, state: SlotState, voice: Voice, position: int, over: bool) -> str:
+    def _product_line(
+        self, product: SkuInfo, state: SlotState, voice: Voice, position: int, off_budget: str | None
+    ) -> str:
         zh = voice.zh
         category = self.index.category_of(product) or state.category
         name = display_name(product, zh, self.index.brand_names(category, product.brand))
         price = ""
         if product.price is not None:
-            note = ("，超出预算" if zh else ", over budget") if over else ""
+            notes = {"over": ("，超出预算", ", over budget"), "below": ("，低于预算", ", below budget")}
+            note = notes[off_budget][0 if zh else 1] if off_budget else ""
             price = f"（¥{format_number(product.price)}{note}）" if zh else f" (¥{format_number(product.price)}{note})"
         # The attributes the name does not already state ("6.8英寸" in "荣耀 X50 6.8英寸" is said once).
         ranked = ranked_attributes(product, state.known, category, self.index)
@@ -300,17 +314,23 @@ class LocalDialogEngine:
         self,
         products: Sequence[SkuInfo],
         state: SlotState,
-        c: Constraints,
+        c: Asked,
         shown: Fit,
         voice: Voice,
         lead: bool,
     ) -> str:
         """One question: what would most help, given what is known and what was shown."""
         if products and shown.unmet:
+            if "category" in shown.unmet:  # every other constraint went before it: none is the one to ask about
+                return voice.sentence("relax_other")
             if "price" in shown.unmet:
                 return voice.sentence("relax_price")
             if "brand" in shown.unmet:
                 return voice.sentence("relax_brand")
+            if "brand_exclude" in shown.unmet:
+                return voice.sentence("relax_excluded", brand=self._excluded_names(state.category, c, voice.zh))
+            if keys := [u.removeprefix("attribute:") for u in shown.unmet if u.startswith("attribute:")]:
+                return voice.sentence("relax_attribute", label=self.index.label(state.category, keys[0], voice.zh))
             return voice.sentence("relax_other")
         if products and len(products) > 1:
             for unknown in state.missing:  # the most important unknown the products differ on, as a choice
@@ -560,7 +580,7 @@ def _llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns:
             + ", ".join(_spread(ask.values_zh if plan.chinese else ask.values_en, 3))
             if ask else "nothing: the key attributes are known"
         ),
-        constraints=constraints_text(plan),
+        constraints=constraints_text(plan, index),
         products=compact_products(request.products) if request.products else "[] (none: recommend nothing)",
         knowledge="\n".join(
             f"- {escape_markup(clip(k.text, 300))}" + (f" [{escape_markup(k.source)}]" if k.source else "")
@@ -570,10 +590,10 @@ def _llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns:
     return system, history
 
 
-def constraints_text(plan: Plan) -> str:
+def constraints_text(plan: Plan, index: TaxonomyIndex) -> str:
     """What the customer asked the products to satisfy, and what the products miss, for the prompt. What
     comes from the customer's words (brands, the use) is JSON."""
-    c = plan.constraints
+    c, category = plan.asked, plan.state.category
     parts = []
     if c.budget:
         parts.append(f"budget {escape_markup(c.budget.text(False))}")
@@ -581,12 +601,16 @@ def constraints_text(plan: Plan) -> str:
         parts.append(f"brand {' or '.join(map(as_data, c.brands))}")
     if c.excluded:
         parts.append(f"not the brand {' or '.join(map(as_data, c.excluded))}")
+    parts += [f"{key}: {escape_markup(attribute_text(key, a, category, index, False))}" for key, a in c.attributes.items()]
     if c.use:
         parts.append(f"use: {as_data(c.use)}")
     text = "; ".join(parts) or "none stated"
-    missed = {"price": "the budget", "brand": "the brand", "category": "the category", "excluded": "the excluded brand"}
+    missed = {"price": "the budget", "brand": "the brand", "category": "the category",
+              "brand_exclude": "the excluded brand (every product is of it)"}
     if plan.unmet:
-        text += ". NOT met by the products: " + ", ".join(missed[u] for u in plan.unmet)
+        text += ". NOT met by the products: " + ", ".join(
+            missed.get(u) or f"the {index.label(category, u.removeprefix('attribute:'), False)}" for u in plan.unmet
+        )
     return text
 
 

@@ -8,8 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.dialog.constraints import YUAN_PER_DOLLAR, Budget, budget_in_text
-from shared.schemas import Message
+from services.dialog.constraints import Budget, stated_price
+from shared.engines.constraints import Currencies, find_price
+from shared.schemas import Message, PriceRange
 from shared.taxonomy import Category
 from shared.taxonomy.index import TaxonomyIndex
 
@@ -91,8 +92,10 @@ INTERESTS = (
 # Examples the guide offers when it asks what the recipient enjoys.
 ASKED_INTERESTS = ("做饭", "运动", "护肤"), ("cooking", "sports", "skincare")
 
-# Roughly where a decent product of the kind starts, in yuan: only to leave out kinds a budget cannot reach
-# (no refrigerator for a 500-yuan gift); never shown to the user.
+# Roughly where a decent product of the kind starts in the sample catalog, in its currency (yuan): only to leave out
+# kinds a budget cannot reach (no refrigerator for a 500-yuan gift); never shown to the user. Taken from that catalog,
+# so it holds for it alone: neither the taxonomy nor a gift request (which carries no products) says what another
+# shop's kinds cost.
 ENTRY_PRICE = {
     "smartphone": 1100, "laptop": 3500, "tablet": 1400, "headphones": 190, "smartwatch": 430, "camera": 2300,
     "bluetooth_speaker": 120, "refrigerator": 2100, "washing_machine": 1100, "air_conditioner": 1800,
@@ -110,7 +113,7 @@ class GiftNeed:
     recipient: Recipient | None
     who: str  # the recipient as the user named them: 女朋友, my wife
     interests: tuple[Interest, ...]
-    budget: Budget | None
+    budget: Budget | None  # as the user said it
     kinds: tuple[Category, ...]  # what fits, interest kinds first
     first_turn: bool  # the user's last turn is the one that mentions the gift
 
@@ -129,7 +132,7 @@ class GiftNeed:
         return label or (self.who if zh else f"your {self.who.lower()}")
 
 
-def gift_need(messages: Sequence[Message], index: TaxonomyIndex) -> GiftNeed | None:
+def gift_need(messages: Sequence[Message], index: TaxonomyIndex, currencies: Currencies) -> GiftNeed | None:
     """The gift the user is choosing, read from their turns since the last one that mentions a gift."""
     users = [m.content for m in messages if m.role == "user"]
     start = next((i for i in range(len(users) - 1, -1, -1) if GIFT.search(users[i])), None)
@@ -145,22 +148,20 @@ def gift_need(messages: Sequence[Message], index: TaxonomyIndex) -> GiftNeed | N
         if recipient:
             break
     interests = tuple(i for i in INTERESTS if any(i.pattern.search(t) for t in said))
-    budget = next((b for t in reversed(said) if (b := budget_in_text(t))), None)
+    price, budget = stated_price(said, currencies) or (None, None)
     ids = [*(k for i in interests for k in i.kinds), *(recipient.kinds if recipient else ANYONE)]
     kinds = [index.taxonomy.categories[c] for c in dict.fromkeys(ids) if c in index.taxonomy.categories]
-    affordable = [c for c in kinds if _within(c, budget)]
-    if budget is not None and not affordable:  # nothing we thought of fits: the cheapest kinds that do
+    affordable = [c for c in kinds if _within(c, price)]
+    if price is not None and not affordable:  # nothing we thought of fits: the cheapest kinds that do
         affordable = sorted(
-            (c for c in index.taxonomy.categories.values() if _within(c, budget)), key=lambda c: ENTRY_PRICE[c.id]
+            (c for c in index.taxonomy.categories.values() if _within(c, price)), key=lambda c: ENTRY_PRICE[c.id]
         )
     return GiftNeed(recipient, who, interests, budget, tuple(affordable[:MAX_KINDS]), start == len(users) - 1)
 
 
-def _within(category: Category, budget: Budget | None) -> bool:
-    if budget is None or budget.high is None:
-        return True
-    rate = YUAN_PER_DOLLAR if budget.dollars else 1.0
-    return ENTRY_PRICE.get(category.id, 0) <= budget.high * rate
+def _within(category: Category, price: PriceRange | None) -> bool:
+    """Whether the budget (in the catalog's currency) reaches the kind's entry price."""
+    return price is None or price.max is None or ENTRY_PRICE.get(category.id, 0) <= price.max
 
 
 def adds_to_gift(text: str) -> bool:
@@ -169,5 +170,5 @@ def adds_to_gift(text: str) -> bool:
         GIFT.search(text)
         or any(r.pattern.search(text) for r in RECIPIENTS)
         or any(i.pattern.search(text) for i in INTERESTS)
-        or budget_in_text(text)
+        or find_price(text) is not None
     )

@@ -1,5 +1,6 @@
 """The slot policy over the category taxonomy: which category the user wants, which of its key attributes
-are already known (from the function call, the user's words, or an answered question), and what to ask next.
+are already known (from the function call's words and constraints, the user's words, or an answered question),
+and what to ask next.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 from shared.schemas import FunctionCall, Message, SkuInfo
 from shared.taxonomy import Attribute, Category
-from shared.taxonomy.index import TaxonomyIndex
+from shared.taxonomy.index import BUDGET_KEY, TaxonomyIndex
 
 # The category's first attributes (taxonomy order = importance) that the guide asks about, then the budget.
 KEY_ATTRIBUTES = 3
@@ -58,6 +59,11 @@ class SlotPolicy:
             attr = self.index.attribute(category, key)
             if attr is not None and str(value).strip():
                 known[attr.key] = str(value)
+        # What the call constrains as values is known, though no words for it came along.
+        if constraints := call.constraints if call else None:
+            for key in (*constraints.attributes, *((BUDGET_KEY,) if constraints.price else ())):
+                if (attr := self.index.attribute(category, key)) is not None:
+                    known.setdefault(attr.key, "")
         cues = self.index.cues(category)
         for attr in attributes:
             if attr.key in known:

@@ -89,6 +89,15 @@ PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("其他品牌也可以考虑吗？", "换个品牌也可以接受吗？"),
         ("Would other brands work for you?", "Are you open to other brands?"),
     ),
+    "relax_excluded": (
+        ("{brand}的也可以看看吗，还是换个条件再找找？", "要不要换个条件再找，或者{brand}的也能接受吗？"),
+        ("Would {brand} be acceptable after all, or shall I try different requirements?",
+         "Shall I look with different requirements, or could {brand} work for you?"),
+    ),
+    "relax_attribute": (
+        ("{label}方面可以放宽一些吗？", "{label}上能不能灵活一点？还是我换个方向再找找。"),
+        ("Is there some room on the {label}?", "Could the {label} be a little different, or shall I look elsewhere?"),
+    ),
     "relax_other": (
         ("要不要换个条件，我再帮您找找？", "这些里有您感兴趣的吗？"),
         ("Shall I try with different requirements?", "Does any of these interest you?"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -51,6 +51,17 @@ def _said(term: str, text: str) -> bool:
     if term.isascii():
         return re.search(rf"(?<![a-z0-9]){re.escape(term)}s?(?![a-z0-9])", text) is not None
     return term in text
+
+
+def build_prompt(taxonomy: Taxonomy, messages: Sequence[Message]) -> list[ChatMessage]:
+    """The instruction (with the categories) as the system message; the dialog, JSON-encoded, as the user
+    message."""
+    categories = "\n".join(
+        f"- {c.id} ({c.name_en} / {c.name_zh}): {', '.join(c.attribute_keys)}" for c in taxonomy.categories.values()
+    )
+    common = ", ".join(a.key for a in taxonomy.common_attributes)
+    conversation = transcript_data((m.role, m.content) for m in messages)
+    return PROMPT.messages(categories=categories, common_keys=common, conversation=conversation)
 
 
 class LocalExtractor:
@@ -104,15 +115,7 @@ class Extractor:
         )
 
     def prompt(self, messages: list[Message]) -> list[ChatMessage]:
-        """The instruction (with the categories) as the system message; the dialog, JSON-encoded, as the user
-        message."""
-        taxonomy = self.local.taxonomy
-        categories = "\n".join(
-            f"- {c.id} ({c.name_en} / {c.name_zh}): {', '.join(c.attribute_keys)}" for c in taxonomy.categories.values()
-        )
-        common = ", ".join(a.key for a in taxonomy.common_attributes)
-        conversation = transcript_data((m.role, m.content) for m in messages)
-        return PROMPT.messages(categories=categories, common_keys=common, conversation=conversation)
+        return build_prompt(self.local.taxonomy, messages)
 
     def read(
         self, text: str, messages: list[Message], local_call: Callable[[], FunctionCall | None] | None = None

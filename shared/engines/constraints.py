@@ -187,6 +187,7 @@ class PriceMention:
     high: float | None
     currency: str | None  # None: no currency named (the catalog's)
     phrase: str
+    about: float | None = None  # "3000左右", "around $800": the figure the range is around, to say it back
 
 
 def read_price(text: str, currencies: Currencies) -> PriceRange | None:
@@ -240,11 +241,12 @@ def _price_from(match: re.Match[str], masked: str, text: str) -> PriceMention | 
         high = low
     default = "max" if _BUDGET_CUE.search(left) else "about" if low == high else "range"
     bound_low, bound_high = _bounds(low, high, left, right, default)
+    about = low if bound_low is not None and bound_high is not None and bound_low < low == high < bound_high else None
     lead = _LEAD.search(left)
     tail = _TAIL.match(right)
     phrase = text[match.start() - (len(lead.group(0)) if lead else 0) : match.end() + (tail.end() if tail else 0)]
     currency = _CURRENCY_WORDS.get(currency_word.lower().strip()) if currency_word else None
-    return PriceMention(bound_low, bound_high, currency, phrase.strip())
+    return PriceMention(bound_low, bound_high, currency, phrase.strip(), about)
 
 
 # ----------------------------------------------------------------------------------------------- quantities

@@ -81,6 +81,16 @@ def test_rates_are_settings() -> None:
         Settings(_env_file=None, currency_rates={"USD": 0})
 
 
+@pytest.mark.parametrize(
+    ("text", "about", "currency"),
+    [("五百左右", 500, None), ("around $800", 800, "USD"), ("3000以内", None, None), ("3000出头", None, None),
+     ("两三百", None, None), ("预算6000", None, None)],
+)
+def test_a_price_given_about_a_figure_keeps_the_figure(text: str, about: float | None, currency: str | None) -> None:
+    mention = find_price(text)  # so a reply can say it back as the user did: "500元左右", "around $800"
+    assert mention is not None and (mention.about, mention.currency) == (about, currency)
+
+
 def test_chinese_numerals() -> None:
     assert [cn_number(t) for t in ("三千五", "两万", "十五", "一百二", "一万五", "三百五十")] == [
         3500, 20000, 15, 120, 15000, 350,

@@ -13,9 +13,11 @@ import pytest
 import services.dialog.app as dialog_app
 from services.dialog.app import create_app
 from services.dialog.engine import HISTORY_TURNS
+from shared.engines.constraints import Currencies
 from shared.lexicon import invented_numbers
 from shared.llm import LLMStreamCut, LLMUnavailable
 from shared.schemas import Message, MessageDict
+from shared.settings import Settings, get_settings
 from shared.sse import EventStreamResponse
 from shared.taxonomy import load_taxonomy
 from shared.text import is_chinese
@@ -186,56 +188,121 @@ CHEAP_PHONES = [
 ]
 
 
-def local_reply(body: dict[str, Any]) -> str:
+def local_reply(body: dict[str, Any], currencies: Currencies | None = None) -> str:
     from services.dialog.engine import LocalDialogEngine
     from services.dialog.schemas import DialogRequest
     from shared.taxonomy.index import TaxonomyIndex
 
-    return LocalDialogEngine(TaxonomyIndex(load_taxonomy())).plan(DialogRequest.model_validate(body)).reply
+    engine = LocalDialogEngine(TaxonomyIndex(load_taxonomy()), currencies=currencies)
+    return engine.plan(DialogRequest.model_validate(body)).reply
 
 
 def questions(reply: str) -> int:
     return reply.count("?") + reply.count("？")
 
 
-def phone_turn(text: str, arguments: dict[str, str], products: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    call = {"arguments": {"category": "smartphone", **arguments}}
+def phone_turn(
+    text: str,
+    arguments: dict[str, str],
+    products: list[dict[str, Any]],
+    constraints: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A turn about phones; ``constraints`` as the router sends them, else the call carries words only."""
+    call: dict[str, Any] = {"arguments": {"category": "smartphone", **arguments}}
+    if constraints is not None:
+        call["constraints"] = constraints
     return {"messages": [user(text)], "intent": "specific needs", "call": call, "products": products, **extra}
 
 
+def usd() -> float:
+    """What a dollar is worth in the catalog's currency, as the settings say."""
+    return get_settings().currency_rates["USD"]
+
+
 @pytest.mark.parametrize(
-    ("text", "arguments", "expect"),
+    ("text", "arguments", "constraints", "expect"),
     [
-        ("我想买个手机，预算3000以内", {"price": "3000以内"}, ("3000元以内",)),
-        ("a phone under 3000 yuan please", {"price": "under 3000 yuan"}, ("under ¥3000",)),
-        ("a phone, budget <3000", {"price": "<3000"}, ("under ¥3000",)),  # a structured range reads the same
-        ("a phone, budget max 3000", {"price_max": "3000"}, ("under ¥3000",)),  # so do separate keys
-        ("想要华为的手机，跑步时用", {"brand": "Huawei", "use": "跑步"}, ("华为", "适合跑步")),
-        ("a Huawei phone for commuting", {"brand": "Huawei", "use": "commuting"}, ("from Huawei", "for commuting")),
+        ("我想买个手机，预算3000以内", {"price": "3000以内"}, None, ("3000元以内",)),
+        ("a phone under 3000 yuan please", {"price": "under 3000 yuan"}, None, ("under ¥3000",)),
+        # The structured range is what the catalog applied, whatever the words: "<3000" reads as none.
+        ("a phone, budget <3000", {"price": "<3000"}, {"price": {"max": 3000}}, ("under ¥3000",)),
+        ("a phone, budget max 3000", {}, {"price": {"max": 3000}}, ("under ¥3000",)),
+        ("想要华为的手机，跑步时用", {"brand": "Huawei", "use": "跑步"}, None, ("华为", "适合跑步")),
+        ("a Huawei phone for commuting", {"brand": "Huawei", "use": "commuting"}, None,
+         ("from Huawei", "for commuting")),
+        ("想要华为的手机", {}, {"brands": {"include": ["Huawei"]}}, ("华为手机",)),
+        ("a phone, 6.7 inch or so", {}, {"attributes": {"screen size": {"min": 6.03, "max": 7.37, "unit": "inch"}}},
+         ("with a screen size of about 6.7 inch",)),
+        ("六七英寸的手机", {}, {"attributes": {"screen size": {"min": 6.5, "max": 6.8, "unit": "inch"}}},
+         ("屏幕尺寸6.5-6.8英寸",)),
     ],
 )
-def test_the_reply_acknowledges_the_constraints_it_applied(text, arguments, expect) -> None:
-    reply = local_reply(phone_turn(text, arguments, CHEAP_PHONES))
+def test_the_reply_acknowledges_the_constraints_it_applied(text, arguments, constraints, expect) -> None:
+    reply = local_reply(phone_turn(text, arguments, CHEAP_PHONES, constraints))
     opener = reply.splitlines()[0]
     assert all(fragment in opener for fragment in expect), opener
     assert is_chinese(reply) == is_chinese(text)
     assert "最接近" not in reply and "closest" not in reply  # the products do fit
 
 
+@pytest.mark.parametrize(
+    ("text", "words", "dollars", "expect"),
+    [
+        ("a phone under $300", "under $300", (None, 300), "under $300"),
+        ("想买手机，500美元以内", "500美元以内", (None, 500), "500美元以内"),
+        ("a phone around $200", "around $200", (160, 240), "around $200"),
+        # A later turn moved the range ("cheaper"): the values tell, said in the user's dollars.
+        ("something cheaper", "under $300", (None, 250), "under $250"),
+    ],
+)
+def test_a_budget_in_dollars_is_said_back_in_dollars(text, words, dollars, expect) -> None:
+    low, high = (None if d is None else round(d * usd(), 2) for d in dollars)
+    constraints = {"price": {"min": low, "max": high}}
+    reply = local_reply(phone_turn(text, {"price": words}, CHEAP_PHONES, constraints))
+    assert expect in reply.splitlines()[0], reply
+    assert "最接近" not in reply and "closest" not in reply and "¥1199" in reply  # compared in yuan: they fit
+
+
+def test_the_dollar_rate_is_the_settings() -> None:
+    phone = {**CHEAP_PHONES[0], "price": 950.0}
+    words = phone_turn("a phone under $100", {"price": "under $100"}, [phone])
+    dear = local_reply(words, Currencies.of(Settings(_env_file=None, currency_rates={"USD": 7.0})))
+    cheap = local_reply(words, Currencies.of(Settings(_env_file=None, currency_rates={"USD": 10.0})))
+    assert "closest" in dear and "under $100" in dear  # ¥950 is over $100 at 7 yuan a dollar
+    assert "closest" not in cheap and "under $100" in cheap  # and within it at 10
+
+
+def test_a_call_without_constraints_is_read_as_the_catalog_reads_it() -> None:
+    # An outside caller's words: the shared parser reads them (brand aliases, Chinese figures, "about").
+    reply = local_reply(phone_turn("想要华为手机，两千左右", {"brand": "华为", "price": "两千左右"}, CHEAP_PHONES))
+    assert "2000元左右的华为手机" in reply.splitlines()[0], reply
+    reply = local_reply(phone_turn("a phone, between 1000 and 1500 dollars", {"price": "between 1000 and 1500 dollars"},
+                                   CHEAP_PHONES))
+    assert "between $1000 and $1500" in reply.splitlines()[0] and "closest" in reply.splitlines()[0], reply
+    # Words the parser reads as no range ("cheap") are acknowledged as nothing.
+    reply = local_reply(phone_turn("a cheap phone", {"price": "cheap"}, CHEAP_PHONES))
+    assert "¥" not in reply.splitlines()[0] and "$" not in reply.splitlines()[0]
+    # Without any call yet, a budget the user states is still noted.
+    reply = local_reply({"messages": [user("预算3000以内，买点什么好")], "intent": "specific needs"})
+    assert "3000元以内" in reply and questions(reply) == 1
+
+
 def test_an_excluded_brand_is_acknowledged_and_its_products_left_out() -> None:
     products = [*CHEAP_PHONES, {**PHONES[0], "skuId": "a1", "skuName": "iPhone 15", "brand": "Apple", "price": 999}]
-    reply = local_reply(phone_turn("I need a phone, not Apple, under 2000", {"brand": "Apple", "price": "under 2000"},
-                                   products))
+    not_apple = {"brands": {"exclude": ["Apple"]}}
+    reply = local_reply(phone_turn("I need a phone, not Apple, under 2000", {"price": "under 2000"}, products,
+                                   {**not_apple, "price": {"max": 2000}}))
     assert "other than Apple" in reply.splitlines()[0] and "iPhone" not in reply
-    reply = local_reply(phone_turn("想买手机，不要苹果的", {"exclude_brand": "苹果"}, products))
+    reply = local_reply(phone_turn("想买手机，不要苹果的", {}, products, not_apple))
     assert "苹果以外" in reply.splitlines()[0] and "iPhone" not in reply
 
 
 @pytest.mark.parametrize(
     ("text", "arguments", "relaxed", "expect"),
     [
-        ("推荐个手机，100元以内", {"price": "100元"}, ["price"], ("100元以内", "暂时没有", "最接近", "¥1099")),
-        ("推荐个手机，100元以内", {"price": "100元"}, [], ("100元以内", "最接近")),  # seen from the prices alone
+        ("推荐个手机，100元以内", {"price": "100元以内"}, ["price"], ("100元以内", "暂时没有", "最接近", "¥1099")),
+        ("推荐个手机，100元以内", {"price": "100元以内"}, [], ("100元以内", "最接近")),  # seen from the prices alone
         ("a phone under $100", {"price": "under $100"}, ["price"], ("under $100", "closest", "¥1099")),
         ("I want a Sony phone", {"brand": "Sony"}, ["brand"], ("from Sony", "closest")),
     ],
@@ -254,6 +321,94 @@ def test_a_product_over_budget_among_fitting_ones_is_marked() -> None:
     reply = local_reply(phone_turn("预算1500以内的手机", {"price": "1500以内"}, products))
     assert "1500元以内" in reply.splitlines()[0] and "最接近" not in reply
     assert "（¥4999，超出预算）" in reply and "（¥1199）" in reply
+    between = {"price": {"min": 1100, "max": 1500}}
+    reply = local_reply(phone_turn("a phone between 1100 and 1500 yuan", {}, products, between))
+    assert "(¥1099, below budget)" in reply and "(¥4999, over budget)" in reply and "(¥1199)" in reply
+
+
+TENTS = [
+    {
+        "skuId": "t1",
+        "skuName": "挪客 云尚2 双人帐篷",
+        "skuNameEn": "Naturehike Cloud Up 2 Tent",
+        "brand": "Naturehike",
+        "category": "tent",
+        "price": 399.0,
+        "attributes": {"capacity": "2 person", "season": "3-season"},
+    },
+    {
+        "skuId": "t2",
+        "skuName": "科尔曼 Sundome 帐篷",
+        "skuNameEn": "Coleman Sundome Tent",
+        "brand": "Coleman",
+        "category": "tent",
+        "price": 459.0,
+        "attributes": {"capacity": "3-4 person", "season": "summer"},
+    },
+]
+
+
+def tent_turn(text: str, constraints: dict[str, Any], relaxed: list[str]) -> dict[str, Any]:
+    call = {"arguments": {"category": "tent"}, "constraints": constraints}
+    return {"messages": [user(text)], "intent": "specific needs", "call": call, "products": TENTS, "relaxed": relaxed}
+
+
+FOR_SIX = {"attributes": {"capacity": {"min": 6, "unit": "person"}}}
+FOUR_SEASON = {"attributes": {"season": {"value": "4-season"}}}
+NOT_THESE = {"brands": {"exclude": ["Naturehike", "Coleman"]}}
+
+
+@pytest.mark.parametrize(
+    ("text", "constraints", "relaxed", "opener", "question"),
+    [
+        ("a tent for 6 people under 500 yuan", {**FOR_SIX, "price": {"max": 500}}, ["attribute:capacity"],
+         "no tents under ¥500 with a capacity of at least 6 people", "capacity"),
+        ("想要6人以上的帐篷，500以内", {**FOR_SIX, "price": {"max": 500}}, ["attribute:capacity"],
+         "500元以内、容纳人数6人以上的帐篷", "容纳人数"),
+        ("a tent for winter", FOUR_SEASON, ["attribute:season"], "4-season tents", "season"),
+        ("冬天用的帐篷", FOUR_SEASON, ["attribute:season"], "四季的帐篷", "季节"),
+        ("a tent, not Naturehike or Coleman", NOT_THESE, ["brand_exclude"],
+         "Everything I found is from Naturehike or Coleman, which you wanted to avoid", "Naturehike or Coleman"),
+        ("帐篷，不要挪客和科尔曼", NOT_THESE, ["brand_exclude"], "找到的都是挪客、科尔曼的", "挪客、科尔曼"),
+        ("a Hilleberg tent", {"brands": {"include": ["Hilleberg"]}}, ["brand"], "tents from Hilleberg", "brands"),
+        ("要希尔伯格的帐篷", {"brands": {"include": ["Hilleberg"]}}, ["brand"], "Hilleberg帐篷", "品牌"),
+        ("a tent under 100 yuan", {"price": {"max": 100}}, ["price"], "the closest ones start at ¥399", "price"),
+        ("一百以内的帐篷", {"price": {"max": 100}}, ["price"], "最便宜的¥399", "价格"),
+        ("a tent", {"attributes": {"season": {"value": "summer"}}}, ["attribute:season", "category"], "tents", "?"),
+    ],
+)
+def test_each_relaxed_constraint_is_said_and_asked_about(text, constraints, relaxed, opener, question) -> None:
+    reply = local_reply(tent_turn(text, constraints, relaxed))
+    first, *_, last = reply.splitlines()
+    assert opener in first, reply
+    assert question in last and questions(reply) == 1 and questions(last) == 1, reply
+    assert is_chinese(reply) == is_chinese(text)
+    assert "Sundome" in reply  # still shown, as the closest
+
+
+def test_the_llm_is_told_the_constraints_and_which_the_products_miss() -> None:
+    from services.dialog.engine import LocalDialogEngine, constraints_text
+    from services.dialog.schemas import DialogRequest
+    from shared.taxonomy.index import TaxonomyIndex
+
+    index = TaxonomyIndex(load_taxonomy())
+    body = tent_turn("a tent for 6 people, not Coleman, under $70", {**FOR_SIX, "price": {"max": round(70 * usd(), 2)},
+                     "brands": {"exclude": ["Coleman"]}}, ["attribute:capacity"])
+    body["call"]["arguments"]["price"] = "under $70"
+    plan = LocalDialogEngine(index).plan(DialogRequest.model_validate(body))
+    assert constraints_text(plan, index) == (
+        "budget under $70; not the brand Coleman; capacity: a capacity of at least 6 people. "
+        "NOT met by the products: the capacity"
+    )
+
+
+def test_a_measured_attribute_the_products_miss_is_seen_from_their_values() -> None:
+    # A recommender that does not report relaxing: the products' own capacities tell.
+    reply = local_reply(tent_turn("a tent for 6 people", FOR_SIX, []))
+    assert "with a capacity of at least 6 people" in reply.splitlines()[0] and "closest" in reply.splitlines()[0]
+    for_three = {"attributes": {"capacity": {"min": 3, "unit": "person"}}}
+    reply = local_reply(tent_turn("a tent for 3 people", for_three, []))
+    assert "closest" not in reply, reply
 
 
 async def test_a_gift_without_a_product_kind_gets_kinds_of_products(settings) -> None:
@@ -328,42 +483,30 @@ def test_with_products_shown_the_question_helps_choose_between_them() -> None:
     assert reply.count("6.7 inch") == 2  # in the name and in the question, not again in the line
 
 
-@pytest.mark.parametrize(
-    ("text", "low", "high"),
-    [
-        ("700以内", None, 700), ("under $1500", None, 1500), ("<700", None, 700), ("2000-3000元", 2000, 3000),
-        ("3000元以上", 3000, None), ("一万以内", None, 10000), ("两千块以内", None, 2000), ("5k", None, 5000),
-        ("between 200 and 500", 200, 500), ("100元", None, 100), (">=3000", 3000, None),
-    ],
-)
-def test_budget_forms(text, low, high) -> None:
-    from services.dialog.constraints import parse_budget
-
-    budget = parse_budget(text)
-    assert budget is not None and (budget.low, budget.high) == (low, high)
-    assert parse_budget("cheap") is None and parse_budget("性价比高") is None
-    around = parse_budget("1500左右")
-    assert around is not None and around.text(True) == "1500元左右" and around.fits(1600) and not around.fits(2000)
-
-
-def test_constraints_are_read_from_the_call_and_the_users_words() -> None:
-    from services.dialog.constraints import read_constraints
+def test_the_calls_values_are_the_truth_and_its_words_are_read_as_the_catalog_reads_them() -> None:
+    from services.dialog.constraints import read_asked
+    from shared.schemas import FunctionCall
     from shared.taxonomy.index import TaxonomyIndex
 
     index = TaxonomyIndex(load_taxonomy())
     phone = index.category_named("smartphone")
+    currencies = Currencies("CNY", {"USD": 7.0})
 
-    def read(arguments: dict[str, str], said: str) -> tuple[Any, ...]:
-        c = read_constraints(arguments, said, phone, index)
-        return (c.budget.low, c.budget.high) if c.budget else None, c.brands, c.excluded, c.use
+    def read(arguments: dict[str, str], constraints: dict[str, Any] | None = None, said: str = "") -> tuple[Any, ...]:
+        call = FunctionCall.model_validate({"arguments": arguments, "constraints": constraints})
+        asked = read_asked(call, [said], phone, index, currencies)
+        price = (asked.price.min, asked.price.max) if asked.price else None
+        return price, asked.budget.text(False) if asked.budget else "", asked.brands, asked.excluded, asked.use
 
-    assert read({"brand": "华为", "price": "3000以内", "use": "拍照"}, "") == ((None, 3000), ("Huawei",), (), "拍照")
-    assert read({"brand": "not Samsung"}, "") == (None, (), ("Samsung",), "")
-    assert read({"price_min": "1000", "price_max": "2000"}, "") == ((1000, 2000), (), (), "")
-    assert read({}, "手机，预算5000元以内吧") == ((None, 5000), (), (), "")  # no price in the call: the words
-    # Extraction may pass a brand the user ruled out as the brand; the words tell; asked for again, it is wanted.
-    assert read({"brand": "Apple"}, "想买手机，不要苹果的") == (None, (), ("Apple",), "")
-    assert read({"brand": "Apple"}, "想买手机，不要苹果的\n算了，还是要苹果吧") == (None, ("Apple",), (), "")
+    # Words only: the shared parser, brands in the catalog's spelling.
+    assert read({"brand": "华为", "price": "3000以内", "use": "拍照"}) == ((None, 3000), "under ¥3000", ("Huawei",), (), "拍照")
+    assert read({"price": "under $100"}) == ((None, 700), "under $100", (), (), "")
+    # Values: what the catalog applied, whatever the words or the user's messages say.
+    values = {"price": {"max": 5000}, "brands": {"exclude": ["Apple"]}}
+    assert read({"brand": "Apple"}, values, "不要苹果，预算100以内") == ((None, 5000), "under ¥5000", (), ("Apple",), "")
+    assert read({"price": "under $800"}, {"price": {"max": 3500}}) == ((None, 3500), "under $500", (), (), "")
+    # A call without a price reads none from the messages: the catalog applied none.
+    assert read({}, None, "预算3000以内")[0] is None
 
 
 async def test_history_window_keeps_the_last_turns() -> None:
