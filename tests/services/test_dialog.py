@@ -397,7 +397,7 @@ def test_the_llm_is_told_the_constraints_and_which_the_products_miss() -> None:
     body["call"]["arguments"]["price"] = "under $70"
     plan = LocalDialogEngine(index).plan(DialogRequest.model_validate(body))
     assert constraints_text(plan, index) == (
-        "budget under $70; not the brand Coleman; capacity: a capacity of at least 6 people. "
+        "budget under $70; not the brand \"Coleman\"; capacity: a capacity of at least 6 people. "
         "NOT met by the products: the capacity"
     )
 
