@@ -105,7 +105,13 @@ _NOT_NAMES = frozenset(
     "wednesday thursday saturday sunday january february march april may june july august september october "
     "november december ios android windows mac hdr anc oled lcd gps usb hepa spf pa rtx ram ssd ai app wifi "
     "bluetooth type-c led uv ipx tpe cadr diy tv ac bot camera phone budget hz day paypal visa alipay canadian "
-    "american chinese japanese korean german french italian british gb ram hp".split()
+    "american chinese japanese korean german french italian british gb ram hp "
+    # Function words a chat writer capitalises mid-line, where a sentence starts without its full stop
+    # ("I lost my phone So I have to buy one"): never a name.
+    "so actually but or then well now just maybe because if when what which who how why where there this that "
+    "these those my your our their we you he she they it its me please sorry not any some all one the a an in "
+    "on at to of for with from by as is are was be do does did can could would should will have has had too "
+    "very really".split()
 )
 _PLACE_BEFORE = re.compile(r"\b(?:to|in|at|from|near|across|through|around|for)\s+$", re.I)
 
