@@ -124,7 +124,7 @@ def test_render_without_engines() -> None:
         [outcome(shopping, "specific needs", category="tent")],
         [outcome(item("turn-esci-1", None, call=None, labels=Labels(tax=None)), "intended shopping")],
         [],
-        {"intent": 1.0, "extraction": 2.0},
+        {"intent": (1.0, 0.9), "extraction": (2.0, 1.8)},
     )
     report = ev.render(result)
     assert "target" in report and "p50 per request" in report and "a synthetic message" not in report
