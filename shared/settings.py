@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     data_dir: Path = PROJECT_ROOT / "var"
+    # Real labelled shopping and customer-service data for `make eval` (training.eval_realdata), kept outside
+    # the repository: the checkout's parent holds shared/realdata. Absent: that report is skipped.
+    realdata_dir: Path = PROJECT_ROOT.parent / "shared" / "realdata"
 
     # Internal HTTP between services.
     services: ServiceUrls = ServiceUrls()

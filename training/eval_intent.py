@@ -68,7 +68,8 @@ def intent_heldout() -> str:
     return "\n".join(
         [
             (
-                f"model: logistic regression on USE embeddings + {len(predictions[0].read.cues)} context cues; "
+                f"model: logistic regression on USE embeddings + {len(predictions[0].read.cues)} context cues "
+                f"+ hashed char 1-3-grams ({len(predictions[0].read.grams)}); "
                 f"trained on {len(train)}, held out {len(heldout)} (split by id hash)"
             ),
             _subset_line("accuracy, all", gold, predicted),
@@ -160,7 +161,7 @@ def intent_designs() -> str:
         rows.append((name, accuracy(gold, predicted), p50, note))
 
     teacher = train_intent.train(train, featurizer, encoder)
-    row("USE + cues (shipped)", lambda d: teacher.predict(d).label, "one BLAS thread")
+    row("USE + cues + char n-grams (shipped)", lambda d: teacher.predict(d).label, "one BLAS thread")
 
     ngram = NgramModel(reads_train, labels, [1.0] * len(train))
     row("char n-grams + cues", lambda d: ngram.label(featurizer.read(d)), "the fast baseline")

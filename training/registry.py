@@ -18,6 +18,7 @@ MODULES: tuple[str, ...] = (
     "training.eval_extraction",
     "training.eval_summary",
     "training.eval_copywriting",
+    "training.eval_realdata",
 )
 
 

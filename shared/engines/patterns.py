@@ -102,9 +102,18 @@ _LATIN_IN_CHINESE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z0-9' &+-]*[A-Za-
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)+(?:/\S*)?", re.I)
 _NOT_NAMES = frozenset(
     "i i'm i've i'd i'll ok okay hi hello hey thanks thank yes no sure great cool nice oh hmm lol haha also and "
-    "ios android windows mac hdr anc oled lcd gps usb hepa spf pa rtx ram ssd ai app wifi "
-    "bluetooth type-c led uv ipx tpe cadr diy tv ac bot camera phone budget hz day paypal visa alipay gb hp "
-    "http https www com cn html jd taobao tmall item plus pro max mini ultra lite se new vip".split()
+    "christmas halloween thanksgiving easter valentine's mother's father's black friday cyber monday tuesday "
+    "wednesday thursday saturday sunday january february march april may june july august september october "
+    "november december ios android windows mac hdr anc oled lcd gps usb hepa spf pa rtx ram ssd ai app wifi "
+    "bluetooth type-c led uv ipx tpe cadr diy tv ac bot camera phone budget hz day paypal visa alipay canadian "
+    "american chinese japanese korean german french italian british gb hp "
+    "http https www com cn html jd taobao tmall item plus pro max mini ultra lite se new vip "
+    # Function words a chat writer capitalises mid-line, where a sentence starts without its full stop
+    # ("I lost my phone So I have to buy one"): never a name.
+    "so actually but or then well now just maybe because if when what which who how why where there this that "
+    "these those my your our their we you he she they it its me please sorry not any some all one the a an in "
+    "on at to of for with from by as is are was be do does did can could would should will have has had too "
+    "very really".split()
 )
 # Brand aliases that are everyday words far more often than brands ("5000左右" is no Zuoyou sofa).
 _AMBIGUOUS_ALIASES = frozenset(

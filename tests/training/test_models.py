@@ -91,6 +91,15 @@ def test_probabilities_are_a_distribution(intent: IntentModel) -> None:
         (("想买个台灯", "好的，请问主要放在哪里用？", "大学宿舍"), "specific scenarios"),
         (("随便逛逛",), "random shopping"),
         (("能分期免息吗？我准备买了",), "specific needs"),
+        # Real shop chat: a search-box query, a question about the item on the page, after-sales talk.
+        (("folding step stool",), "intended shopping"),
+        (("这款洗了会缩水吗",), "specific needs"),
+        (("is the strap adjustable?",), "specific needs"),
+        (("收到的碗有个缺口，怎么退",), "random chat"),
+        (
+            ("I'd like a new kettle", "Sure! Electric or stovetop?", "the kettle I ordered came with a dent"),
+            "random chat",
+        ),
     ],
 )
 def test_context_decides(intent: IntentModel, turns: tuple[str, ...], label: str) -> None:
