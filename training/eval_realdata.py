@@ -323,12 +323,12 @@ def run_engines(directory: Path) -> Result:
 
     def outcome(item: ShoppingItem) -> Outcome:
         messages = list(item.messages)
-        return Outcome(item, intent.classify(messages).intent, extractor.extract(messages))
+        return Outcome(item, intent.classify(messages).intent, extractor.read(messages)[0])
 
     results = [outcome(i) for i in shopping], [outcome(i) for i in turns]
     dialogs = [list(i.messages) for i in (*shopping, *turns)]
     latency = {}
-    for name, run in (("intent", intent.classify), ("extraction", extractor.extract)):
+    for name, run in (("intent", intent.classify), ("extraction", extractor.read)):
         passes = []
         for _ in range(LATENCY_PASSES):
             intent.model.encoder.encode_one.cache_clear()  # distinct messages: no answer from the embedding cache
