@@ -207,6 +207,8 @@ async def test_turns_are_answered_through_a_redis_outage_and_saving_resumes(own_
         cache_backend="redis",
         services=_dead_services(),
         service_timeout_s=2,
+        # A slow machine sends more turns than the default 50 a session keeps; none may be trimmed here.
+        session_history_turns=1000,
     )
     session_id, phase, sent = "through-outage", ["up"], list[Sent]()
     unsaved_before = _unsaved_total()
