@@ -211,6 +211,20 @@ class Settings(BaseSettings):
     # off-topic ones 0.2-0.3).
     knowledge_min_score: float = Field(0.35, ge=0, le=1)
 
+    # Prompts: each language service's prompts/*.txt, overridable without a restart (shared/live_prompts.py). An
+    # override in Redis wins over one in the folder, which wins over the packaged file; one that does not fit its
+    # packaged prompt (placeholders, size) is refused and what was live stays.
+    prompts_dir: Path | None = Field(
+        None, description="A folder of prompt overrides: <dir>/<service>/<name>.txt, as services/<service>/prompts/"
+    )
+    prompts_redis: str | None = Field(
+        None, description="A Redis hash (at redis_url) of prompt overrides: field <service>/<name>, value the text"
+    )
+    prompts_reload_interval_s: float = Field(
+        2.0, gt=0, description="How often each service (and the gateway's cache keys) checks the overrides"
+    )
+    prompts_max_chars: int = Field(20_000, ge=100, description="The longest prompt text an override may have")
+
     # Cascade: a local answer at or above this confidence is used without asking the LLM.
     cascade_threshold: float = Field(0.7, ge=0, le=1)
 
@@ -233,7 +247,7 @@ class Settings(BaseSettings):
             raise ValueError(f"currency rates must be positive: {bad}")
         return {code.upper(): rate for code, rate in value.items()}
 
-    @field_validator("gateway_tenants_file", "tokenizer_path", mode="before")
+    @field_validator("gateway_tenants_file", "tokenizer_path", "prompts_dir", "prompts_redis", mode="before")
     @classmethod
     def _no_file(cls, value: object) -> object:
         return None if value == "" else value
