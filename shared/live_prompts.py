@@ -172,34 +172,36 @@ class PromptBook:
             found.setdefault(override.name, {})[override.source] = override
         refused: dict[tuple[str, Source], Refusal] = {}
         for name in sorted(found.keys() | self.packaged.keys()):
-            held, packaged = found.get(name, {}), self.packaged.get(name)
+            held = found.get(name, {})
             for source, override in held.items():
-                reason = (
-                    f"the {self.service} service has no prompt {name!r} (its prompts: {', '.join(sorted(self.packaged))})"
-                    if packaged is None
-                    else override.problem
-                    if override.text is None
-                    else check_override(packaged.prompt, override.text, self.max_chars)
-                )
-                if reason:
+                if reason := self._refusal(override):
                     refused[(name, source)] = Refusal(override, reason)
-            if packaged is None:
+            if name not in self.packaged:
                 continue
             top = next((held[source] for source in OVERRIDES if source in held), None)
             if top is None:
-                self._go_live(name, packaged)
+                self._go_live(name, self.packaged[name])
             elif (name, top.source) not in refused and top.text is not None:
                 self._go_live(name, Live(Prompt(name, top.text), top.source, top.location))
             # else the override that decides is refused: what is live stays
         for (name, source), refusal in refused.items():
             if self._refused.get((name, source)) != refusal:  # once per refused text, not at every check
+                kept = self._live[name].prompt.version if name in self._live else "nothing"
                 log.error(
                     "prompt %s/%s from %s refused, %s stays live: %s",
-                    self.service, name, refusal.override.location, self._live[name].prompt.version
-                    if name in self._live else "nothing", refusal.reason,
+                    self.service, name, refusal.override.location, kept, refusal.reason,
                 )
                 PROMPT_OVERRIDES.labels(self.service, name, source, "refused").inc()
         self._refused = refused
+
+    def _refusal(self, override: Override) -> str | None:
+        """Why an override cannot go live, or None when it can."""
+        packaged = self.packaged.get(override.name)
+        if packaged is None:
+            return f"the {self.service} service has no prompt {override.name!r} (its prompts: {', '.join(sorted(self.packaged))})"
+        if override.text is None:
+            return override.problem or "unreadable"
+        return check_override(packaged.prompt, override.text, self.max_chars)
 
     def _go_live(self, name: str, live: Live) -> None:
         if self._live[name] == live:

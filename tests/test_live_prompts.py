@@ -158,8 +158,12 @@ async def test_redis_down_keeps_what_it_held_and_says_so(own_redis: RedisServer)
         await client.aclose()
 
 
-def test_the_settings_name_the_sources() -> None:
-    settings = Settings(_env_file=None, prompts_dir="", prompts_redis="")
+def test_the_settings_name_the_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SG_PROMPTS_DIR", "")
+    monkeypatch.setenv("SG_PROMPTS_REDIS", "")
+    settings = Settings(_env_file=None)
     assert settings.prompts_dir is None and settings.prompts_redis is None
-    settings = Settings(_env_file=None, prompts_dir="/etc/sg/prompts", prompts_redis="sg:prompts")
+    monkeypatch.setenv("SG_PROMPTS_DIR", "/etc/sg/prompts")
+    monkeypatch.setenv("SG_PROMPTS_REDIS", "sg:prompts")
+    settings = Settings(_env_file=None)
     assert settings.prompts_dir == Path("/etc/sg/prompts") and settings.prompts_redis == "sg:prompts"
