@@ -109,7 +109,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     routes = WatchedFile(settings.gateway_routes_file, RouteTable.model_validate, interval)
     tenants_file = settings.gateway_tenants_file
     tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
-    async with create_http_client(settings) as http, cache_client(settings) as cache:
+    async with create_http_client(settings, "gateway") as http, cache_client(settings) as cache:
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
         yield GatewayState(
