@@ -265,9 +265,11 @@ def judged(text: str) -> int | Unusable:
 
 
 async def test_each_reply_is_counted_by_its_verdict(verdicts) -> None:
-    again = {"parse": judged, "repair": lambda problem: problem.reason}
-    assert await ask(Routed(["x", "42"]), **again) == Answer(42, "llm")
-    assert await ask(Routed(["3", "5"]), **again) == Answer(7, "local")
+    def repair(problem: Unusable) -> str:
+        return problem.reason
+
+    assert await ask(Routed(["x", "42"]), parse=judged, repair=repair) == Answer(42, "llm")
+    assert await ask(Routed(["3", "5"]), parse=judged, repair=repair) == Answer(7, "local")
     assert verdicts(Task.INTENT) == {"unusable": 1, "accepted": 1, "inconsistent": 2}
 
 
