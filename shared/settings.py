@@ -63,6 +63,15 @@ class TaskRoute(BaseModel):
     model: str | None = Field(None, description="Model name or Bedrock model id; defaults per backend")
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(512, ge=1, le=32768)
+    timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How long one call may take (a whole reply; a stream's first token), retries included; the "
+        "caller's deadline may cut it shorter. Size it for the backend: a GPU pool answers in a few seconds (5-10), "
+        "a small model on CPU (llama.cpp) needs tens (60-120; raise service_timeout_s and the gateway routes' "
+        "timeout_s to match)",
+    )
 
 
 def _default_tasks() -> dict[Task, TaskRoute]:
@@ -105,6 +114,9 @@ class Settings(BaseSettings):
     # On SIGTERM an app refuses new requests and gives those in flight this long to finish; then the streams
     # still open end with an error event of type "shutdown". A pod's terminationGracePeriodSeconds covers it.
     drain_timeout_s: float = Field(25.0, ge=0)
+    # Deadlines (shared.deadline): each hop waits for the next at most its remaining budget minus this, and sends
+    # that wait on (X-Timeout-Ms), so a hop that gives up still has this long to answer, degraded, in time.
+    deadline_margin_s: float = Field(0.2, ge=0, le=5)
 
     # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -112,7 +112,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
     # The services' prompts as they run them (the same files and overrides): the response cache keys follow them.
     prompts = live_prompts(settings, *prompt_packages("services"))
-    async with create_http_client(settings) as http, cache_client(settings) as cache, prompts as live:
+    async with create_http_client(settings, "gateway") as http, cache_client(settings) as cache, prompts as live:
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
         yield GatewayState(

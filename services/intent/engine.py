@@ -102,6 +102,15 @@ def read_llm_answer(text: str, sources: Sources) -> IntentResponse | Unusable:
     )
 
 
+def repair(problem: Unusable) -> str:
+    """The retry's words: what was wrong with the reply, so that asking again can get something else."""
+    labels = ", ".join(f'"{label}"' for label in INTENT_LABELS)
+    return (
+        f"That answer cannot be used: {problem.reason}. Answer again: one <response></response> block holding the "
+        f"JSON object, its category one of {labels}."
+    )
+
+
 class IntentRecogniser:
     """Answers with the local engine, the LLM, or the cascade: local first, the LLM when unsure."""
 
@@ -126,6 +135,7 @@ class IntentRecogniser:
             prompt=prompt,
             parse=lambda text: read_llm_answer(text, sources()),
             confident=lambda local: local.confidence >= self.threshold,
+            repair=repair,
             meter=meter,
         )
         version = live.version if answer.engine == "llm" else None

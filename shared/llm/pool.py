@@ -100,6 +100,11 @@ class EndpointPool:
         rotated = candidates[start:] + candidates[:start]
         return min(rotated, key=lambda endpoint: endpoint.outstanding)
 
+    def untried(self, tried: Collection[str]) -> bool:
+        """Whether an endpoint in rotation is not among ``tried``."""
+        now = time.monotonic()
+        return any(not endpoint.ejected(now) and endpoint.url not in tried for endpoint in self._endpoints)
+
     def mark_failure(self, endpoint: Endpoint) -> None:
         """Take the endpoint out of rotation for ``eject_s``."""
         now = time.monotonic()
