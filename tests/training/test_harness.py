@@ -102,6 +102,8 @@ def test_results_file_report_and_regressions(tmp_path: Path, capsys: pytest.Capt
     assert [c.metric for c in second.comparison.regressions] == ["summary.problem_bleu4"]
     assert second.comparison.regressions[0].delta == pytest.approx(-0.05)
     assert second.comparison.compared == len(first.scores())
+    assert second.comparison.previous_scores["summary.problem_bleu4"] == raw["tasks"]["summary"]["metrics"][
+        "problem_bleu4"]
     assert (tmp_path / "local.previous.json").is_file()
     assert "REGRESSION summary.problem_bleu4" in capsys.readouterr().out
     page = (tmp_path / "local.html").read_text("utf-8")

@@ -177,11 +177,13 @@ def evaluate(args: argparse.Namespace, settings: Settings, out: Path) -> Results
     designs = None
     judged = None
     with targets(args, settings) as (own, real):
+        # A stack's local engines are the shipped ones, trained on all of training/data: held out from LLMs only.
+        caveat = "" if isinstance(own, LocalTarget) else "; a stack's local engine was trained on all of it"
         if "intent" in args.tasks:
-            data = f"training/data/intent.jsonl held-out split ({len(intent_heldout)})"
+            data = f"training/data/intent.jsonl held-out split ({len(intent_heldout)}){caveat}"
             results["intent"] = _task(own, ("intent",), data, lambda: run.run_intent(own, intent_heldout, data))
         if "extraction" in args.tasks:
-            data = f"training/data/extraction.jsonl held-out split ({len(extraction_heldout)})"
+            data = f"training/data/extraction.jsonl held-out split ({len(extraction_heldout)}){caveat}"
             results["extraction"] = _task(own, ("extraction",), data,
                                           lambda: run.run_extraction(own, extraction_heldout, data))
         if "summary" in args.tasks:

@@ -7,7 +7,7 @@ import math
 from html import escape
 
 from training.harness.charts import hbars, heatmap, histogram
-from training.harness.results import Change, Results
+from training.harness.results import Results
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -33,11 +33,8 @@ def _changes(results: Results) -> tuple[set[str], set[str]]:
     return {c.metric for c in comparison.regressions}, {c.metric for c in comparison.improvements}
 
 
-def _previous(results: Results) -> dict[str, Change]:
-    comparison = results.comparison
-    if comparison is None:
-        return {}
-    return {c.metric: c for c in [*comparison.regressions, *comparison.improvements]}
+def _previous(results: Results) -> dict[str, float]:
+    return results.comparison.previous_scores if results.comparison else {}
 
 
 def _comparison_box(results: Results) -> str:
@@ -85,7 +82,7 @@ def _task_section(name: str, results: Results) -> str:
     for metric, value in task.metrics.items():
         key = f"{name}.{metric}"
         css = " class='regression'" if key in regressed else " class='improvement'" if key in improved else ""
-        before = f"{previous[key].previous:.3f}" if key in previous else ""
+        before = f"{previous[key]:.3f}" if key in previous else ""
         rows.append(f"<tr{css}><td>{escape(metric)}</td><td class='n'>{_num(value)}</td><td class='n'>{before}</td>"
                     "</tr>")
     rows += [f"<tr><td class='muted'>{escape(k)}</td><td class='n muted'>{_num(v, 2)}</td><td></td></tr>"

@@ -117,6 +117,7 @@ class Comparison(BaseModel):
     improvements: list[Change]
     slower: list[Change] = Field(description="Engines whose p50 grew by more than the latency tolerance (relative)")
     compared: int = Field(description="Scores present in both runs")
+    previous_scores: dict[str, float] = Field(default_factory=dict, description="The previous run's scores, task.metric")
 
 
 class Target(BaseModel):
@@ -160,4 +161,5 @@ def compare(current: Results, previous: Results, source: str, tolerance: float, 
         improvements=[c for c in changes if c.delta > tolerance],
         slower=slower,
         compared=len(common),
+        previous_scores=before,
     )

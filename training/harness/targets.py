@@ -166,7 +166,9 @@ class HttpTarget(Target):
         if response.status_code >= 400:
             raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
         answer: dict[str, Any] = response.json()
-        self.answered(task, str(answer.get("engine", "unstated")))
+        # The gateway's response cache answers a repeated request itself (X-Cache: hit): its time is the cache's.
+        cached = " (gateway cache)" if response.headers.get("x-cache") == "hit" else ""
+        self.answered(task, f"{answer.get('engine', 'unstated')}{cached}")
         return answer
 
     @staticmethod
