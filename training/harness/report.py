@@ -142,7 +142,9 @@ def _judge_section(results: Results) -> str:
              f"{escape(judge.backend)}), rubric <code>{escape(judge.rubric)}</code> sha256 "
              f"{judge.rubric_sha256[:12]}.</p><div class='charts'>"]
     for kind, means in judge.mean.items():
-        parts.append(hbars(list(means.items()), f"{kind}: mean score (1-5)", maximum=5.0, digits=2))
+        read = sum(bool(i.scores) for i in judge.items[kind])
+        title = f"{kind}: mean score (1-5) of the {read} of {len(judge.items[kind])} verdicts read"
+        parts.append(hbars(list(means.items()), title, maximum=5.0, digits=2))
     parts.append("</div>")
     for kind, items in judge.items.items():
         parts.append(f"<details><summary>{escape(kind)}: {len(items)} items</summary><table><tr><th>item</th>"
