@@ -11,19 +11,25 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
 from shared.settings import PROJECT_ROOT, ServiceUrls, Settings
+from shared.simulator import SimConfig, run_in_thread
+from shared.simulator import create_app as create_simulator
 from shared.simulator.__main__ import parse_args as simulator_args
 from shared.suite import APPS, GRACEFUL_SHUTDOWN_S, STOP_GRACE_S
+from tests.llm.helpers import Sim
 
 DEPLOY = PROJECT_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -489,6 +495,57 @@ def test_a_scaled_down_replica_finishes_its_streams(objects: Objects, monkeypatc
     script = command[2]
     compile(script, "preStop", "exec")  # valid Python
     assert "vllm:num_requests_" in script and "DRAIN_SETTLE_S" in script and "DRAIN_MAX_S" in script
+
+
+def _pre_stop(objects: Objects, sim_url: str, **env: str) -> subprocess.Popen[bytes]:
+    """The vLLM pods' preStop hook, run here against a simulator, which reports vLLM's request gauges."""
+    script = _container(objects[("StatefulSet", "vllm")])["lifecycle"]["preStop"]["exec"]["command"][2]
+    hook_env = {**os.environ, "DRAIN_SETTLE_S": "0", "DRAIN_METRICS_URL": f"{sim_url}/metrics", **env}
+    return subprocess.Popen([sys.executable, "-c", script], env=hook_env)
+
+
+def _chat(url: str) -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=60) as response:
+        for _ in response.iter_lines():
+            pass
+
+
+def _until_in_flight(sim: Sim) -> None:
+    for _ in range(1000):
+        if sim.stats()["in_flight"]:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the request never reached the simulator")
+
+
+def test_the_pre_stop_hook_waits_for_the_requests_running(objects: Objects) -> None:
+    """It returns, letting SIGTERM through, only once the stream running on the pod has ended."""
+    url = _env(objects[("StatefulSet", "vllm")])["DRAIN_METRICS_URL"]
+    assert urlsplit(url).port == int(_flags(_container(objects[("StatefulSet", "vllm")])["args"])["port"])
+    config = SimConfig(reply=" ".join(f"w{i}" for i in range(40)), itl_ms=50)
+    with ThreadPoolExecutor(1) as pool, httpx.Client() as control, run_in_thread(create_simulator(config)) as server:
+        sim = Sim(server, control)
+        stream = pool.submit(_chat, sim.url)
+        _until_in_flight(sim)
+        hook = _pre_stop(objects, sim.url, DRAIN_MAX_S="60")
+        assert hook.wait(timeout=90) == 0
+        stats = sim.stats()
+        assert (stats["in_flight"], stats["completed"], stats["cancelled"]) == (0, 1, 0)
+        stream.result()
+
+
+def test_the_pre_stop_hook_gives_up_after_its_bound(objects: Objects) -> None:
+    """A request that never ends does not hold the pod past DRAIN_MAX_S: the hook returns while it runs."""
+    # The simulator stops first, dropping the hung request, and then the client's thread ends.
+    hanging = SimConfig(hang_rate=1.0)
+    with ThreadPoolExecutor(1) as pool, httpx.Client() as control, run_in_thread(create_simulator(hanging)) as server:
+        sim = Sim(server, control)
+        pool.submit(_chat, sim.url)
+        _until_in_flight(sim)
+        hook = _pre_stop(objects, sim.url, DRAIN_MAX_S="1")
+        assert hook.wait(timeout=60) == 0
+        assert sim.stats()["in_flight"] == 1
 
 
 def test_redis_keeps_sessions_across_a_restart(objects: Objects) -> None:
