@@ -64,7 +64,7 @@ class PoolSettings(BaseModel):
     @field_validator("dns")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]+\.?:\d{1,5}", value):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+:\d{1,5}", value):
             raise ValueError(f"dns must be host:port, e.g. vllm.shopguide.svc.cluster.local:8000, not {value!r}")
         return value
 
