@@ -1,8 +1,9 @@
 """The app factory every service, the router and the gateway are built with.
 
-It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics``, request ids, JSON errors, and how a
-request ends when its client or its process goes away: a client that hangs up cancels its request's work
-(a JSON request's as well as a stream's), and a draining app (``shared.drain``) refuses new requests.
+It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics`` (unless ``SG_METRICS_PORT`` puts them on a
+port of their own), request ids, JSON errors, and how a request ends when its client or its process goes away: a
+client that hangs up cancels its request's work (a JSON request's as well as a stream's), and a draining app
+(``shared.drain``) refuses new requests.
 Resources live in the lifespan state, one typed object per app (a ``ServiceState``), never in module globals.
 """
 
@@ -242,7 +243,11 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@health_router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+# On the app's own port only while no SG_METRICS_PORT is set (then shared.suite serves them there).
+metrics_router = APIRouter(tags=["health"])
+
+
+@metrics_router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics() -> Any:
     return metrics_response()
 
@@ -388,7 +393,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyRefused, _body_refused)  # raised where an app reads a body itself
     app.add_exception_handler(Exception, _unhandled_error)
-    for router in (health_router, *routers):
+    public_metrics = [metrics_router] if settings.metrics_port is None else []
+    for router in (health_router, *public_metrics, *routers):
         _document_errors(router)  # before including: the app's routes are built from these
         app.include_router(router)
     return app

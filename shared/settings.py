@@ -6,12 +6,13 @@ as JSON: ``SG_LLM_POOLS='{"vllm": {"endpoints": ["http://10.0.0.5:8000"]}}'``.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,13 @@ class Task(StrEnum):
 class PoolSettings(BaseModel):
     """A logical model served by several OpenAI-compatible replicas (vLLM, llama.cpp, TGI, Ollama)."""
 
-    endpoints: list[str] = Field(min_length=1, description="Base URLs, e.g. http://10.0.0.5:8000")
+    endpoints: list[str] = Field(default_factory=list, description="Base URLs, e.g. http://10.0.0.5:8000")
+    dns: str | None = Field(
+        None,
+        description="host:port whose addresses are the endpoints, instead of a fixed list: a headless Service "
+        "(vllm.shopguide.svc.cluster.local:8000) has one per ready pod; resolved every dns_interval_s",
+    )
+    dns_interval_s: float = Field(10.0, gt=0, description="How often the dns name is resolved again")
     model: str | None = Field(None, description="Model name sent upstream when a task names none")
     api_key: str | None = None
     connect_timeout_s: float = 2.0
@@ -53,6 +60,19 @@ class PoolSettings(BaseModel):
     @classmethod
     def _strip_slash(cls, value: list[str]) -> list[str]:
         return [url.rstrip("/") for url in value]
+
+    @field_validator("dns")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+:\d{1,5}", value):
+            raise ValueError(f"dns must be host:port, e.g. vllm.shopguide.svc.cluster.local:8000, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoints_or_dns(self) -> PoolSettings:
+        if bool(self.endpoints) == bool(self.dns):
+            raise ValueError("a pool takes either endpoints (a fixed list) or dns (a name resolved to them)")
+        return self
 
 
 class TaskRoute(BaseModel):
@@ -117,6 +137,10 @@ class Settings(BaseSettings):
     # Deadlines (shared.deadline): each hop waits for the next at most its remaining budget minus this, and sends
     # that wait on (X-Timeout-Ms), so a hop that gives up still has this long to answer, degraded, in time.
     deadline_margin_s: float = Field(0.2, ge=0, le=5)
+    # Prometheus metrics on a port of their own (a process serving an app, `python -m shared.suite serve`),
+    # which is then the only place they are: the app's own port, the one a Service or load balancer exposes,
+    # answers /metrics with 404. Unset: /metrics on the app's port, as `make run` has it.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
     # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
     redis_url: str = "redis://127.0.0.1:6379/0"
