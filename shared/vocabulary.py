@@ -165,9 +165,10 @@ def open_taxonomy(vocabulary: Vocabulary, enrichment: Taxonomy | None = None) ->
         return enrichment
     terms = vocabulary.brand_terms()
     common = {a.key for a in enrichment.common_attributes}
-    categories = {
-        c.id: _category(c, enrichment.categories.get(c.id), terms, common) for c in vocabulary.categories
-    }
+    # The taxonomy file's order (importance, groups) for the kinds it knows, then the catalog's own in its order.
+    carried = {c.id: c for c in vocabulary.categories}
+    order = [cid for cid in enrichment.categories if cid in carried] + [c for c in carried if c not in enrichment]
+    categories = {cid: _category(carried[cid], enrichment.categories.get(cid), terms, common) for cid in order}
     return Taxonomy(categories, enrichment.common_attributes)
 
 

@@ -19,6 +19,7 @@ from shared.engines.intent import IntentModel
 from shared.schemas import BrandConstraint, Message
 from shared.taxonomy import load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
+from shared.vocabulary import SAMPLE_CATALOG as SAMPLE
 from shared.vocabulary import open_taxonomy, read_vocabulary, sample_vocabulary, vocabulary_of
 from training import build
 
@@ -48,6 +49,10 @@ def grocery(extraction: ExtractionModel) -> ExtractionModel:
 def test_the_sample_catalog_gives_the_taxonomy_it_was_made_from() -> None:
     taxonomy, opened = load_taxonomy(), open_taxonomy(sample_vocabulary())
     assert list(opened.categories) == list(taxonomy.categories)
+    # In whatever order the store returns the products, the taxonomy file's order stands.
+    products = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    shuffled = vocabulary_of(sorted(products, key=lambda p: p["skuId"], reverse=True))
+    assert list(open_taxonomy(shuffled).categories) == list(taxonomy.categories)
     phone = opened["smartphone"]
     assert phone.attributes == taxonomy["smartphone"].attributes, "scales and names come from the taxonomy file"
     assert phone.brand_aliases["iPhone"] == "Apple" and phone.brand_aliases["苹果"] == "Apple"
