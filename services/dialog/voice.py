@@ -113,7 +113,7 @@ PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "说实话，{wanted}我们这里暂时没有卖的。店里主要有{kinds}等，有需要随时告诉我。"),
         ("Sorry, we don't carry {wanted}, and I'd rather not pass something else off as one. We do have {kinds}: "
          "shall I help you with one of those?",
-         "Honestly, {wanted} aren't something we sell. What we do carry includes {kinds}; anything there I can help with?"),
+         "Honestly, we don't stock {wanted}. What we do carry includes {kinds}; anything there I can help with?"),
     ),
     "not_carried_any": (
         ("抱歉，您要找的这类商品我们店里暂时没有，不想拿别的商品凑数。我们有{kinds}等，需要的话我帮您挑。",),

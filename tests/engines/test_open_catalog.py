@@ -153,11 +153,11 @@ def test_a_gift_budget_is_weighed_against_the_catalog_prices() -> None:
 
 def test_the_guide_says_honestly_what_the_shop_does_not_carry() -> None:
     engine = LocalDialogEngine(TaxonomyIndex(open_taxonomy(read_vocabulary(GROCERY))), currencies=RATES)
-    for text, query, expected in (("I need ice skates", "ice skates", "sell"), ("有没有狗粮", "狗粮", "没有")):
+    for text, query, expected in (("I need ice skates", "ice skates", "we don't"), ("有没有狗粮", "狗粮", "没有")):
         request = DialogRequest.model_validate(
             {"messages": [{"role": "user", "content": text}], "intent": "intended shopping",
              "call": {"arguments": {"query": query}}, "products": []}
         )
         reply = engine.plan(request).reply
-        assert query in reply and (expected in reply or "carry" in reply), reply
+        assert query in reply and expected in reply, reply
         assert "olive oil" in reply or "橄榄油" in reply, reply
