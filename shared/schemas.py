@@ -170,10 +170,15 @@ class TurnReading(BaseModel):
     constraints: Constraints = Field(default_factory=Constraints)
     relative: list[Relative] = Field(default_factory=list)
     ordinal: int | None = Field(None, description="The shown product it refers to: 1 the first, -1 the last")
+    query: str | None = Field(
+        None, description="A kind of product the catalog has no category for, in the user's words ('ice skates')"
+    )
 
     def __bool__(self) -> bool:
         """Whether the message says anything about the need."""
-        return bool(self.category or self.arguments or self.constraints or self.relative or self.ordinal)
+        return bool(
+            self.category or self.arguments or self.constraints or self.relative or self.ordinal or self.query
+        )
 
 
 class DialogState(BaseModel):

@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # Catalog and knowledge recall.
     knowledge_cache_ttl_s: int = Field(600, ge=1, description="TTL of cached recall results in the KV cache")
     catalog_seed_sample: bool = Field(True, description="Ingest the shipped sample data when the store is empty")
+    vocabulary_refresh_s: float = Field(
+        30.0, gt=0, description="How often extraction and dialog ask the catalog whether its vocabulary changed"
+    )
 
     # The recommender the router calls: the built-in catalog service, or an outside API with the same shape.
     recommender_url: str | None = Field(None, description="Outside POST endpoint taking {call, top_k}; None = catalog")

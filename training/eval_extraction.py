@@ -86,7 +86,7 @@ def extraction_heldout() -> str:
     gold_calls = [e.call for e in heldout]
     detection = sum((c is None) == (g is None) for c, g in zip(calls, gold_calls, strict=True)) / len(heldout)
     both = [(c, g) for c, g in zip(calls, gold_calls, strict=True) if c and g]
-    category = sum(c.arguments["category"] == g.arguments["category"] for c, g in both) / max(len(both), 1)
+    category = sum(c.arguments.get("category") == g.arguments["category"] for c, g in both) / max(len(both), 1)
     tp = sum(len(matched_keys(c.arguments, g.arguments) - {"category"}) for c, g in both)
     n_pred = sum(len(c.arguments) - 1 for c in calls if c)
     n_gold = sum(len(g.arguments) - 1 for g in gold_calls if g)

@@ -14,9 +14,9 @@ import numpy as np
 
 from shared.engines import extraction
 from shared.engines.encoder import SentenceEncoder, shared_encoder
-from shared.engines.extraction import ExtractionModel
+from shared.engines.extraction import ExtractionModel, category_prototypes
 from shared.engines.slots import COMMON_KEYS
-from shared.taxonomy import Taxonomy, load_taxonomy
+from shared.taxonomy import load_taxonomy
 from training.artefacts import fresh, write
 from training.data import EXTRACTION_FILE, ExtractionExample
 
@@ -38,19 +38,9 @@ def learned_cues(examples: Sequence[ExtractionExample]) -> dict[str, dict[str, l
     return cues
 
 
-def category_prototypes(taxonomy: Taxonomy, encoder: SentenceEncoder) -> np.ndarray:
-    """Each category's mean embedding over its names and synonyms in both languages, L2-normalised."""
-    rows = []
-    for category in taxonomy.categories.values():
-        names = [category.name_en, category.name_zh, *category.synonyms_en, *category.synonyms_zh]
-        mean = encoder.encode(names).mean(axis=0)
-        rows.append(mean / np.linalg.norm(mean))
-    return np.stack(rows).astype(np.float32)
-
-
 def train(examples: Sequence[ExtractionExample], encoder: SentenceEncoder | None = None) -> ExtractionModel:
     taxonomy, encoder = load_taxonomy(), encoder or shared_encoder()
-    return ExtractionModel(taxonomy, learned_cues(examples), category_prototypes(taxonomy, encoder), encoder)
+    return ExtractionModel(taxonomy, learned_cues(examples), category_prototypes(list(taxonomy.categories.values()), encoder), encoder)
 
 
 def save(model: ExtractionModel, path: Path) -> None:

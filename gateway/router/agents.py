@@ -179,6 +179,10 @@ class ShoppingTurn:
     async def _recommend(self, turn: Turn) -> None:
         if turn.call is None:
             return
+        if "category" not in turn.call.arguments:
+            # Something the catalog has no category for ("ice skates"): no other kind's products stand in for it.
+            await turn.emit(StreamEvent.PRODUCTS, {"products": [], "relaxed": []})
+            return
         if turn.state is not None and turn.state.focus:
             # "The second one": the product the user pointed at, as they saw it.
             turn.products = [p for p in turn.session.last_products if p.skuId == turn.state.focus]
@@ -190,7 +194,7 @@ class ShoppingTurn:
         )
 
     async def _knowledge(self, turn: Turn) -> None:
-        if turn.call is None:
+        if turn.call is None or "category" not in turn.call.arguments:
             return
         category = turn.call.arguments.get("category")
         hits = await turn.degrade("knowledge", self.services.knowledge(turn.message, category), [])

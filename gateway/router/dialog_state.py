@@ -2,7 +2,8 @@
 
 The call is the state of the conversation, not of its last message. Each turn, the extraction service's reading
 of the new message (``TurnReading``) is merged into the state the session keeps:
-- the kind of product persists until the user names another one; a new kind starts a new state, since what was
+- the kind of product persists until the user names another one (one the catalog does not carry too: its call has
+  no category and keeps the user's words as ``query``); a new kind starts a new state, since what was
   said about the old kind does not hold for it. A kind the extraction only inferred sets the kind of a dialog that
   has none, never switches one ("camera quality" in a phone dialog is the phone's camera);
 - wishes and constraints said later refine or replace earlier ones (``constraints.merge``); exclusions add up;
@@ -35,6 +36,9 @@ STEP = 0.01
 def merge_turn(state: DialogState, reading: TurnReading, shown: Sequence[SkuInfo]) -> DialogState:
     """The state after a message read as ``reading``, ``shown`` being the products the user last saw."""
     category = state.call.arguments.get("category") if state.call else None
+    if reading.query is not None and reading.category is None:
+        # A kind the catalog does not carry: a new state too, its words kept for the guide's honest answer.
+        return DialogState(call=_call(dict(reading.arguments), reading.constraints))
     if reading.category is not None and reading.category != category and (reading.named or category is None):
         # A new kind: a new state; what was shown was of the old kind, so nothing moves from it or refers to it.
         return DialogState(call=_call({"category": reading.category, **reading.arguments}, reading.constraints))

@@ -37,6 +37,7 @@ from shared.schemas import SKU_ID_PATTERN, SkuInfo
 from shared.service import ReadinessCheck, app_state, error_responses
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
+from shared.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -60,6 +61,15 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 @router.post("/recommend", response_model=RecommendResponse, summary="Products for a get_recommds_by_sku call")
 async def recommend(body: RecommendRequest, catalog: CatalogDep) -> RecommendResponse:
     return await catalog.recommend(body.call, body.top_k)
+
+
+@router.get(
+    "/catalog/vocabulary",
+    response_model=Vocabulary,
+    summary="What the ingested catalog carries: categories, attribute keys and values, brands with aliases",
+)
+async def vocabulary(catalog: CatalogDep) -> Vocabulary:
+    return await catalog.vocabulary()
 
 
 @router.post("/knowledge/search", response_model=KnowledgeResponse, summary="Buying guides and FAQs")

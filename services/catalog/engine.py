@@ -28,6 +28,7 @@ from shared.engines.constraints import Currencies, distance, fits, from_words, p
 from shared.recommender import Ad, RecommendResponse
 from shared.schemas import AttributeConstraint, FunctionCall, KnowledgeHit, PriceRange, SkuInfo
 from shared.taxonomy import Category, load_taxonomy
+from shared.vocabulary import Vocabulary, vocabulary_of
 
 # The least telling constraint goes first: a measured attribute is often read loosely ("6 inch"), a budget is
 # approximate, a brand a preference, an excluded brand a plain no, the category what the user came for.
@@ -194,6 +195,8 @@ class Catalog:
         self.currencies = currencies
         # Start-up work that may still run (model warm-up, seeding): every call waits for it first.
         self._preparing = preparing
+        # The vocabulary of the products' content version it was read at: read again only when ingestion moves it.
+        self._vocabulary: Vocabulary | None = None
 
     async def _prepared(self) -> None:
         if self._preparing is not None:
@@ -258,6 +261,18 @@ class Catalog:
     async def search_knowledge(self, query: str, top_k: int, category: str | None) -> list[KnowledgeHit]:
         await self._prepared()
         return await self.kb.search(query, top_k, resolve_category(category) if category else None)
+
+    async def vocabulary(self) -> Vocabulary:
+        """What the ingested products carry, read from the store once per content version (ingestion moves it)."""
+        await self._prepared()
+        version = await self.kb.store.version(PRODUCTS)
+        if self._vocabulary is None or self._vocabulary.version != version:
+            ids = list(await self.kb.store.fingerprints(PRODUCTS))
+            found = await self.kb.store.retrieve(PRODUCTS, ids)
+            # In skuId order: the same products give the same vocabulary, whatever order the store keeps them in.
+            products = sorted((h.payload for h in found), key=lambda p: str(p.get("skuId", "")))
+            self._vocabulary = vocabulary_of(products, version or "empty")
+        return self._vocabulary
 
     async def product(self, sku_id: str) -> SkuInfo | None:
         await self._prepared()

@@ -14,13 +14,14 @@ from services.dialog.engine import DialogGuide, LocalDialogEngine
 from services.dialog.schemas import DialogRequest, DialogResponse
 from shared.deps import LanguageState, llm_client
 from shared.engines.constraints import Currencies
+from shared.http import create_http_client
 from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, Task
 from shared.sse import EventStreamResponse
-from shared.taxonomy import load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
+from shared.vocabulary import Vocabulary, VocabularyFeed, open_taxonomy, sample_vocabulary
 
 router = APIRouter(prefix="/v1", tags=["dialog"])
 
@@ -53,18 +54,33 @@ async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogRespo
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[DialogState]:
-    async with llm_client(settings) as llm, live_prompts(settings, "services.dialog") as prompts:
-        index = TaxonomyIndex(load_taxonomy())
-        local = LocalDialogEngine(index, settings.dialog_history_turns, Currencies.of(settings))
+    currencies = Currencies.of(settings)
+
+    def engine(vocabulary: Vocabulary) -> LocalDialogEngine:
+        # The catalog's kinds (enriched by the taxonomy file), and what its cheapest products cost.
+        index = TaxonomyIndex(open_taxonomy(vocabulary))
+        return LocalDialogEngine(index, settings.dialog_history_turns, currencies, vocabulary.entry_prices())
+
+    async with (
+        llm_client(settings) as llm,
+        create_http_client(settings, "dialog") as http,
+        live_prompts(settings, "services.dialog") as prompts,
+    ):
+        initial = sample_vocabulary()
         guide = DialogGuide(
             llm,
-            local,
+            engine(initial),
             settings.dialog_max_prompt_tokens,
             settings.dialog_max_reply_chars,
             llm.tokens(Task.DIALOG),
             prompts.book("dialog"),
         )
-        yield DialogState(settings=settings, llm=llm, prompts=prompts, guide=guide)
+
+        async def adopt(vocabulary: Vocabulary) -> None:
+            guide.local = engine(vocabulary)
+
+        async with VocabularyFeed(http, settings.services.catalog, settings.vocabulary_refresh_s, adopt, initial).running():
+            yield DialogState(settings=settings, llm=llm, prompts=prompts, guide=guide)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -7,7 +7,7 @@ reviews. Small talk ("random chat", "random shopping") is answered kindly and st
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -50,6 +50,7 @@ from shared.taxonomy import Attribute, Category
 from shared.taxonomy.index import BUDGET_KEY, TaxonomyIndex
 from shared.telemetry import request_id_var
 from shared.text import is_chinese
+from shared.vocabulary import sample_vocabulary
 
 # The dialog history the guide reads by default (Settings.dialog_history_turns): the last 10 exchanges.
 HISTORY_TURNS = 10
@@ -109,17 +110,25 @@ class LocalDialogEngine:
     """
 
     def __init__(
-        self, index: TaxonomyIndex, history_turns: int = HISTORY_TURNS, currencies: Currencies | None = None
+        self,
+        index: TaxonomyIndex,
+        history_turns: int = HISTORY_TURNS,
+        currencies: Currencies | None = None,
+        entry_prices: Mapping[str, float] | None = None,
     ) -> None:
         self.index = index
         self.currencies = currencies or Currencies.of(get_settings())
+        # Each kind's cheapest product in the catalog: which kinds a gift budget reaches.
+        self.entry_prices = entry_prices if entry_prices is not None else sample_vocabulary().entry_prices()
         self.policy = SlotPolicy(index)
         self.history_turns = history_turns
-        # One well-known category per group, to suggest when the user is just browsing.
+        # One well-known category per group, to suggest when the user is just browsing (an open catalog's own kinds
+        # share one group: then its first kinds).
         groups: dict[str, Category] = {}
         for cat in index.taxonomy.categories.values():
             groups.setdefault(cat.group, cat)
-        self._suggestions = list(groups.values())[:4]
+        others = [c for c in index.taxonomy.categories.values() if c not in groups.values()]
+        self._suggestions = [*groups.values(), *others][:4]
 
     def plan(self, request: DialogRequest) -> Plan:
         messages = window(request.messages, self.history_turns)
@@ -129,11 +138,13 @@ class LocalDialogEngine:
         voice = Voice(messages, chinese)
         last = last_user_message(messages)
         browsing = state.category is None and not request.products
-        gift = gift_need(messages, self.index, self.currencies) if browsing else None
+        gift = gift_need(messages, self.index, self.currencies, self.entry_prices) if browsing else None
         shopping = is_shopping(request, state) or (gift is not None and adds_to_gift(last))
         if not shopping:
             reply = self._chat(last, request.intent or "random chat", chinese)
             return Plan(shopping=False, chinese=chinese, state=state, reply=reply)
+        if (wanted := uncarried(request)) is not None:
+            return Plan(shopping=True, chinese=chinese, state=state, reply=self._not_carried(wanted, voice))
         if gift is not None:
             return Plan(shopping=True, chinese=chinese, state=state, reply=self._gift(gift, voice))
         said = [m.content for m in messages if m.role == "user"]
@@ -405,6 +416,16 @@ class LocalDialogEngine:
         listed = f"{'、'.join(examples[:-1])}还是{examples[-1]}" if zh else f"{', '.join(examples[:-1])} or {examples[-1]}"
         return capitalised(opening + voice.say("ask", lead="", label=label, examples=listed))
 
+    # ----------------------------------------------------------------- what the shop does not carry
+    def _not_carried(self, wanted: str, voice: Voice) -> str:
+        """An honest no for a kind the catalog has no category for, and the kinds it does carry."""
+        zh = voice.zh
+        kinds = joined([(c.name_zh or c.name_en) if zh else _plural(c.name_en) for c in self._suggestions[:3]], zh)
+        short = len(wanted) <= (8 if is_chinese(wanted) else 30) and is_chinese(wanted) == zh
+        if short:
+            return voice.sentence("not_carried", wanted=wanted, kinds=kinds)
+        return voice.sentence("not_carried_any", kinds=kinds)
+
     # ----------------------------------------------------------------- gifts without a product kind
     def _gift(self, gift: GiftNeed, voice: Voice) -> str:
         zh = voice.zh
@@ -457,6 +478,14 @@ class LocalDialogEngine:
             first = gift.kinds[0]
             question = voice.sentence("gift_pick", first=first.name_zh if zh else _plural(first.name_en))
         return f"{opening}{body}{'' if zh else ' '}{question}"
+
+
+def uncarried(request: DialogRequest) -> str | None:
+    """What the user asked for when the call says the catalog has no category for it: its ``query`` words."""
+    arguments = request.call.arguments if request.call else {}
+    if not arguments or "category" in arguments:
+        return None
+    return arguments.get("query", "").strip() or None
 
 
 def is_shopping(request: DialogRequest, state: SlotState) -> bool:

@@ -5,7 +5,7 @@ they enjoy, the budget, and the kinds of products (taxonomy categories) that fit
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from services.dialog.constraints import Budget, stated_price
@@ -92,22 +92,6 @@ INTERESTS = (
 # Examples the guide offers when it asks what the recipient enjoys.
 ASKED_INTERESTS = ("做饭", "运动", "护肤"), ("cooking", "sports", "skincare")
 
-# Roughly where a decent product of the kind starts in the sample catalog, in its currency (yuan): only to leave out
-# kinds a budget cannot reach (no refrigerator for a 500-yuan gift); never shown to the user. Taken from that catalog,
-# so it holds for it alone: neither the taxonomy nor a gift request (which carries no products) says what another
-# shop's kinds cost.
-ENTRY_PRICE = {
-    "smartphone": 1100, "laptop": 3500, "tablet": 1400, "headphones": 190, "smartwatch": 430, "camera": 2300,
-    "bluetooth_speaker": 120, "refrigerator": 2100, "washing_machine": 1100, "air_conditioner": 1800,
-    "vacuum_cleaner": 520, "air_purifier": 630, "rice_cooker": 170, "coffee_machine": 540, "hair_dryer": 130,
-    "moisturizer": 80, "lipstick": 60, "sunscreen": 55, "shampoo": 35, "facial_cleanser": 45, "running_shoes": 280,
-    "down_jacket": 450, "jeans": 190, "dress": 160, "t_shirt": 40, "baby_sleeping_bag": 100, "stroller": 960,
-    "diapers": 60, "infant_formula": 190, "baby_car_seat": 600, "tent": 300, "hiking_backpack": 330, "yoga_mat": 70,
-    "bicycle": 770, "treadmill": 1300, "mattress": 1200, "sofa": 1800, "desk_lamp": 110, "bedding": 180,
-    "office_chair": 490,
-}
-
-
 @dataclass(frozen=True, slots=True)
 class GiftNeed:
     recipient: Recipient | None
@@ -132,8 +116,12 @@ class GiftNeed:
         return label or (self.who if zh else f"your {self.who.lower()}")
 
 
-def gift_need(messages: Sequence[Message], index: TaxonomyIndex, currencies: Currencies) -> GiftNeed | None:
-    """The gift the user is choosing, read from their turns since the last one that mentions a gift."""
+def gift_need(
+    messages: Sequence[Message], index: TaxonomyIndex, currencies: Currencies, entry_prices: Mapping[str, float]
+) -> GiftNeed | None:
+    """The gift the user is choosing, read from their turns since the last one that mentions a gift.
+    ``entry_prices``: each kind's cheapest product in the catalog (its vocabulary), to leave out kinds a budget cannot
+    reach (no refrigerator for a 500-yuan gift); a kind the catalog does not carry is never suggested."""
     users = [m.content for m in messages if m.role == "user"]
     start = next((i for i in range(len(users) - 1, -1, -1) if GIFT.search(users[i])), None)
     if start is None:
@@ -151,17 +139,18 @@ def gift_need(messages: Sequence[Message], index: TaxonomyIndex, currencies: Cur
     price, budget = stated_price(said, currencies) or (None, None)
     ids = [*(k for i in interests for k in i.kinds), *(recipient.kinds if recipient else ANYONE)]
     kinds = [index.taxonomy.categories[c] for c in dict.fromkeys(ids) if c in index.taxonomy.categories]
-    affordable = [c for c in kinds if _within(c, price)]
+    affordable = [c for c in kinds if _within(c, price, entry_prices)]
     if price is not None and not affordable:  # nothing we thought of fits: the cheapest kinds that do
         affordable = sorted(
-            (c for c in index.taxonomy.categories.values() if _within(c, price)), key=lambda c: ENTRY_PRICE[c.id]
+            (c for c in index.taxonomy.categories.values() if c.id in entry_prices and _within(c, price, entry_prices)),
+            key=lambda c: entry_prices[c.id],
         )
     return GiftNeed(recipient, who, interests, budget, tuple(affordable[:MAX_KINDS]), start == len(users) - 1)
 
 
-def _within(category: Category, price: PriceRange | None) -> bool:
-    """Whether the budget (in the catalog's currency) reaches the kind's entry price."""
-    return price is None or price.max is None or ENTRY_PRICE.get(category.id, 0) <= price.max
+def _within(category: Category, price: PriceRange | None, entry_prices: Mapping[str, float]) -> bool:
+    """Whether the budget (in the catalog's currency) reaches the kind's cheapest product."""
+    return price is None or price.max is None or entry_prices.get(category.id, 0) <= price.max
 
 
 def adds_to_gift(text: str) -> bool:

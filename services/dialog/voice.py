@@ -107,6 +107,19 @@ PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("I couldn't find {desc} yet. Shall we relax a requirement, such as the brand or budget?",
          "Nothing matches {desc} yet; could we relax the brand or the budget?"),
     ),
+    # A kind the catalog has no category for: an honest no, never another kind's products in its place.
+    "not_carried": (
+        ("抱歉，我们店里没有{wanted}，不想拿别的商品凑数。我们有{kinds}等，需要的话我帮您挑。",
+         "说实话，{wanted}我们这里暂时没有卖的。店里主要有{kinds}等，有需要随时告诉我。"),
+        ("Sorry, we don't carry {wanted}, and I'd rather not pass something else off as one. We do have {kinds}: "
+         "shall I help you with one of those?",
+         "Honestly, we don't stock {wanted}. What we do carry includes {kinds}; anything there I can help with?"),
+    ),
+    "not_carried_any": (
+        ("抱歉，您要找的这类商品我们店里暂时没有，不想拿别的商品凑数。我们有{kinds}等，需要的话我帮您挑。",),
+        ("Sorry, that isn't something we carry, and I'd rather not pass something else off as it. We do have {kinds}: "
+         "shall I help you with one of those?",),
+    ),
     "what_kind": (
         ("请问您想买哪一类商品呢？告诉我用途和预算，我来帮您挑选。", "您想看看哪一类商品？说说用途和预算就行，我来帮您缩小范围。",
          "想买点什么呢？告诉我品类、用途或预算，我来帮您挑。"),

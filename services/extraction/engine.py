@@ -85,14 +85,11 @@ class Extractor:
         self.llm = llm
         self.local = local
         self.prompts = prompts or PromptBook("services.extraction")
-        # Every brand's names (canonical and aliases, lower-cased), by each of them.
-        names: dict[str, set[str]] = {}
-        for category in local.taxonomy.categories.values():
-            for brand in category.brands:
-                names.setdefault(brand.lower(), set()).add(brand.lower())
-            for alias, brand in category.brand_aliases.items():
-                names.setdefault(brand.lower(), set()).update({brand.lower(), alias.lower()})
-        self.brand_names = {name: group for group in names.values() for name in group}
+
+    @property
+    def brand_names(self) -> dict[str, set[str]]:
+        """Every brand's names (canonical and aliases, lower-cased), by each of them, in the current vocabulary."""
+        return self.local.model.brand_groups
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
         # The turn's reading is always the local engine's (what the router's dialog state merges): read while an LLM

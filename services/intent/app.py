@@ -14,10 +14,12 @@ from services.intent.engine import IntentRecogniser, LocalIntentEngine
 from services.intent.schemas import IntentRequest, IntentResponse
 from shared.deps import LanguageState, llm_client
 from shared.engines.artefacts import load_intent, models_dir
+from shared.http import create_http_client
 from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
+from shared.vocabulary import Vocabulary, VocabularyFeed
 
 router = APIRouter(prefix="/v1", tags=["intent"])
 
@@ -43,9 +45,20 @@ async def intent(body: IntentRequest, recogniser: RecogniserDep) -> IntentRespon
 async def resources(settings: Settings) -> AsyncIterator[IntentState]:
     # Loading the model takes seconds: off the event loop. Without ``make models`` first, start-up fails here.
     model = await asyncio.to_thread(load_intent, models_dir(settings))
-    async with llm_client(settings) as llm, live_prompts(settings, "services.intent") as prompts:
-        recogniser = IntentRecogniser(llm, LocalIntentEngine(model), settings.cascade_threshold, prompts.book("intent"))
-        yield IntentState(settings=settings, llm=llm, prompts=prompts, recogniser=recogniser)
+    local = LocalIntentEngine(model)
+
+    async def adopt(vocabulary: Vocabulary) -> None:
+        # The catalog's categories and brands are what "names a product" and "names a brand" are read with.
+        local.model = await asyncio.to_thread(model.for_vocabulary, vocabulary)
+
+    async with (
+        llm_client(settings) as llm,
+        create_http_client(settings, "intent") as http,
+        live_prompts(settings, "services.intent") as prompts,
+    ):
+        recogniser = IntentRecogniser(llm, local, settings.cascade_threshold, prompts.book("intent"))
+        async with VocabularyFeed(http, settings.services.catalog, settings.vocabulary_refresh_s, adopt).running():
+            yield IntentState(settings=settings, llm=llm, prompts=prompts, recogniser=recogniser)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -517,12 +517,25 @@ def resolve_brands(text: str, categories: Iterable[Category]) -> tuple[str, ...]
     return tuple(found) or (text.strip(),)
 
 
+# Words in a call's brand that exclude the brands after them: "not Apple", "Samsung, no Huawei", "除了小米".
+_BRAND_NOT = re.compile(
+    r"\b(?:not|no|non|except(?: for)?|other than|anything but|without|avoid|excluding)\b|不要|不想要|不考虑|除了|排除|别",
+    re.I,
+)
+_BRAND_PUNCTUATION = " ,，、;；.。:"
+
+
 def from_words(arguments: Mapping[str, str], categories: Iterable[Category], currencies: Currencies) -> Constraints:
     """Constraints from a call that carries only words (an outside caller's): its ``price`` read as a range, its
-    ``brand`` as the brands it names."""
+    ``brand`` as the brands it names, asked for before an exclusion ("not Apple") and excluded after it."""
     price = read_price(arguments["price"], currencies) if arguments.get("price") else None
     brand = arguments.get("brand", "").strip()
-    brands = BrandConstraint(include=list(resolve_brands(brand, categories))) if brand else None
+    found = _BRAND_NOT.search(brand)
+    wanted, unwanted = (brand[: found.start()], brand[found.end() :]) if found else (brand, "")
+    pool = list(categories)
+    include = resolve_brands(wanted, pool) if wanted.strip(_BRAND_PUNCTUATION) else ()
+    exclude = resolve_brands(unwanted.strip(_BRAND_PUNCTUATION), pool) if unwanted.strip(_BRAND_PUNCTUATION) else ()
+    brands = BrandConstraint(include=list(include), exclude=list(exclude)) if include or exclude else None
     return Constraints(price=price, brands=brands)
 
 

@@ -29,11 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.embeddings import USE_DIM as DIM
+from shared.engines.brands import general_brand_terms
 from shared.engines.constraints import Currencies, merge, read_attributes, read_price
 from shared.engines.encoder import SentenceEncoder, shared_encoder
 from shared.engines.intent import IntentModel
 from shared.engines.moves import read_ordinal, read_relative
-from shared.engines.patterns import brand_like
+from shared.engines.patterns import DECIDED, NOT_NAMES, brand_like
+from shared.engines.product_kinds import product_kind_lexicon, query_like
 from shared.engines.scene import extract_scene
 from shared.engines.slots import CueBook, attribute_values
 from shared.engines.terms import (
@@ -50,14 +53,20 @@ from shared.engines.terms import (
 from shared.schemas import NON_SHOPPING_INTENTS, BrandConstraint, Constraints, FunctionCall, Message, TurnReading
 from shared.settings import get_settings
 from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
-from shared.taxonomy import Taxonomy, load_taxonomy
+from shared.taxonomy import Category, Taxonomy, load_taxonomy
+from shared.vocabulary import SOURCE as VOCABULARY_FILE
+from shared.vocabulary import Vocabulary, open_taxonomy, sample_vocabulary
 
 _HERE = Path(__file__).parent
 # What a dialog is read with: cues and prototypes built against other versions of these mean nothing.
 SOURCES = (
     TAXONOMY_FILE,
     CATALOG_FILE,
-    *(_HERE / f"{m}.py" for m in ("extraction", "slots", "scene", "patterns", "terms", "encoder", "constraints", "moves")),
+    VOCABULARY_FILE,
+    *(
+        _HERE / f"{m}.py"
+        for m in ("extraction", "slots", "scene", "patterns", "terms", "encoder", "constraints", "moves", "product_kinds", "brands")
+    ),
 )
 # Cosine floor for the embedding fallback; below it the dialog names no product we sell.
 SIMILARITY_FLOOR = 0.45
@@ -77,6 +86,40 @@ _EXCLUDE_BEFORE = re.compile(
     r"\W{0,2}(?:(?:a|an|any|the)\s+)?(?:买|选|推荐|要)?$",
     re.I,
 )
+# Words before a product that make it what the wanted one goes with, not the wanted one: "a case for my iPhone",
+# "fits an iphone 14", "适用于华为".
+_FOR_BEFORE = re.compile(
+    r"(?:\bfits?(?: for)?|\bcompatible with|\bworks with|\bto go with|适用于?|适配|兼容)\W{0,2}(?:(?:an?|my|the|your|our)\s+)?$",
+    re.I,
+)
+# "a case for my iPhone": "for" after a kind of product, before the product it goes with.
+_FOR_AFTER_KIND = re.compile(r"\bfor\W{0,2}(?:(?:an?|my|the|your|our)\s+)?$", re.I)
+# A guide's message saying the shop does not have a brand: the user's earlier wish for it no longer stands.
+_NOT_SOLD = re.compile(
+    r"\b(?:don'?t|doesn'?t|do not|does not|no longer|not)\s+(?:sell|carry|have|stock|offer)\b|out of stock|"
+    r"不卖|没有卖|没(?:有)?(?:这个|该)?品牌|没(?:有)?货|缺货|下架",
+    re.I,
+)
+_SPACE = re.compile(r"\s+")
+
+
+def _folded(text: str) -> str:
+    return _SPACE.sub("", text).casefold()
+
+
+# A book's author stands where a brand would ("a book by Stephen King", "she loves Agatha Christie"): two or three
+# capitalised words, in a dialog about books.
+_BOOKS = re.compile(r"\b(?:books?|novels?|authors?|writers?|paperbacks?|hardcovers?|read(?:ing)?)\b|书|小说|作者", re.I)
+_PERSON = re.compile(r"(?<![.!?]\s)(?<=\s)([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b")
+# A message that calls the purchase off and names nothing new: no call ("那我不要了", "never mind").
+_CANCEL = re.compile(r"不要了|不买了|算了|不需要了|\bnever ?mind\b|\bforget it\b|\bno thanks\b", re.I)
+# Words around a kind of product that are no part of its name: "I need new ice skates" asks for "ice skates".
+_KIND_STOP = frozenset(
+    "a an the some any new good nice cheap best my our your for of to and or with i we you need want buy get "
+    "looking look find recommend about like some pair set".split()
+)
+# How much of a message the call keeps as its query when it names no kind of product at all.
+MAX_QUERY_CHARS = 60
 _LIST = re.compile(r"\s*(?:,|，|、|/|or|and|nor|和|或者?|跟|与)?\s*", re.I)
 _EXCLUDE_AFTER = re.compile(r"^\W{0,2}的?\W{0,2}(?:就?不要了?|就算了|不考虑|免了|不行|\bis out\b|\bare out\b)", re.I)
 
@@ -99,19 +142,45 @@ class ExtractionModel:
         prototypes: np.ndarray,
         encoder: SentenceEncoder,
         currencies: Currencies | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.taxonomy = taxonomy
         self.cues = cues
         self.prototypes = prototypes  # (n_categories, 512), rows in taxonomy order
         self.encoder = encoder
+        self.vocabulary = vocabulary or sample_vocabulary()
         self.category_ids = tuple(taxonomy.categories)
         self.categories = TermLexicon(category_terms(taxonomy))
-        self.brands = TermLexicon(brand_terms(taxonomy))
+        self.brands = TermLexicon(brand_terms(taxonomy, vocabulary=self.vocabulary))
         # Brand names and aliases proper (not series or model codes) -> the catalog's spelling.
-        self.brand_names = {term.lower(): brand for term, brand in taxonomy_brand_terms(taxonomy).items()}
-        self.brand_categories = brand_categories(taxonomy)
+        proper = {**general_brand_terms(), **taxonomy_brand_terms(taxonomy)}
+        self.brand_names = {term.lower(): brand for term, brand in proper.items()}
+        self.brand_categories = brand_categories(taxonomy, self.vocabulary)
+        # Every brand's names (canonical and aliases, lower-cased), by each of them: what an LLM's brand is checked by.
+        groups: dict[str, set[str]] = {}
+        for category in taxonomy.categories.values():
+            for brand in category.brands:
+                groups.setdefault(brand.lower(), set()).add(brand.lower())
+            for alias, brand in category.brand_aliases.items():
+                groups.setdefault(brand.lower(), set()).update({brand.lower(), alias.lower()})
+        self.brand_groups = {name: group for group in groups.values() for name in group}
         self.books = {cid: CueBook.of(c, cues.get(cid, {})) for cid, c in taxonomy.categories.items()}
         self.currencies = currencies or Currencies.of(get_settings())
+        self.kinds = product_kind_lexicon()
+        # The last words of the carried kinds' names ("shoes" of "running shoes"), and the Chinese names.
+        self._heads = {t.rsplit(" ", 1)[-1] for t in self.categories.terms if t.isascii() and " " in t}
+        self._cjk_category_terms = [t for t in self.categories.terms if not t.isascii()]
+
+    def for_vocabulary(self, vocabulary: Vocabulary, enrichment: Taxonomy | None = None) -> ExtractionModel:
+        """This engine over another catalog's vocabulary: its categories (the taxonomy file enriching those it
+        knows), brands and values. A category the artefact has a prototype for keeps it; another one gets the mean
+        embedding of its names (a few encodings, once per vocabulary version)."""
+        taxonomy = open_taxonomy(vocabulary, enrichment)
+        rows = dict(zip(self.category_ids, self.prototypes, strict=True))
+        new = [c for cid, c in taxonomy.categories.items() if cid not in rows]
+        rows.update(zip((c.id for c in new), category_prototypes(new, self.encoder), strict=True))
+        prototypes = np.stack([rows[cid] for cid in taxonomy.categories]) if rows else self.prototypes[:0]
+        return ExtractionModel(taxonomy, self.cues, prototypes, self.encoder, self.currencies, vocabulary)
 
     def extract(self, messages: Sequence[Message]) -> FunctionCall | None:
         return self.read(messages)[0]
@@ -119,7 +188,15 @@ class ExtractionModel:
     def read(self, messages: Sequence[Message]) -> tuple[FunctionCall | None, TurnReading]:
         """The dialog's call, and the last user message's reading in its context."""
         user_turns = [m.content for m in messages if m.role == "user"]
+        last = user_turns[-1] if user_turns else ""
         named = self._named_categories(user_turns)
+        # A kind the catalog does not carry, asked for since the last turn that named one it carries, is no request
+        # for a kind it does carry ("a gimbal" ... "one that fits an iPhone 14").
+        for index in range(len(user_turns) - 1, -1, -1):
+            if named[index] or (index < len(user_turns) - 1 and _CANCEL.search(last)):
+                break
+            if wanted := self.uncarried_kind(user_turns[index], current=any(named[:index])):
+                return self.open_read(messages, wanted)
         category = (
             next((c for c in reversed(named) if c), None)
             or self._brand_category(user_turns)
@@ -127,7 +204,6 @@ class ExtractionModel:
         )
         if category is None:
             category = self._named_category(next((m.content for m in reversed(messages) if m.role == "assistant"), ""))
-        last = user_turns[-1] if user_turns else ""
         if category is None:
             return None, TurnReading(relative=read_relative(last, None), ordinal=read_ordinal(last))
         # The segment about this category starts after the last turn that named another one.
@@ -135,6 +211,9 @@ class ExtractionModel:
         segment = user_turns[start:]
         product_terms = [m.surface for turn in segment for m in self.categories.find(turn) if m.value == category]
         readings = [self._read_turn(turn, category, product_terms) for turn in segment]
+        # A brand the guide has since said the shop does not sell is no wish any more (the user moved on).
+        user_at = [i for i, m in enumerate(messages) if m.role == "user"][start:]
+        readings = [self._without_denied(r, messages[at + 1 :]) for r, at in zip(readings, user_at, strict=True)]
         arguments: dict[str, str] = {"category": category}
         constraints = Constraints()
         for reading in readings:  # later turns override earlier ones
@@ -146,6 +225,112 @@ class ExtractionModel:
         call = FunctionCall(arguments=arguments, constraints=constraints or None)
         turn = readings[-1] if readings else TurnReading()
         return call, turn.model_copy(update={"category": category, "named": bool(named and named[-1])})
+
+    def uncarried_kind(self, text: str, current: bool = False) -> str | None:
+        """The kind of product ``text`` asks for when the catalog does not carry it ("ice skates", "狗粮"), in the
+        user's words, or None. In a dialog already about a kind, only a kind asked for ("I need a leash", "要买狗粮")
+        or a message that is a search query on its own counts: "how's the processor?" asks about the laptop."""
+        carried = [(m.start, m.end) for m in self.categories.find(text)]
+        kinds = [m for m in self.kinds.find(text) if not any(a < m.end and m.start < b for a, b in carried)]
+        if any(self._broader(m.surface) for m in kinds):  # "想买个睡袋": the catalog may carry what is meant
+            return None
+        for mention in reversed(kinds):
+            if current and not (_WANT_BEFORE.search(text[: mention.start]) or query_like(text)):
+                continue
+            return self._kind_words(text, mention)
+        return None
+
+    def _goes_with(self, text: str, start: int) -> bool:
+        """Whether what starts at ``start`` is what the wanted product goes with, not the wanted product: "fits an
+        iPhone 14", "适配华为", "a case for my iPhone" (but "looking for a phone" wants the phone)."""
+        before = text[:start]
+        if _FOR_BEFORE.search(before):
+            return True
+        found = _FOR_AFTER_KIND.search(before)
+        return found is not None and bool(self.kinds.find(before[: found.start()]))
+
+    def _broader(self, kind: str) -> bool:
+        """Whether a kind is the head of a kind the catalog carries ("shoes" of "running shoes", "鞋" of "跑鞋"): the
+        catalog may well carry what is meant, so it is read as before (named, by brand, by embedding)."""
+        if not kind.isascii():
+            return any(t.endswith(kind) and t != kind for t in self._cjk_category_terms)
+        lowered = kind.lower()
+        return bool({lowered, lowered.removesuffix("s"), lowered.removesuffix("es")} & self._heads)
+
+    @staticmethod
+    def _kind_words(text: str, mention: Mention) -> str:
+        """The kind as the user named it, with the words before it that narrow it ("ice skates", "dog food")."""
+        if not mention.surface.isascii():
+            return mention.surface
+        words = text[: mention.start].split()
+        kept: list[str] = []
+        for word in reversed(words[-2:]):
+            bare = word.strip(".,!?;:()\"'").lower()
+            if not bare.isalpha() or bare in _KIND_STOP or word[-1:] in ",.!?;:":
+                break
+            kept.insert(0, bare)
+        return " ".join([*kept, mention.surface.lower()])
+
+    def open_read(
+        self, messages: Sequence[Message], query: str | None = None
+    ) -> tuple[FunctionCall | None, TurnReading]:
+        """The call for something the catalog has no category for: no category, the user's words as ``query``
+        (the kind when one is named, else the message), and what the message says as values (price, brands).
+        Without a kind of product, a brand or a search query in the message ("我在找找", "I need some help") there is
+        nothing to search for: no call."""
+        last = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        include, exclude = self._brands(last, None, None)
+        if not include and _BOOKS.search(" ".join(m.content for m in messages if m.role == "user")):
+            include = self._authors(last)
+        if _CANCEL.search(last) and not query and not self.kinds.find(last):
+            return None, TurnReading()
+        shown = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
+        # "好的，我买一个": the kind the guide just talked about.
+        query = query or self.uncarried_kind(last) or (self.uncarried_kind(shown) if DECIDED.search(last) else None)
+        if query is None and (include or exclude or query_like(last)):
+            query = " ".join(last.split())[:MAX_QUERY_CHARS]
+        if query is None:
+            return None, TurnReading(relative=read_relative(last, None), ordinal=read_ordinal(last))
+        arguments = {"query": query}
+        if include:
+            arguments["brand"] = self._brand_words(last, include)
+        brands = BrandConstraint(
+            include=list(dict.fromkeys(n.brand for n in include)), exclude=list(dict.fromkeys(n.brand for n in exclude))
+        )
+        constraints = Constraints(
+            price=read_price(last, self.currencies), brands=brands if brands.include or brands.exclude else None
+        )
+        call = FunctionCall(arguments=arguments, constraints=constraints or None)
+        reading = TurnReading(
+            arguments=dict(arguments), constraints=constraints, query=query, ordinal=read_ordinal(last)
+        )
+        return call, reading
+
+    @staticmethod
+    def _without_denied(reading: TurnReading, after: Sequence[Message]) -> TurnReading:
+        """``reading`` less the brands a later guide message says the shop does not sell ("we don't sell iPhones")."""
+        brands = reading.constraints.brands
+        words = reading.arguments.get("brand", "")
+        if not words:
+            return reading
+        denials = [_folded(m.content) for m in after if m.role == "assistant" and _NOT_SOLD.search(m.content)]
+        if not any(_folded(words.split()[0]) in d or (brands and any(_folded(b) in d for b in brands.include))
+                   for d in denials):
+            return reading
+        arguments = {k: v for k, v in reading.arguments.items() if k != "brand"}
+        kept = brands.model_copy(update={"include": []}) if brands else None
+        constraints = reading.constraints.model_copy(update={"brands": kept if kept and kept.exclude else None})
+        return reading.model_copy(update={"arguments": arguments, "constraints": constraints})
+
+    @staticmethod
+    def _authors(text: str) -> list[Named]:
+        """Authors named in a message about books, as the brand they stand for."""
+        found = []
+        for match in _PERSON.finditer(text):
+            name = match.group(1)
+            if name.split()[0].lower() not in NOT_NAMES:
+                found.append(Named(match.start(1), match.end(1), name, name))
+        return found
 
     def _read_turn(self, text: str, category: str, product_terms: Sequence[str]) -> TurnReading:
         """One user message about ``category``: its wishes in words, and the same read as values."""
@@ -185,7 +370,11 @@ class ExtractionModel:
         named: list[str | None] = []
         current: str | None = None
         for turn in user_turns:
-            ids = [m.value for m in self.categories.find(turn) if not self._feature_of(current, turn, m)]
+            ids = [
+                m.value
+                for m in self.categories.find(turn)
+                if not self._feature_of(current, turn, m) and not self._goes_with(turn, m.start)
+            ]
             if not ids:
                 named.append(None)
                 continue
@@ -237,7 +426,7 @@ class ExtractionModel:
                 return next(iter(sold)) if len(sold) == 1 else self._nearest_category(user_turns[: index + 1], sold)
         return None
 
-    def _brands(self, text: str, book: CueBook, category: str) -> tuple[list[Named], list[Named]]:
+    def _brands(self, text: str, book: CueBook | None, category: str | None) -> tuple[list[Named], list[Named]]:
         """The brands a message asks for and those it excludes ("not Apple", "除了小米"): each as the call's words
         (a known brand in the catalog's spelling, "联想" -> "Lenovo", with the model the user added, "Dyson V15"; a
         series or an unknown name as written, "iPad Air") and as the brand the catalog files it under."""
@@ -246,6 +435,8 @@ class ExtractionModel:
         end = 0
         for mention in brand_like(text, self.brands):
             if mention.start < end or not self._is_brand(mention, book, text, category):
+                continue
+            if self._goes_with(text, mention.start):  # "a case for my iPhone": what it goes with
                 continue
             with_model = self._with_model(text, mention)
             end = with_model.end
@@ -271,7 +462,7 @@ class ExtractionModel:
             return f"{canonical}{mention.surface[len(mention.value) :]}".strip()
         return mention.surface
 
-    def _is_brand(self, mention: Mention, book: CueBook, text: str, category: str) -> bool:
+    def _is_brand(self, mention: Mention, book: CueBook | None, text: str, category: str | None) -> bool:
         # 苹果 and 小米 name the brand only in a dialog about a kind the brand sells, and never beside food words.
         if mention.surface in AMBIGUOUS_BRAND_ALIASES:
             sold = self.brand_categories.get(mention.value, set())
@@ -280,7 +471,11 @@ class ExtractionModel:
         # a name that is an attribute value of the category ("Ryzen", "OLED") is no brand.
         if mention.surface in self.brands:
             return True
-        return mention.surface not in self.categories and not book.names_value(mention.surface)
+        return (
+            mention.surface not in self.categories
+            and mention.surface not in self.kinds
+            and not (book is not None and book.names_value(mention.surface))
+        )
 
     @staticmethod
     def _with_model(text: str, mention: Mention) -> Mention:
@@ -291,6 +486,16 @@ class ExtractionModel:
             tail = name if not tail or name.end() > tail.end() else tail
         end = tail.end() if tail else mention.end
         return Mention(mention.start, end, text[mention.start : end].strip(), mention.surface)
+
+
+def category_prototypes(categories: Sequence[Category], encoder: SentenceEncoder) -> np.ndarray:
+    """Each category's mean embedding over its names and synonyms in both languages, L2-normalised."""
+    rows = []
+    for category in categories:
+        names = [n for n in (category.name_en, category.name_zh, *category.synonyms_en, *category.synonyms_zh) if n]
+        mean = encoder.encode(names).mean(axis=0)
+        rows.append(mean / np.linalg.norm(mean))
+    return np.stack(rows).astype(np.float32) if rows else np.zeros((0, DIM), np.float32)
 
 
 def from_arrays(arrays: Mapping[str, np.ndarray]) -> ExtractionModel:
@@ -311,6 +516,12 @@ def gated_read(
     messages: Sequence[Message], intent: IntentModel, model: ExtractionModel
 ) -> tuple[FunctionCall | None, TurnReading]:
     """The call (none when the last turn is chit-chat or browsing) and the last message's reading, which is given
-    either way: "cheaper" alone reads as browsing, but in a running dialog it moves from what was shown."""
+    either way: "cheaper" alone reads as browsing, but in a running dialog it moves from what was shown. A shopping
+    message about nothing the catalog has a category for still gets its call: no category, the user's words as its
+    query (``open_read``), so that the guide can say honestly that the shop does not carry it."""
     call, reading = model.read(messages)
-    return (None if intent.predict(messages).label in NON_SHOPPING_INTENTS else call), reading
+    if intent.predict(messages).label in NON_SHOPPING_INTENTS:
+        return None, reading
+    if call is None:
+        return model.open_read(messages)
+    return call, reading

@@ -25,15 +25,18 @@ from shared.engines.terms import CATALOG_FILE, TermLexicon, brand_terms, categor
 from shared.schemas import IntentLabel, Message, intent_label
 from shared.taxonomy import DEFAULT_PATH as TAXONOMY_FILE
 from shared.taxonomy import load_taxonomy
+from shared.vocabulary import SOURCE as VOCABULARY_FILE
+from shared.vocabulary import Vocabulary, open_taxonomy
 
 _HERE = Path(__file__).parent
 # What the features are read with: weights trained against other versions of these mean nothing.
 SOURCES = (
     TAXONOMY_FILE,
     CATALOG_FILE,
+    VOCABULARY_FILE,
     *(
         _HERE / f"{m}.py"
-        for m in ("intent", "intent_features", "patterns", "terms", "product_kinds", "encoder", "linear")
+        for m in ("intent", "intent_features", "patterns", "terms", "brands", "product_kinds", "encoder", "linear")
     ),
 )
 # The classifier's arrays in the artefact carry this prefix.
@@ -47,6 +50,13 @@ CUE_WEIGHTS = np.array([1.0 if c in _MESSAGE_CUES else 0.25 for c in CUES], dtyp
 GRAM_WEIGHT = 1.0  # the n-gram vector's scale (0.3-2 tried; 1 best on held-out and real data together)
 
 
+_BRAND_FROM_BOT, _BRAND_NEW = CUES.index("brand_from_bot"), CUES.index("brand_new")
+
+
+def _echoed_only(cues: np.ndarray) -> bool:
+    return bool(cues[_BRAND_FROM_BOT]) and not cues[_BRAND_NEW]
+
+
 @dataclass(frozen=True, slots=True)
 class IntentPrediction:
     label: IntentLabel
@@ -55,9 +65,12 @@ class IntentPrediction:
     read: IntentInput
 
 
-def default_featurizer() -> IntentFeaturizer:
-    taxonomy = load_taxonomy()
-    return IntentFeaturizer(TermLexicon(brand_terms(taxonomy)), TermLexicon(category_terms(taxonomy)))
+def default_featurizer(vocabulary: Vocabulary | None = None) -> IntentFeaturizer:
+    """Cues read with the catalog's categories and brands (the sample catalog's by default). The cues say only that a
+    category or a brand is named, so another catalog's lexicons need no retraining."""
+    taxonomy = open_taxonomy(vocabulary) if vocabulary is not None else load_taxonomy()
+    brands = brand_terms(taxonomy, vocabulary=vocabulary)
+    return IntentFeaturizer(TermLexicon(brands), TermLexicon(category_terms(taxonomy)))
 
 
 class IntentModel:
@@ -66,6 +79,10 @@ class IntentModel:
         self.labels = tuple(intent_label(c) for c in classifier.classes)  # the artefact's strings, checked once
         self.featurizer = featurizer
         self.encoder = encoder
+
+    def for_vocabulary(self, vocabulary: Vocabulary) -> IntentModel:
+        """This classifier reading the cues with another catalog's categories and brands."""
+        return IntentModel(self.classifier, default_featurizer(vocabulary), self.encoder)
 
     def predict(self, messages: Sequence[Message]) -> IntentPrediction:
         read = self.featurizer.read(messages)
@@ -81,7 +98,12 @@ class IntentModel:
         return [self._prediction(p, r) for p, r in zip(probabilities, reads, strict=True)]
 
     def _prediction(self, probabilities: np.ndarray, read: IntentInput) -> IntentPrediction:
-        best = int(probabilities.argmax())
+        order = np.argsort(-probabilities)
+        best = int(order[0])
+        if self.labels[best] == "specific brand" and _echoed_only(read.cues):
+            # The user (not the guide) names the brand in "specific brand": a brand only taken up from the guide's
+            # offer ("Samsung sounds good") is a need answered, the next likeliest level.
+            best = int(order[1])
         return IntentPrediction(
             label=self.labels[best],
             confidence=float(probabilities[best]),

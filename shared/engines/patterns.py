@@ -100,7 +100,7 @@ BOT_ASKS_NEED = _any(
 _SPEC = re.compile(r"^(?:spf|ipx?\d|rtx|gtx|usb|cri|type|pa\+|i\d\b|[a-z]?\d+[a-z]*$)", re.I)  # SPF50, RTX 4060, i7
 _LATIN_IN_CHINESE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z0-9' &+-]*[A-Za-z0-9]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)+(?:/\S*)?", re.I)
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     "i i'm i've i'd i'll ok okay hi hello hey thanks thank yes no sure great cool nice oh hmm lol haha also and "
     "christmas halloween thanksgiving easter valentine's mother's father's black friday cyber monday tuesday "
     "wednesday thursday saturday sunday january february march april may june july august september october "
@@ -142,7 +142,7 @@ def brand_like(text: str, brands: TermLexicon) -> list[Mention]:
         start, end = match.start(), match.start() + len(surface)
         if (
             len(surface) < _MIN_UNKNOWN_NAME
-            or surface.split()[0].lower() in _NOT_NAMES
+            or surface.split()[0].lower() in NOT_NAMES
             or _SPEC.match(surface)
             or any(a < end and start < b for a, b in taken)
         ):

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 
-from shared.engines.terms import TermLexicon
+from shared.engines.terms import TermLexicon, category_terms
+from shared.taxonomy import load_taxonomy
 
 # One department a line; English singular (``TermLexicon`` accepts the -s/-es plural), Chinese as written.
 _EN = """
@@ -112,6 +113,7 @@ _ZH = """
 维生素 保健品 蛋白粉 鱼油 益生菌 钙片 体温计 血压计 血糖仪 口罩 药箱 创可贴 按摩仪 按摩器 筋膜枪 暖宝宝 体重秤 电子秤
 咖啡 咖啡豆 茶叶 绿茶 红茶 零食 巧克力 糖果 饼干 坚果 核桃 果干 大米 面条 意面 橄榄油 食用油 酱油 蜂蜜 红酒 啤酒 白酒 果汁
 牛奶 麦片 燕麦 调料
+茶具 茶盘 茶针 茶刀 茶杯 公道杯 茶宠 茶饼 普洱 棉柔巾 洗脸巾 化妆棉
 奶瓶 奶嘴 安抚奶嘴 牙胶 围兜 餐椅 背带 婴儿背带 婴儿监视器 游戏围栏 婴儿衣服 连体衣 学步鞋
 车载充电器 行车记录仪 车载支架 轮胎 座套 脚垫 雨刮器 机油 车载吸尘器 应急启动电源
 气球 派对用品 包装纸 礼品卡 购物卡 礼盒 礼物 礼品
@@ -128,8 +130,9 @@ PRODUCT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(_terms(_EN) + _terms(_ZH)))
 
 
 def product_kind_lexicon() -> TermLexicon:
-    """Any kind of product, by the general vocabulary above; every term's value is "product"."""
-    return TermLexicon(dict.fromkeys(PRODUCT_KINDS, "product"))
+    """Any kind of product, by the general vocabulary above and the taxonomy file's category names (kinds a shop
+    with other goods does not carry); every term's value is "product"."""
+    return TermLexicon(dict.fromkeys((*PRODUCT_KINDS, *category_terms(load_taxonomy())), "product"))
 
 
 # After-sales: an order already placed, its delivery, a return or refund, a fault in what was bought, a complaint.

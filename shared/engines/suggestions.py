@@ -27,8 +27,9 @@ def _short_name(product: SkuInfo, zh: bool) -> str:
 
 
 def suggest(taxonomy: Taxonomy, zh: bool, call: FunctionCall | None, products: list[SkuInfo]) -> list[str]:
-    """At most ``MAX_SUGGESTIONS`` next questions after a turn with this ``call`` (None: no shopping)."""
-    if call is None:
+    """At most ``MAX_SUGGESTIONS`` next questions after a turn with this ``call`` (None: no shopping; without a
+    category: a kind the catalog does not carry)."""
+    if call is None or "category" not in call.arguments:  # nothing, or nothing the catalog carries, was shown
         return _OPENERS[zh][:MAX_SUGGESTIONS]
     arguments = call.arguments
     category = taxonomy.categories.get(arguments.get("category", ""))

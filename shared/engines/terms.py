@@ -7,17 +7,16 @@ no word boundaries to respect.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeAlias
 
-from shared.settings import PROJECT_ROOT
-from shared.taxonomy import Taxonomy
+from shared.engines.brands import general_brand_terms
+from shared.taxonomy import Taxonomy, load_taxonomy
+from shared.vocabulary import SAMPLE_CATALOG, Vocabulary, sample_vocabulary
 
-CATALOG_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "products.jsonl"
+CATALOG_FILE = SAMPLE_CATALOG
 
 # Brand aliases that are also everyday things: 苹果 the fruit, 小米 the grain, 石头 a stone, 美的 "beautiful",
 # 荣耀 "glory". Such a word names the brand only in a dialog about a kind of product the brand sells, and never
@@ -25,9 +24,6 @@ CATALOG_FILE = PROJECT_ROOT / "services" / "catalog" / "sample_data" / "products
 AMBIGUOUS_BRAND_ALIASES = frozenset({"苹果", "小米", "石头", "美的", "荣耀"})
 NOT_A_BRAND_NEARBY = re.compile(r"水果|斤|吃|新鲜|果园|红富士|果汁|榨汁|粥|杂粮|五谷|煮|熬|石头缝|鹅卵")
 
-# A catalog series name is taken as a brand mention only when it cannot be an ordinary word:
-# inner capitals (iPhone, MacBook, QuietComfort) or letters mixed with digits (X100VI, WH-1000XM5).
-_SERIES = re.compile(r"^(?=[A-Za-z])(?=.*[a-z][A-Z]|.*\d)[\w-]{3,}$")
 
 
 # A character -> the trie of the terms' rest; the key "" marks where a term ends.
@@ -92,27 +88,6 @@ class TermLexicon:
         return isinstance(term, str) and term.lower() in self.terms
 
 
-def catalog_brand_terms(path: Path = CATALOG_FILE) -> dict[str, str]:
-    """Brand names as the catalog writes them (Chinese name first in ``skuName``) and their series names."""
-    if not path.exists():  # the sample catalog is optional: the taxonomy brands suffice
-        return {}
-    terms: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            product = json.loads(line)
-            brand = product.get("brand", "")
-            if not brand:
-                continue
-            terms[brand] = brand
-            if (local := product.get("skuName", "").split(" ", 1)[0]) and not local.isascii():
-                terms[local] = brand
-            english = product.get("skuNameEn", "")
-            rest = english[len(brand) :].split() if english.startswith(brand) else []
-            if rest and _SERIES.match(rest[0]):
-                terms[rest[0]] = brand
-    return terms
-
-
 def taxonomy_brand_terms(taxonomy: Taxonomy) -> dict[str, str]:
     terms: dict[str, str] = {}
     for category in taxonomy.categories.values():
@@ -121,23 +96,29 @@ def taxonomy_brand_terms(taxonomy: Taxonomy) -> dict[str, str]:
     return terms
 
 
-def brand_categories(taxonomy: Taxonomy) -> dict[str, set[str]]:
-    """Canonical brand -> the categories it sells in (taxonomy lists, and the catalog where present)."""
+def brand_categories(taxonomy: Taxonomy, vocabulary: Vocabulary | None = None) -> dict[str, set[str]]:
+    """Canonical brand -> the categories it sells in (taxonomy lists, and the catalog's)."""
     sold: dict[str, set[str]] = {}
     for category in taxonomy.categories.values():
         for brand in category.brands:
             sold.setdefault(brand, set()).add(category.id)
-    if CATALOG_FILE.exists():
-        with CATALOG_FILE.open(encoding="utf-8") as handle:
-            for line in handle:
-                product = json.loads(line)
-                sold.setdefault(product.get("brand", ""), set()).add(product.get("category", ""))
+    for brand, categories in (vocabulary or sample_vocabulary()).brand_categories().items():
+        sold.setdefault(brand, set()).update(categories)
     return sold
 
 
-def brand_terms(taxonomy: Taxonomy, extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
-    """The taxonomy's brands and aliases, the catalog's names and series, and any extra (term, brand) pairs."""
-    return {**taxonomy_brand_terms(taxonomy), **catalog_brand_terms(), **dict(extra)}
+def brand_terms(
+    taxonomy: Taxonomy, extra: Iterable[tuple[str, str]] = (), vocabulary: Vocabulary | None = None
+) -> dict[str, str]:
+    """The general brand lexicon, the taxonomy's brands and aliases, the catalog's names and series, and any extra
+    (term, brand) pairs; a later source wins on a shared term (the catalog's spelling over the lexicon's)."""
+    return {
+        **general_brand_terms(),
+        **taxonomy_brand_terms(load_taxonomy()),  # the taxonomy file's brands know no shop: part of the lexicon
+        **taxonomy_brand_terms(taxonomy),
+        **(vocabulary or sample_vocabulary()).brand_terms(),
+        **dict(extra),
+    }
 
 
 def category_terms(taxonomy: Taxonomy) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The category taxonomy: categories with Chinese/English names and synonyms, their key attributes and brands.
 
-Extraction reads it to name categories and attributes, dialog to know what to ask next, the catalog to
-check its data. Source: ``categories.yaml`` beside this file.
+The services read the catalog's own vocabulary (``shared.vocabulary``): this file enriches the kinds it knows (names
+and synonyms in both languages, attribute names, value scales from entry-level to premium, brand aliases, importance
+order) and stands in for a catalog only offline. Source: ``categories.yaml`` beside this file.
 """
 
 from __future__ import annotations

@@ -110,6 +110,16 @@ def test_an_excluded_brand_is_absent(router: tuple[str, Settings]) -> None:
     _meets_the_call(cheaper, "smartphone")
 
 
+def test_one_message_with_a_kind_an_exclusion_and_a_budget(router: tuple[str, Settings]) -> None:
+    url, _ = router
+    (answer,) = _conversation(url, "我想买个手机，不要苹果的，预算3000以内")
+    assert answer["intent"] not in {"random chat", "random shopping"}
+    assert answer["call"]["constraints"]["brands"]["exclude"] == ["Apple"]
+    assert answer["call"]["constraints"]["price"]["max"] == 3000
+    assert answer["products"] and all(p["brand"] != "Apple" for p in answer["products"])
+    _meets_the_call(answer, "smartphone")
+
+
 def test_a_winter_need_gets_winter_bags(router: tuple[str, Settings]) -> None:
     url, _ = router
     (answer,) = _conversation(url, "宝宝一岁了，冬天睡觉总踢被子，想买个睡袋，怎么选？")

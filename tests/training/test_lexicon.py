@@ -28,7 +28,9 @@ def test_longest_term_wins_and_ascii_terms_stand_as_words() -> None:
         ("想了解下theragun的筋膜枪", ["theragun"]),  # a Latin name in Chinese text is how a brand is written there
         ("Actually I want Sony headphones, nothing Good", ["Sony"]),
         ("So I need one. Run it by me", []),  # capitalised words in English are sentence starts and words
-        ("are Crocs on sale?", []),  # a capitalised name the lexicon lacks is not taken on its shape
+        ("are Zorbas on sale?", []),  # a capitalised name the lexicon lacks is not taken on its shape
+        ("are crocs on sale?", ["crocs"]),  # the general brand lexicon knows brands the catalog does not carry
+        ("a gift for my brother", []),  # a brand that is an everyday word is left out of that lexicon
         ("看看这个 http://item.jd.com/100012.html 的手机", []),  # a link is no brand
         ("链接www.taobao.com/item?id=3 还有货吗", []),
         ("I like LG", ["LG"]),

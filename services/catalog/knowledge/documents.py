@@ -49,7 +49,9 @@ class Document:
 def product_text(sku: SkuInfo) -> str:
     extra = sku.model_extra or {}
     category = load_taxonomy().categories.get(sku.category)
-    kind = f"{category.name_en} {category.name_zh}" if category else sku.category.replace("_", " ")
+    # A kind the taxonomy does not know is named by the product itself (an open catalog), else by its id in words.
+    own = (extra.get("categoryNameEn") or sku.category.replace("_", " "), extra.get("categoryName") or "")
+    kind = f"{category.name_en} {category.name_zh}" if category else " ".join(str(n) for n in own if n)
     attributes = "; ".join(f"{key}: {value}" for key, value in sku.attributes.items())
     parts = (sku.skuName, extra.get("skuNameEn", ""), f"{sku.brand} {kind}", attributes, sku.intro, extra.get("introEn", ""))
     return "\n".join(str(part) for part in parts if part)
