@@ -6,6 +6,7 @@ import httpx
 
 from shared.settings import Settings
 from shared.telemetry import REQUEST_ID_HEADER, request_id_var
+from shared.tracing import instrument_client
 
 # Set by the gateway on every request it forwards (a client's own is never passed on): the tenant whose key
 # was accepted. The router keeps each tenant's sessions apart by it.
@@ -19,11 +20,12 @@ async def _propagate_request_id(request: httpx.Request) -> None:
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.service_timeout_s, connect=2.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         event_hooks={"request": [_propagate_request_id]},
     )
+    return instrument_client(client, settings)
 
 
 def describe_failure(exc: httpx.HTTPError) -> str:
