@@ -97,6 +97,13 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc)
+
+
+def error_response(exc: StarletteHTTPException | BodyRefused) -> JSONResponse:
+    """The answer the app's handlers give these, for pure ASGI code that runs outside them."""
+    if isinstance(exc, BodyRefused):
+        return _body_refusal(exc)
     return JSONResponse(
         error_body("http_error", str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
