@@ -95,6 +95,7 @@ def free_port() -> int:
 class Target:
     name: str
     url: str  # the chat completions URL
+    pid: int  # its server's process
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,7 +105,7 @@ def _uvicorn(target: str, port: int, workers: int = 1) -> list[str]:
 
 
 @contextlib.contextmanager
-def _process(command: list[str], env: dict[str, str], ready_url: str, timeout_s: float = 120) -> Iterator[None]:
+def _process(command: list[str], env: dict[str, str], ready_url: str, timeout_s: float = 120) -> Iterator[int]:
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -119,7 +120,7 @@ def _process(command: list[str], env: dict[str, str], ready_url: str, timeout_s:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{ready_url} not ready within {timeout_s:g}s")
             time.sleep(0.2)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -148,7 +149,20 @@ async def _latencies(client: httpx.AsyncClient, targets: list[Target], requests:
     return samples
 
 
-async def _throughput(client: httpx.AsyncClient, target: Target, seconds: float) -> float:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants: what a hop costs whatever the load."""
+    total = 0.0
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu_s(int(child))
+    return total
+
+
+async def _load(client: httpx.AsyncClient, target: Target, seconds: float) -> tuple[int, float]:
+    """Requests answered at concurrency 32 for ``seconds``, and the time they took."""
     done = 0
     failed = 0
     stop = time.perf_counter() + seconds
@@ -168,7 +182,25 @@ async def _throughput(client: httpx.AsyncClient, target: Target, seconds: float)
     await asyncio.gather(*(worker(w) for w in range(CONCURRENCY)))
     if failed:
         raise RuntimeError(f"{target.name}: {failed} of {done + failed} requests failed under load")
-    return done / (time.perf_counter() - started)
+    return done, time.perf_counter() - started
+
+
+async def _throughputs(
+    client: httpx.AsyncClient, targets: list[Target], seconds: float, rounds: int = 3
+) -> dict[str, tuple[float, float]]:
+    """Requests per second at concurrency 32 and CPU milliseconds per request, per target: ``rounds`` slices
+    of ``seconds / rounds`` each, taken in turn, so that load from elsewhere hits every target alike."""
+    done = dict.fromkeys((t.name for t in targets), 0)
+    spent = dict.fromkeys(done, 0.0)
+    cpu = dict.fromkeys(done, 0.0)
+    for _ in tqdm(range(rounds), desc=f"  rps at concurrency {CONCURRENCY}", unit="round", leave=False):
+        for target in targets:
+            before = _cpu_s(target.pid)
+            count, elapsed = await _load(client, target, seconds / rounds)
+            cpu[target.name] += _cpu_s(target.pid) - before
+            done[target.name] += count
+            spent[target.name] += elapsed
+    return {name: (done[name] / spent[name], cpu[name] * 1000 / done[name]) for name in done}
 
 
 async def _stream(client: httpx.AsyncClient, target: Target, n: int) -> tuple[float, float]:
@@ -243,7 +275,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _summarise(
-    latency: dict[str, list[float]], rps: dict[str, float], streams: dict[str, list[tuple[float, float]]]
+    latency: dict[str, list[float]], rps: dict[str, tuple[float, float]], streams: dict[str, list[tuple[float, float]]]
 ) -> dict[str, dict[str, float]]:
     direct = latency["direct"]
     direct_ttft = [s[0] for s in streams["direct"]]
@@ -254,7 +286,8 @@ def _summarise(
         tail = [s[1] - s[0] for s in streams[name]]
         rows[name] = {
             **{f"added_p{q}_ms": _pct(latency[name], q) - _pct(direct, q) for q in (50, 95, 99)},
-            "rps_c32": rps[name],
+            "rps_c32": rps[name][0],
+            "cpu_ms_per_request": rps[name][1],
             "stream_ttft_p50_ms": _pct(ttft, 50),
             "stream_added_ttft_p50_ms": _pct(ttft, 50) - _pct(direct_ttft, 50),
             # After the first token: what the hop adds per token relayed.
@@ -270,33 +303,34 @@ def run(requests: int = 300, seconds: float = 3.0, streams: int = 60, workers: t
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         directory = Path(tmp)
         say("  starting the simulator, the plain hop, the gateway and LiteLLM")
-        stack.enter_context(_process(
+        pid = stack.enter_context(_process(
             [sys.executable, "-m", "shared.simulator", "--port", str(sim_port), "--reply", REPLY, "--log-level",
              "warning"], {}, f"{upstream}/health"))
-        targets = [Target("direct", f"{upstream}/v1/chat/completions")]
-        stack.enter_context(_process(_uvicorn("training.bench_gateway:plain_hop", hop_port),
-                                     {UPSTREAM_ENV: upstream}, f"http://127.0.0.1:{hop_port}/docs"))
-        targets.append(Target("plain hop", f"http://127.0.0.1:{hop_port}/v1/chat/completions"))
+        targets = [Target("direct", f"{upstream}/v1/chat/completions", pid)]
+        pid = stack.enter_context(_process(_uvicorn("training.bench_gateway:plain_hop", hop_port),
+                                           {UPSTREAM_ENV: upstream}, f"http://127.0.0.1:{hop_port}/docs"))
+        targets.append(Target("plain hop", f"http://127.0.0.1:{hop_port}/v1/chat/completions", pid))
         gateway_env = _gateway_env(directory, upstream)
-        stack.enter_context(_process(_uvicorn("gateway.tier1.app:create_app", gw_port), gateway_env,
-                                     f"http://127.0.0.1:{gw_port}/readyz"))
+        pid = stack.enter_context(_process(_uvicorn("gateway.tier1.app:create_app", gw_port), gateway_env,
+                                           f"http://127.0.0.1:{gw_port}/readyz"))
         auth = {"Authorization": f"Bearer {KEY}"}
-        gateway = Target("gateway", f"http://127.0.0.1:{gw_port}/v1/llm/chat/completions", auth)
+        gateway = Target("gateway", f"http://127.0.0.1:{gw_port}/v1/llm/chat/completions", pid, auth)
         targets.append(gateway)
         litellm = _litellm_command(directory, upstream, llm_port)
         if litellm is None:
             say("  LiteLLM is not installed (pip install -e '.[bench]'): compared with the plain hop only")
         else:
-            stack.enter_context(_process(litellm, LITELLM_ENV, f"http://127.0.0.1:{llm_port}/health/liveliness", 240))
-            targets.append(Target("LiteLLM", f"http://127.0.0.1:{llm_port}/v1/chat/completions",
+            pid = stack.enter_context(
+                _process(litellm, LITELLM_ENV, f"http://127.0.0.1:{llm_port}/health/liveliness", 240))
+            targets.append(Target("LiteLLM", f"http://127.0.0.1:{llm_port}/v1/chat/completions", pid,
                                   {"Authorization": f"Bearer sk-{KEY}"}))
 
-        async def measure() -> tuple[dict[str, list[float]], dict[str, float], dict[str, list[tuple[float, float]]]]:
+        async def measure() -> tuple[
+            dict[str, list[float]], dict[str, tuple[float, float]], dict[str, list[tuple[float, float]]]
+        ]:
             async with _client() as client:
                 latency = await _latencies(client, targets, requests)
-                rps = {}
-                for target in tqdm(targets, desc=f"  rps at concurrency {CONCURRENCY}", leave=False):
-                    rps[target.name] = await _throughput(client, target, seconds)
+                rps = await _throughputs(client, targets, seconds)
                 return latency, rps, await _streams(client, targets, streams)
 
         latency, rps, stream_samples = asyncio.run(measure())
@@ -314,7 +348,8 @@ def run(requests: int = 300, seconds: float = 3.0, streams: int = 60, workers: t
                         async with _client() as client:
                             for n in range(20):
                                 await client.post(gateway.url, json=_body(False, n), headers=gateway.headers)
-                            return await _throughput(client, gateway, seconds)
+                            done, elapsed = await _load(client, gateway, seconds)
+                            return done / elapsed
 
                     scaling[str(count)] = asyncio.run(load())
         say(render_workers(scaling))
@@ -323,27 +358,33 @@ def run(requests: int = 300, seconds: float = 3.0, streams: int = 60, workers: t
 
 
 def render_peers(rows: dict[str, dict[str, float]]) -> str:
+    """A markdown table: what each hop adds to the simulator's own answer."""
     lines = [
-        f"{'':<11}{'added latency at concurrency 1':^27}{'rps at':>9}{'20-token stream':^26}",
-        f"{'':<11}{'p50':>9}{'p95':>9}{'p99':>9}{'c=' + str(CONCURRENCY):>9}{'TTFT p50':>13}{'per token':>13}",
+        "| | added p50 | added p95 | added p99 | rps at c=32 | CPU per request | stream TTFT p50 | added per token |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
-        if name == "direct":
-            lines.append(f"{'simulator':<11}{'-':>9}{'-':>9}{'-':>9}{row['rps_c32']:>9.0f}"
-                         f"{row['stream_ttft_p50_ms']:>10.2f} ms{'-':>13}")
-            continue
+        added = ["-"] * 3 if name == "direct" else [f"{row[f'added_p{q}_ms']:+.2f} ms" for q in (50, 95, 99)]
+        per_token = "-" if name == "direct" else f"{row['added_ms_per_token']:+.3f} ms"
         lines.append(
-            f"{name:<11}" + "".join(f"{row[f'added_p{q}_ms']:>+6.2f} ms" for q in (50, 95, 99))
-            + f"{row['rps_c32']:>9.0f}{row['stream_ttft_p50_ms']:>10.2f} ms{row['added_ms_per_token']:>+10.3f} ms"
+            f"| {'simulator (direct)' if name == 'direct' else name} | " + " | ".join(added)
+            + f" | {row['rps_c32']:.0f} | {row['cpu_ms_per_request']:.2f} ms | {row['stream_ttft_p50_ms']:.2f} ms"
+            f" | {per_token} |"
         )
     gateway, hop = rows.get("gateway"), rows.get("plain hop")
     if gateway and hop:
-        lines.append(f"gateway: {gateway['added_p50_ms'] / hop['added_p50_ms']:.2f}x a plain hop's added latency "
-                     f"(p50), {gateway['rps_c32'] / hop['rps_c32']:.2f}x its rps")
+        lines.append(
+            f"\ngateway against the plain hop: {gateway['added_p50_ms'] / hop['added_p50_ms']:.2f}x its added latency "
+            f"(p50), {gateway['rps_c32'] / hop['rps_c32']:.2f}x its rps, "
+            f"{gateway['cpu_ms_per_request'] / hop['cpu_ms_per_request']:.2f}x its CPU per request"
+        )
     if gateway and "LiteLLM" in rows:
         lite = rows["LiteLLM"]
-        lines.append(f"gateway: {gateway['rps_c32'] / lite['rps_c32']:.2f}x LiteLLM's rps, "
-                     f"{lite['added_p50_ms'] / gateway['added_p50_ms']:.1f}x less added latency (p50)")
+        lines.append(
+            f"gateway against LiteLLM: {gateway['rps_c32'] / lite['rps_c32']:.2f}x its rps, "
+            f"{lite['added_p50_ms'] / gateway['added_p50_ms']:.1f}x less added latency (p50), "
+            f"{lite['cpu_ms_per_request'] / gateway['cpu_ms_per_request']:.1f}x less CPU per request"
+        )
     return "\n".join(lines)
 
 
