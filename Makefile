@@ -26,9 +26,12 @@ run: install models
 test: install models
 	$(BIN)/python -m pytest -q
 
-# Held-out accuracy, confusion matrix, calibration, designs compared, BFCL-style AST check.
-eval: install
-	$(BIN)/python -m training.evaluate
+# Every task's labelled sets (training/data, and ../shared/realdata when present) against the local engines
+# in-process, or over HTTP: make eval ARGS="--base http://127.0.0.1:8000" (a gateway or one service) or
+# ARGS="--backend vllm" (the LLM tasks routed to that pool); ARGS="--judge vllm" adds the model-as-judge pass.
+# Writes var/eval/<target>.json and .html, compared with the previous run. Text reports: python -m training.evaluate
+eval: install models
+	$(BIN)/python -m training.harness $(ARGS)
 
 # Local engines (latency p50/p95, RSS); catalog recall at 10k products and ingestion throughput; a shopping
 # turn's time to first token, task tree against the seed's sequential order; the tier-1 gateway against a plain

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from shared.cache import Cache, open_cache
+from shared.live_prompts import PromptState
 from shared.llm import LLMClient
 from shared.service import ReadinessCheck, ServiceState
 from shared.settings import Settings
@@ -32,14 +33,15 @@ async def cache_client(settings: Settings) -> AsyncIterator[Cache]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LanguageState(ServiceState):
-    """A language service's state. An LLM backend that does not answer degrades the service to its local
-    engine, so it is reported under ``degraded`` by /readyz, not a reason to be taken out of service."""
+class LanguageState(PromptState):
+    """A language service's state: its LLM client and its live prompts. An LLM backend that does not answer
+    degrades the service to its local engine, so it is reported under ``degraded`` by /readyz, not a reason to
+    be taken out of service."""
 
     llm: LLMClient
 
     def degradable(self) -> dict[str, ReadinessCheck]:
-        return {"llm": self._llm_ready}
+        return {**super().degradable(), "llm": self._llm_ready}
 
     async def _llm_ready(self) -> bool:
         return all((await self.llm.ready()).values())

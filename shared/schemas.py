@@ -216,6 +216,11 @@ class KnowledgeHit(BaseModel):
 
 Engine = Literal["local", "llm"]
 EngineChoice = Literal["auto", "local", "llm"]
+# Every language service's answer names the prompt its LLM answered with (prompts are live configuration).
+PROMPT_VERSION_DOC = (
+    "The prompt the LLM answered with: <name>@<first 12 hex digits of its text's sha256>, as GET /v1/prompts lists "
+    "it; null when the local engine answered"
+)
 
 
 class Generation(BaseModel):

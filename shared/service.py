@@ -1,8 +1,9 @@
 """The app factory every service, the router and the gateway are built with.
 
-It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics``, request ids, JSON errors, and how a
-request ends when its client or its process goes away: a client that hangs up cancels its request's work
-(a JSON request's as well as a stream's), and a draining app (``shared.drain``) refuses new requests.
+It adds what all of them share: ``/healthz``, ``/readyz``, ``/metrics`` (unless ``SG_METRICS_PORT`` puts them on a
+port of their own), request ids, JSON errors, and how a request ends when its client or its process goes away: a
+client that hangs up cancels its request's work (a JSON request's as well as a stream's), and a draining app
+(``shared.drain``) refuses new requests.
 Resources live in the lifespan state, one typed object per app (a ``ServiceState``), never in module globals.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +29,15 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.bodies import JSON_MEDIA_TYPE, BodyRefused, check_json_body
+from shared.deadline import (
+    ABANDONED,
+    DEADLINE_EXCEEDED,
+    DEADLINE_HEADER,
+    lift,
+    parse_budget,
+    remaining_s,
+    within,
+)
 from shared.drain import DRAIN_KEY, SHUTDOWN, SHUTDOWN_MESSAGE, Drain, drain_of
 from shared.schemas import ErrorResponse
 from shared.settings import Settings, get_settings
@@ -189,7 +200,7 @@ _ERROR_DOCS = {
     500: "Internal error: quote the request id",
     502: "An upstream service did not answer usefully (the message names it, never its address)",
     503: "A dependency this request needs (e.g. the session store) does not answer now: retry later",
-    504: "An upstream service did not answer in time",
+    504: "An upstream service did not answer in time, or the caller's deadline (X-Timeout-Ms) passed first",
 }
 
 
@@ -241,7 +252,11 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@health_router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+# On the app's own port only while no SG_METRICS_PORT is set (then shared.suite serves them there).
+metrics_router = APIRouter(tags=["health"])
+
+
+@metrics_router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics() -> Any:
     return metrics_response()
 
@@ -261,14 +276,16 @@ def _shutdown_response() -> JSONResponse:
 
 class RequestLifecycle:
     """Pure ASGI, around each request but the health paths: refused while the app drains, counted in flight
-    meanwhile, and cancelled when its client hangs up or, before it has answered, when the drain stops it.
+    meanwhile, and cancelled when its client hangs up, when its deadline passes (``X-Timeout-Ms``,
+    ``shared.deadline``) before it has answered, or, before it has answered, when the drain stops it.
 
     The connection is watched once the request body is read, so a JSON request (a whole turn, say) stops its
     work too when the client leaves, not only a stream.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str = "") -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         drain = drain_of(scope)
@@ -278,20 +295,34 @@ class RequestLifecycle:
         if drain.draining:
             await _shutdown_response()(scope, receive, send)
             return
-        with drain.request():
-            await self._serve(drain, scope, receive, send)
+        header = Headers(scope=scope).get(DEADLINE_HEADER)
+        try:
+            budget_s = None if header is None else parse_budget(header)
+        except ValueError as exc:
+            await JSONResponse(error_body("invalid_header", str(exc)), status_code=400)(scope, receive, send)
+            return
+        if budget_s == 0:
+            DEADLINE_EXCEEDED.labels(self.service, "arrival").inc()
+            await _deadline_response(f"the caller's deadline ({DEADLINE_HEADER}: 0) had passed on arrival")(
+                scope, receive, send
+            )
+            return
+        with drain.request(), (nullcontext() if budget_s is None else within(budget_s)):
+            await self._serve(drain, scope, receive, send, header)
 
-    async def _serve(self, drain: Drain, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, drain: Drain, scope: Scope, receive: Receive, send: Send, budget: str | None) -> None:
         started = answered = False
         gone = asyncio.Event()
         watcher: asyncio.Task[None] | None = None
-        handling = anyio.CancelScope()
+        remaining = remaining_s()
+        handling = anyio.CancelScope(deadline=anyio.current_time() + (math.inf if remaining is None else remaining))
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
             gone.set()
             if not answered:
+                ABANDONED.labels(self.service).inc()
                 handling.cancel()
 
         async def app_receive() -> Message:
@@ -308,7 +339,10 @@ class RequestLifecycle:
 
         async def app_send(message: Message) -> None:
             nonlocal started, answered
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                handling.deadline = math.inf  # the answer has started: read timeouts between events take over
+                lift()
             answered = message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
@@ -323,8 +357,20 @@ class RequestLifecycle:
             if watcher is not None:
                 watcher.cancel()
         if handling.cancel_called and not started:
-            response = Response(status_code=CLIENT_CLOSED_REQUEST) if gone.is_set() else _shutdown_response()
+            if gone.is_set():
+                response: Response = Response(status_code=CLIENT_CLOSED_REQUEST)
+            elif drain.stopped:
+                response = _shutdown_response()
+            else:
+                DEADLINE_EXCEEDED.labels(self.service, "answering").inc()
+                response = _deadline_response(
+                    f"the caller's deadline ({DEADLINE_HEADER}: {budget}) passed before {self.service} answered"
+                )
             await response(scope, receive, send)
+
+
+def _deadline_response(message: str) -> JSONResponse:
+    return JSONResponse(error_body("deadline_exceeded", message), status_code=504)
 
 
 def create_app(
@@ -350,7 +396,7 @@ def create_app(
     app = FastAPI(title=name, description=description, version="0.1.0", lifespan=lifespan, middleware=middleware)
     if guard_bodies:  # inside the request context: a refusal carries the request id
         app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth)
-    app.add_middleware(RequestLifecycle)
+    app.add_middleware(RequestLifecycle, service=name)
     app.add_middleware(RequestContextMiddleware, service=name, traced=tracing_enabled(settings))
     if tracing_enabled(settings):  # outermost: the server span holds the whole request, its id set inside
         instrument_app(app, settings, name)
@@ -358,7 +404,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyRefused, _body_refused)  # raised where an app reads a body itself
     app.add_exception_handler(Exception, _unhandled_error)
-    for router in (health_router, *routers):
+    public_metrics = [metrics_router] if settings.metrics_port is None else []
+    for router in (health_router, *public_metrics, *routers):
         _document_errors(router)  # before including: the app's routes are built from these
         app.include_router(router)
     return app

@@ -6,12 +6,13 @@ as JSON: ``SG_LLM_POOLS='{"vllm": {"endpoints": ["http://10.0.0.5:8000"]}}'``.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,13 @@ class Task(StrEnum):
 class PoolSettings(BaseModel):
     """A logical model served by several OpenAI-compatible replicas (vLLM, llama.cpp, TGI, Ollama)."""
 
-    endpoints: list[str] = Field(min_length=1, description="Base URLs, e.g. http://10.0.0.5:8000")
+    endpoints: list[str] = Field(default_factory=list, description="Base URLs, e.g. http://10.0.0.5:8000")
+    dns: str | None = Field(
+        None,
+        description="host:port whose addresses are the endpoints, instead of a fixed list: a headless Service "
+        "(vllm.shopguide.svc.cluster.local:8000) has one per ready pod; resolved every dns_interval_s",
+    )
+    dns_interval_s: float = Field(10.0, gt=0, description="How often the dns name is resolved again")
     model: str | None = Field(None, description="Model name sent upstream when a task names none")
     api_key: str | None = None
     connect_timeout_s: float = 2.0
@@ -54,6 +61,19 @@ class PoolSettings(BaseModel):
     def _strip_slash(cls, value: list[str]) -> list[str]:
         return [url.rstrip("/") for url in value]
 
+    @field_validator("dns")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+:\d{1,5}", value):
+            raise ValueError(f"dns must be host:port, e.g. vllm.shopguide.svc.cluster.local:8000, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoints_or_dns(self) -> PoolSettings:
+        if bool(self.endpoints) == bool(self.dns):
+            raise ValueError("a pool takes either endpoints (a fixed list) or dns (a name resolved to them)")
+        return self
+
 
 class TaskRoute(BaseModel):
     """Where one task's completions go."""
@@ -63,6 +83,15 @@ class TaskRoute(BaseModel):
     model: str | None = Field(None, description="Model name or Bedrock model id; defaults per backend")
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(512, ge=1, le=32768)
+    timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How long one call may take (a whole reply; a stream's first token), retries included; the "
+        "caller's deadline may cut it shorter. Size it for the backend: a GPU pool answers in a few seconds (5-10), "
+        "a small model on CPU (llama.cpp) needs tens (60-120; raise service_timeout_s and the gateway routes' "
+        "timeout_s to match)",
+    )
 
 
 def _default_tasks() -> dict[Task, TaskRoute]:
@@ -108,6 +137,13 @@ class Settings(BaseSettings):
     # On SIGTERM an app refuses new requests and gives those in flight this long to finish; then the streams
     # still open end with an error event of type "shutdown". A pod's terminationGracePeriodSeconds covers it.
     drain_timeout_s: float = Field(25.0, ge=0)
+    # Deadlines (shared.deadline): each hop waits for the next at most its remaining budget minus this, and sends
+    # that wait on (X-Timeout-Ms), so a hop that gives up still has this long to answer, degraded, in time.
+    deadline_margin_s: float = Field(0.2, ge=0, le=5)
+    # Prometheus metrics on a port of their own (a process serving an app, `python -m shared.suite serve`),
+    # which is then the only place they are: the app's own port, the one a Service or load balancer exposes,
+    # answers /metrics with 404. Unset: /metrics on the app's port, as `make run` has it.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
     # Redis: the KV cache, sessions and rate limits. "auto" falls back to memory when none answers.
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -214,6 +250,20 @@ class Settings(BaseSettings):
     # off-topic ones 0.2-0.3).
     knowledge_min_score: float = Field(0.35, ge=0, le=1)
 
+    # Prompts: each language service's prompts/*.txt, overridable without a restart (shared/live_prompts.py). An
+    # override in Redis wins over one in the folder, which wins over the packaged file; one that does not fit its
+    # packaged prompt (placeholders, size) is refused and what was live stays.
+    prompts_dir: Path | None = Field(
+        None, description="A folder of prompt overrides: <dir>/<service>/<name>.txt, as services/<service>/prompts/"
+    )
+    prompts_redis: str | None = Field(
+        None, description="A Redis hash (at redis_url) of prompt overrides: field <service>/<name>, value the text"
+    )
+    prompts_reload_interval_s: float = Field(
+        2.0, gt=0, description="How often each service (and the gateway's cache keys) checks the overrides"
+    )
+    prompts_max_chars: int = Field(20_000, ge=100, description="The longest prompt text an override may have")
+
     # Cascade: a local answer at or above this confidence is used without asking the LLM.
     cascade_threshold: float = Field(0.7, ge=0, le=1)
 
@@ -236,7 +286,7 @@ class Settings(BaseSettings):
             raise ValueError(f"currency rates must be positive: {bad}")
         return {code.upper(): rate for code, rate in value.items()}
 
-    @field_validator("gateway_tenants_file", "tokenizer_path", mode="before")
+    @field_validator("gateway_tenants_file", "tokenizer_path", "prompts_dir", "prompts_redis", mode="before")
     @classmethod
     def _no_file(cls, value: object) -> object:
         return None if value == "" else value

@@ -117,11 +117,12 @@ class EventStreamResponse(ClosingStreamingResponse):
         )
 
 
-async def text_events(text: str, field: str, engine: str = "local") -> AsyncIterator[Event]:
-    """A whole answer as token events (the same small pieces a model would stream), then ``done``."""
+async def text_events(text: str, field: str, engine: str = "local", **done: Any) -> AsyncIterator[Event]:
+    """A whole answer as token events (the same small pieces a model would stream), then ``done`` (with ``done``'s
+    fields too)."""
     for piece in split_chunks(text):
         yield StreamEvent.TOKEN, {"text": piece}
-    yield StreamEvent.DONE, {field: text, "engine": engine}
+    yield StreamEvent.DONE, {field: text, "engine": engine, **done}
 
 
 

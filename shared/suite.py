@@ -1,9 +1,10 @@
 """Starting the suite: one process per app, on the ports of ``Settings.services``.
 
 ``python -m shared.suite run`` starts everything (what ``make run`` does) and stops it all on Ctrl-C;
-``python -m shared.suite serve intent`` starts one app (what a container runs). An app served so drains on
-SIGTERM (``shared.drain``): requests in flight get ``SG_DRAIN_TIMEOUT_S`` to finish before it stops;
-SIGINT (Ctrl-C), or a second signal, ends them at once, streams with their ``shutdown`` error event.
+``python -m shared.suite serve intent`` starts one app (what a container runs), ``probe intent`` is its health
+check. An app served so drains on SIGTERM (``shared.drain``): requests in flight get ``SG_DRAIN_TIMEOUT_S`` to
+finish before it stops; SIGINT (Ctrl-C), or a second signal, ends them at once, streams with their ``shutdown``
+error event.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
+from prometheus_client import start_http_server
 from uvicorn.config import STARTUP_FAILURE
 
 from shared.drain import DRAIN_KEY, Drain
@@ -105,10 +107,23 @@ def serve(name: str, host: str | None = None) -> None:
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    if settings.metrics_port is not None:
+        # prometheus_client's own server, in a thread: it answers scrapes while the app drains, too.
+        start_http_server(settings.metrics_port, addr=host or settings.host)
     server = DrainingServer(config, settings.drain_timeout_s)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def probe(name: str) -> int:
+    """0 when the app this container serves is ready, 1 otherwise: a container health check (the image has
+    no curl), which also tells `depends_on: service_healthy` when the app can take requests."""
+    url = f"http://127.0.0.1:{port_of(get_settings(), name)}/readyz"
+    try:
+        return 0 if httpx.get(url, timeout=3).status_code == 200 else 1
+    except httpx.HTTPError:
+        return 1
 
 
 @contextlib.contextmanager
@@ -222,9 +237,13 @@ def main() -> None:
     one = commands.add_parser("serve", help="start one app")
     one.add_argument("name", choices=sorted(APPS))
     one.add_argument("--host", default=None)
+    check = commands.add_parser("probe", help="exit 0 when the app on this host is ready (a health check)")
+    check.add_argument("name", choices=sorted(APPS))
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.name, args.host)
+    elif args.command == "probe":
+        sys.exit(probe(args.name))
     else:
         sys.exit(run_all())
 

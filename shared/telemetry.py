@@ -129,3 +129,10 @@ SESSION_TURNS_UNSAVED = Counter(
     "sg_session_turns_unsaved_total",
     "Dialog turns answered but not saved to their session: the session store (Redis) failed",
 )
+
+PROMPT_OVERRIDES = Counter(
+    "sg_prompt_overrides_total",
+    "Prompt versions that went live (loaded: an override, or the packaged text again once its override is gone) "
+    "and overrides refused (the version live before them kept), by source (packaged, dir, redis)",
+    ["service", "prompt", "source", "outcome"],
+)

@@ -250,9 +250,9 @@ class Outcome:
     review_due: bool  # the product has a positive review in the copy's language and the bound has room
 
 
-def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Outcome:
-    zh = case.lang == "zh"
-    wish = wish_dialog(case.product, index, zh) if case.wish else None
+def case_request(case: Case, index: TaxonomyIndex) -> tuple[CopyRequest, Wish | None]:
+    """The request a case sends, and its wish dialog (wish cases only)."""
+    wish = wish_dialog(case.product, index, case.lang == "zh") if case.wish else None
     request = CopyRequest.model_validate(
         {
             "product": case.product,
@@ -262,8 +262,22 @@ def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Out
             "engine": "local",
         }
     )
+    return request, wish
+
+
+def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Outcome:
+    request, wish = case_request(case, index)
     brief = writer.brief(request)
     copy = writer.write(request, brief)
+    recognised = len(brief.wished) >= len(wish.names) if wish else None
+    return check_copy(case, request, wish, copy, index, recognised)
+
+
+def check_copy(
+    case: Case, request: CopyRequest, wish: Wish | None, copy: str, index: TaxonomyIndex, recognised: bool | None
+) -> Outcome:
+    """The checks of one copy, whoever wrote it; ``recognised``: whether the local brief found every wish."""
+    zh = case.lang == "zh"
     bound = case.max_length or DEFAULT_MAX_LENGTH[case.lang]
     length = copy_length(copy, zh)
     said = "\n".join(m["content"] for m in wish.messages if m["role"] == "user") if wish else ""
@@ -291,7 +305,6 @@ def check_case(case: Case, writer: LocalCopywriter, index: TaxonomyIndex) -> Out
     review_due = bound >= REVIEW_ROOM[case.lang] and has_positive_review(request, zh)
     if review_due and not quotes_a_review(copy, case.product):
         problems["review"] = "no review quoted, though a positive one exists and the bound has room"
-    recognised = len(brief.wished) >= len(wish.names) if wish else None
     return Outcome(case, copy, length, bound, problems, wish_value, values_named, recognised, review_due)
 
 
@@ -301,8 +314,13 @@ def evaluate_copywriting(per_category: int = PER_CATEGORY) -> dict[str, Any]:
     index = TaxonomyIndex(load_taxonomy())
     writer = LocalCopywriter(index)
     products = sample_products(load_products(), per_category)
-    outcomes = [check_case(case, writer, index) for case in cases_for(products)]
+    return summarise_outcomes(products, per_category, [check_case(case, writer, index) for case in cases_for(products)])
 
+
+def summarise_outcomes(
+    products: Sequence[dict[str, Any]], per_category: int, outcomes: Sequence[Outcome]
+) -> dict[str, Any]:
+    """The report's figures from the checked copies of ``cases_for(products)``."""
     def rate(check: str, rows: Sequence[Outcome]) -> tuple[int, int]:
         applicable = [o for o in rows if (check not in WISH_CHECKS or o.case.wish) and (check != "review" or o.review_due)]
         return sum(check not in o.problems for o in applicable), len(applicable)

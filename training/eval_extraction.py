@@ -36,7 +36,7 @@ def _canonical_brands(value: str) -> str:
     return "".join(out) + value[cursor:]
 
 
-def _matched_keys(predicted: dict[str, str], gold: dict[str, str]) -> set[str]:
+def matched_keys(predicted: dict[str, str], gold: dict[str, str]) -> set[str]:
     def same(key: str) -> bool:
         p, g = predicted[key], gold[key]
         return values_match(_canonical_brands(p), _canonical_brands(g)) if key == "brand" else values_match(p, g)
@@ -55,7 +55,7 @@ def ast_check(predicted: FunctionCall | None, gold: FunctionCall | None, strict:
     keys = set(gold.arguments) if strict else {k for k in REQUIRED if k in gold.arguments}
     if strict and set(predicted.arguments) - set(gold.arguments):
         return False
-    return keys <= _matched_keys(predicted.arguments, gold.arguments)
+    return keys <= matched_keys(predicted.arguments, gold.arguments)
 
 
 def _report(examples: Sequence[ExtractionExample], calls: Sequence[FunctionCall | None]) -> list[str]:
@@ -87,14 +87,14 @@ def extraction_heldout() -> str:
     detection = sum((c is None) == (g is None) for c, g in zip(calls, gold_calls, strict=True)) / len(heldout)
     both = [(c, g) for c, g in zip(calls, gold_calls, strict=True) if c and g]
     category = sum(c.arguments["category"] == g.arguments["category"] for c, g in both) / max(len(both), 1)
-    tp = sum(len(_matched_keys(c.arguments, g.arguments) - {"category"}) for c, g in both)
+    tp = sum(len(matched_keys(c.arguments, g.arguments) - {"category"}) for c, g in both)
     n_pred = sum(len(c.arguments) - 1 for c in calls if c)
     n_gold = sum(len(g.arguments) - 1 for g in gold_calls if g)
     precision, recall = tp / max(n_pred, 1), tp / max(n_gold, 1)
     per_key = {}
     for key in ("brand", "price", "use"):
         with_key = [(c, g) for c, g in zip(calls, gold_calls, strict=True) if g and key in g.arguments]
-        per_key[key] = sum(c is not None and key in _matched_keys(c.arguments, g.arguments) for c, g in with_key) / max(
+        per_key[key] = sum(c is not None and key in matched_keys(c.arguments, g.arguments) for c, g in with_key) / max(
             len(with_key), 1
         )
     return "\n".join(

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from shared.embeddings import use_model
 from shared.engines.encoder import shared_encoder
-from shared.engines.intent import default_featurizer
+from shared.engines.intent import IntentModel, default_featurizer
 from shared.engines.intent_features import IntentInput
 from shared.engines.scene import extract_scene
 from shared.schemas import INTENT_LABELS, Message
@@ -147,6 +147,16 @@ def _timed(
 def intent_designs() -> str:
     """Held-out accuracy and in-process p50 per request of the candidate local designs."""
     train, heldout = split(load_intent())
+    header = f"{'design':44}{'accuracy':>9}{'p50 ms':>9}  note"
+    body = [f"{name:44}{acc:9.3f}{ms:9.2f}  {note}" for name, acc, ms, note in compare_designs(train, heldout)]
+    return "\n".join([f"held out: {len(heldout)} dialogs", header, *body])
+
+
+def compare_designs(
+    train: Sequence[IntentExample], heldout: Sequence[IntentExample], teacher: IntentModel | None = None
+) -> list[tuple[str, float, float, str]]:
+    """(design, held-out accuracy, p50 ms per request, note) per design; ``teacher``: the shipped design
+    already trained on ``train``, else trained here."""
     taxonomy, encoder = load_taxonomy(), shared_encoder()
     featurizer = default_featurizer()
     reads_train = [featurizer.read(e.messages) for e in train]
@@ -160,7 +170,7 @@ def intent_designs() -> str:
         predicted, p50 = _timed(predict_one, dialogs)
         rows.append((name, accuracy(gold, predicted), p50, note))
 
-    teacher = train_intent.train(train, featurizer, encoder)
+    teacher = teacher or train_intent.train(train, featurizer, encoder)
     row("USE + cues + char n-grams (shipped)", lambda d: teacher.predict(d).label, "one BLAS thread")
 
     ngram = NgramModel(reads_train, labels, [1.0] * len(train))
@@ -201,7 +211,4 @@ def intent_designs() -> str:
 
     row(f"cascade: distilled, USE when p<{CASCADE_THRESHOLD}", cascade_label, "")
     rows[-1] = (*rows[-1][:3], f"{np.mean(answered_fast):.0%} answered by the n-gram model")
-
-    header = f"{'design':44}{'accuracy':>9}{'p50 ms':>9}  note"
-    body = [f"{name:44}{acc:9.3f}{ms:9.2f}  {note}" for name, acc, ms, note in rows]
-    return "\n".join([f"held out: {len(heldout)} dialogs", header, *body])
+    return rows

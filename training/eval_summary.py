@@ -167,16 +167,24 @@ def format_problems(answer: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the evaluation
-def evaluate_summaries(examples: Sequence[SummaryExample]) -> dict[str, Any]:
-    """Every figure of the report, as data (the tests read it)."""
-    engine = LocalSummariser()
+def _local_answer(engine: LocalSummariser, conversation: str) -> Any:
+    try:
+        return summarise(engine, conversation)
+    except Exception as exc:  # a crash is an invalid answer, reported, not raised
+        return exc
+
+
+def evaluate_summaries(examples: Sequence[SummaryExample], given: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Every figure of the report, as data (the tests read it). ``given``: the answers to score, one per
+    example (an exception where the request failed); by default the local engine's."""
+    if given is None:
+        engine = LocalSummariser()
+        given = [_local_answer(engine, example.conversation) for example in examples]
     answers: list[dict[str, Any]] = []
     invalid: list[tuple[str, str]] = []
-    for example in examples:
-        try:
-            answer = summarise(engine, example.conversation)
-        except Exception as exc:  # a crash is an invalid answer, reported, not raised
-            answer, problems = {}, [f"raised {type(exc).__name__}: {exc}"]
+    for example, answer in zip(examples, given, strict=True):
+        if isinstance(answer, BaseException):
+            problems = [f"raised {type(answer).__name__}: {answer}"]
         else:
             problems = format_problems(answer)
         answers.append(answer if isinstance(answer, dict) else {})

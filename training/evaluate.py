@@ -1,4 +1,5 @@
-"""``python -m training.evaluate [NAME ...]``: held-out reports of the local engines (``make eval``).
+"""``python -m training.evaluate [NAME ...]``: the detailed text reports of the local engines (``make eval``
+runs the harness, ``training.harness``, on the same data and rules, and writes JSON and HTML).
 
 Every evaluation trains on the training split of its data (``training.data.split``) and reports on the
 held-out split, which nothing is tuned on. The evaluations are those of ``training.registry``.

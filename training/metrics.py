@@ -19,21 +19,36 @@ def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
 
 def confusion_table(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> str:
     """Rows are the gold labels, columns the predictions."""
-    counts = Counter(zip(gold, predicted, strict=True))
     short = [label.split()[-1][:8] if label.startswith("specific") else label[:8] for label in labels]
     lines = ["gold \\ predicted".ljust(20) + "".join(s.rjust(10) for s in short)]
-    for label in labels:
-        lines.append(label.ljust(20) + "".join(str(counts[(label, p)]).rjust(10) for p in labels))
+    for label, row in zip(labels, confusion_matrix(gold, predicted, labels), strict=True):
+        lines.append(label.ljust(20) + "".join(str(count).rjust(10) for count in row))
     return "\n".join(lines)
 
 
-def per_label_table(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> str:
-    lines = [f"{'label':20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+def per_label_scores(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, tuple[float, float, float, int]]:
+    """label -> (precision, recall, F1, support); 0 where a label is never predicted or never gold."""
+    scores = {}
     for label in labels:
         tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
         n_pred, n_gold = sum(p == label for p in predicted), sum(g == label for g in gold)
         precision, recall = tp / n_pred if n_pred else 0.0, tp / n_gold if n_gold else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = (precision, recall, f1, n_gold)
+    return scores
+
+
+def confusion_matrix(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> list[list[int]]:
+    """Rows are the gold labels, columns the predictions."""
+    counts = Counter(zip(gold, predicted, strict=True))
+    return [[counts[(g, p)] for p in labels] for g in labels]
+
+
+def per_label_table(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> str:
+    lines = [f"{'label':20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for label, (precision, recall, f1, n_gold) in per_label_scores(gold, predicted, labels).items():
         lines.append(f"{label:20}{precision:10.3f}{recall:10.3f}{f1:10.3f}{n_gold:10d}")
     return "\n".join(lines)
 

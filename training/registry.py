@@ -1,4 +1,4 @@
-"""The evaluations ``make eval`` runs, registered by name.
+"""The text evaluations ``python -m training.evaluate`` runs, registered by name.
 
 A module defines evaluations with ``@evaluation("name")`` (a function returning its report text) and is
 listed in ``MODULES``. Another task adds its own (e.g. ``training.eval_summary``) by writing the module and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,6 +67,7 @@ class Turn:
     history: list[Message]
     emit: Emit
     engines: dict[str, Any] = field(default_factory=dict)
+    prompt_versions: dict[str, str] = field(default_factory=dict)
     intent: IntentLabel = "random chat"
     extraction: dict[str, Any] | None = None
     scene: Scene = field(default_factory=Scene)
@@ -90,6 +91,13 @@ class Turn:
     @property
     def chinese(self) -> bool:
         return is_chinese(self.message)
+
+    def answered(self, stage: str, result: Mapping[str, Any]) -> None:
+        """Record which engine answered a stage, with which prompt, and the tokens its model used."""
+        self.engines[stage] = result.get("engine")
+        if version := result.get("prompt_version"):
+            self.prompt_versions[stage] = str(version)
+        self.used(result.get("usage"))
 
     def used(self, usage: dict[str, Any] | None) -> None:
         """Add a stage's usage (its service's ``usage``) to the turn's."""
@@ -140,16 +148,14 @@ class ShoppingTurn:
         result = await turn.degrade("intent", self.services.intent(turn.history), None)
         if result:
             turn.intent, turn.scene = result["intent"], Scene.model_validate(result["scene"])
-            turn.engines["intent"] = result["engine"]
-            turn.used(result.get("usage"))
+            turn.answered("intent", result)
             await turn.emit(StreamEvent.INTENT, {k: result[k] for k in ("intent", "reason", "confidence", "engine")})
         await turn.emit(StreamEvent.SCENE, turn.scene.model_dump())
 
     async def _extraction(self, turn: Turn) -> None:
         turn.extraction = await turn.degrade("extraction", self.services.extract(turn.history), None)
         if turn.extraction:
-            turn.engines["extraction"] = turn.extraction["engine"]
-            turn.used(turn.extraction.get("usage"))
+            turn.answered("extraction", turn.extraction)
 
     async def _call(self, turn: Turn) -> None:
         # The call is the dialog state with this message merged in. No call for random chat or random shopping,
@@ -212,9 +218,9 @@ class ShoppingTurn:
                     pieces.append(data.get("text", ""))
                     await turn.emit(StreamEvent.TOKEN, data)
                 elif name == StreamEvent.DONE:
-                    turn.reply, turn.engines["dialog"] = data.get("reply", "".join(pieces)), data.get("engine")
+                    turn.reply = data.get("reply", "".join(pieces))
+                    turn.answered("dialog", data)
                     turn.finish_reason = str(data.get("finish_reason") or "stop")
-                    turn.used(data.get("usage"))
                     return
                 elif name == StreamEvent.ERROR:
                     raise TurnFailed(data.get("message", "the dialog service failed mid-reply"))
@@ -325,6 +331,7 @@ class ShoppingTurn:
             knowledge=turn.knowledge,
             suggestions=turn.suggestions,
             engines=turn.engines,
+            prompt_versions=turn.prompt_versions,
             session_saved=turn.saved,
             finish_reason=turn.finish_reason,
             usage=turn.usage,

@@ -160,7 +160,7 @@ async def summary(body: SummaryAgentRequest, state: RouterStateDep) -> Any:
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[RouterState]:
-    async with create_http_client(settings) as http, cache_client(settings) as cache:
+    async with create_http_client(settings, "router") as http, cache_client(settings) as cache:
         services = Services(http, settings.services, create_recommender(settings, http))
         sessions = SessionStore(cache, settings.session_history_turns)
         taxonomy = load_taxonomy()

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.deadline import timed_out
 from shared.http import describe_failure
 from shared.recommender import Recommender, RecommenderError
 from shared.schemas import FunctionCall, KnowledgeHit, Message, SkuInfo
@@ -58,6 +59,7 @@ class Services:
             response = await self.http.request(method, url, json=body)
         except httpx.HTTPError as exc:
             log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
+            timed_out("router", exc)
             raise ServiceError(f"{service} unavailable: {describe_failure(exc)}") from exc
         if response.status_code not in expected:
             log.warning("%s %s answered HTTP %s: %s", method, url, response.status_code, response.text[:300])
@@ -123,4 +125,5 @@ class Services:
                     yield event
         except httpx.HTTPError as exc:
             log.warning("POST %s failed: %s %s", url, exc.__class__.__name__, exc)
+            timed_out("router", exc)
             raise ServiceError(f"{service} unavailable: {describe_failure(exc)}") from exc

@@ -64,6 +64,11 @@ class ChatResponse(BaseModel):
     knowledge: list[KnowledgeHit] = []
     suggestions: list[str] = []
     engines: dict[str, Any] = Field(default_factory=dict, description="Which engine answered each stage")
+    prompt_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="The prompt (<name>@<hash>, as each service's GET /v1/prompts lists it) behind each stage an LLM "
+        "answered: intent, extraction, dialog; a stage the local engine answered is absent",
+    )
     session_saved: bool = Field(
         True,
         description="False when the session store failed: the turn was answered, but the session does not have it"

@@ -18,7 +18,7 @@ from starlette.types import Scope
 
 from gateway.tier1 import openai_facade
 from gateway.tier1.auth import Keyring, Principal, TenantsFile
-from gateway.tier1.cache import CACHE_HEADER, ResponseCache, prompts_fingerprint
+from gateway.tier1.cache import CACHE_HEADER, ResponseCache
 from gateway.tier1.dispatch import dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
@@ -26,13 +26,14 @@ from gateway.tier1.passthrough import Passthrough
 from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
-from gateway.tier1.watch import WatchedFile
 from shared.deps import cache_client
 from shared.http import create_http_client
+from shared.live_prompts import live_prompts, prompt_packages
 from shared.llm.tokens import token_counter
 from shared.service import STATE_KEY, error_responses
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, Task, get_settings
+from shared.watch import WatchedFile
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     routes = WatchedFile(settings.gateway_routes_file, RouteTable.model_validate, interval)
     tenants_file = settings.gateway_tenants_file
     tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
-    async with create_http_client(settings) as http, cache_client(settings) as cache:
+    # The services' prompts as they run them (the same files and overrides): the response cache keys follow them.
+    prompts = live_prompts(settings, *prompt_packages("services"))
+    async with create_http_client(settings, "gateway") as http, cache_client(settings) as cache, prompts as live:
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
         yield GatewayState(
@@ -121,7 +124,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
             routes=routes,
             keyring=Keyring(settings.api_keys, tenants),
             limiter=RateLimiter(cache, settings),
-            response_cache=ResponseCache(cache, settings, prompts_fingerprint()),
+            response_cache=ResponseCache(cache, settings, live),
             turns=TurnSlots(settings.max_inflight_turns),
             tokens={task: token_counter(settings, task, http) for task in Task},
         )

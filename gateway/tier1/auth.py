@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.tier1.routes import RateLimit, Route
-from gateway.tier1.watch import WatchedFile
+from shared.watch import WatchedFile
 
 DEV_TENANT = "dev"
 

@@ -1,11 +1,14 @@
 """The response cache for deterministic routes, in the shared KV cache (Redis), with single-flight.
 
 The key hashes the method, upstream and path, the body normalised (keys sorted, compact, strings stripped
-as the services strip them, the route's ``ignore_fields`` dropped), the prompts and the models of the
-route's LLM tasks. The prompts are those of the installed ``services`` package: the suite ships as one
-image, so the gateway reads the very prompt files the services run with, and editing one moves every key.
-A route is cached only while all its tasks run at temperature 0. Answers of the local engines carry no
-version of their own: after retraining one, delete the ``<namespace>:resp:*`` keys.
+as the services strip them, the route's ``ignore_fields`` dropped), the live prompts and the models of the
+route's LLM tasks. The prompts are the services' as they are live now: the gateway reads the same packaged
+files and the same overrides (``shared.live_prompts``, the same settings) on the same interval, so a prompt
+edited in place, in the overrides folder or in Redis moves every key. The services reload on their own
+clock, so for up to one interval an answer may come from the prompt the gateway does not hold yet: an
+answer whose ``prompt_version`` is not live here is passed on but not stored. A route is cached only while
+all its tasks run at temperature 0. Answers of the local engines carry no version of their own: after
+retraining one, delete the ``<namespace>:resp:*`` keys.
 
 Stored: a 200 JSON answer as its body; a 200 event stream as its events, only when it ended with ``done``
 and carried no ``error``, replayed one frame per event. Identical concurrent misses make one upstream call:
@@ -24,7 +27,6 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from prometheus_client import Counter
@@ -33,6 +35,8 @@ from starlette.responses import Response
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import Route
 from shared.cache import Cache, CacheError
+from shared.events import StreamEvent
+from shared.live_prompts import PromptLibrary
 from shared.settings import Settings
 from shared.sse import EventStreamResponse, WireEvent
 
@@ -44,21 +48,6 @@ POLL_S = 0.05  # how often a waiter looks for an answer that another replica is 
 CACHE_LOOKUPS = Counter(
     "sg_gateway_cache_total", "Response cache outcomes on cacheable routes", ["business", "route", "result"]
 )
-
-
-def prompts_fingerprint(package: str = "services") -> str:
-    """A hash of every ``<service>/prompts/*.txt`` in the installed services package."""
-    digest = hashlib.sha256()
-    root = resources.files(package)
-    for service in sorted(root.iterdir(), key=lambda p: p.name):
-        prompts = service.joinpath("prompts")
-        if not prompts.is_dir():
-            continue
-        for prompt in sorted(prompts.iterdir(), key=lambda p: p.name):
-            if prompt.name.endswith(".txt"):
-                digest.update(f"{service.name}/{prompt.name}\0".encode())
-                digest.update(prompt.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _normalise(value: Any) -> Any:
@@ -87,6 +76,20 @@ class Entry:
     def decode(cls, raw: bytes) -> Entry:
         data = json.loads(raw)
         return cls(data["content_type"], data["body"], tuple((name, event) for name, event in data["events"]))
+
+    @property
+    def prompt_version(self) -> str | None:
+        """The prompt the answer says it was written with (``prompt_version``), if it names one."""
+        data: Any = None
+        if self.body is not None:
+            try:
+                data = json.loads(self.body)
+            except ValueError:
+                return None
+        elif self.events and self.events[-1][0] == StreamEvent.DONE:
+            data = self.events[-1][1]
+        version = data.get("prompt_version") if isinstance(data, dict) else None
+        return version if isinstance(version, str) else None
 
     @classmethod
     def of(cls, transcript: Transcript) -> Entry | None:
@@ -122,7 +125,7 @@ class Flight:
 
 
 class ResponseCache:
-    def __init__(self, cache: Cache, settings: Settings, prompts: str) -> None:
+    def __init__(self, cache: Cache, settings: Settings, prompts: PromptLibrary) -> None:
         self.cache = cache
         self.prompts = prompts
         self.tasks = settings.llm_tasks
@@ -154,7 +157,7 @@ class ResponseCache:
             method,
             target,
             json.dumps(_normalise(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-            self.prompts,
+            self.prompts.fingerprint(),
             *(self._models[task] for task in sorted(route.tasks)),
         ]
         return hashlib.sha256("\n".join(material).encode()).hexdigest()
@@ -192,6 +195,9 @@ class ResponseCache:
 
     async def finish(self, flight: Flight, entry: Entry | None, ttl_s: int) -> None:
         """Store the answer (if any) and let the waiters go."""
+        if entry is not None and (version := entry.prompt_version) and version not in self.prompts.versions():
+            log.info("answer not cached: written with prompt %s, which is not live here", version)
+            entry = None
         try:
             if entry is not None and flight.store:
                 await self.cache.set(f"resp:{flight.key}", entry.encode(), ttl_s)

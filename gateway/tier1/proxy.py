@@ -8,6 +8,7 @@ stream the upstream cuts off still ends with an ``error`` event instead of just 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.tier1.routes import Route
+from shared.deadline import DEADLINE_HEADER, DeadlineExceeded, timed_out
 from shared.events import StreamEvent
 from shared.http import TENANT_HEADER, describe_failure
 from shared.service import error_body
@@ -43,8 +45,8 @@ async def open_upstream(
     route: Route,
     tenant: str,
 ) -> httpx.Response:
-    """The upstream's response, headers read and body not yet; 504 when one of the route's deadlines fires,
-    502 when unreachable. The client learns the upstream's name (``route.upstream``), the log its address."""
+    """The upstream's response, headers read and body not yet; 504 when one of the route's deadlines (or the
+    caller's, ``X-Timeout-Ms``) fires, 502 when unreachable. The client learns the upstream's name (``route.upstream``), the log its address."""
     headers = {TENANT_HEADER: tenant, **({"content-type": content_type} if content_type else {})}
     timeout = httpx.Timeout(route.timeout_s, connect=CONNECT_TIMEOUT_S)
     request = http.build_request(method, url, content=body or None, headers=headers, timeout=timeout)
@@ -53,6 +55,7 @@ async def open_upstream(
         return await http.send(request, stream=True)
     except httpx.TimeoutException as exc:
         log.warning("%s %s timed out: %s", method, url, exc.__class__.__name__)
+        timed_out("gateway", exc)
         raise HTTPException(504, _timed_out(exc, route, time.monotonic() - started)) from exc
     except httpx.HTTPError as exc:
         log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
@@ -71,9 +74,13 @@ _STAGES: tuple[tuple[type[httpx.TimeoutException], str, str], ...] = (
 def _timed_out(exc: httpx.TimeoutException, route: Route, elapsed_s: float) -> str:
     """Which deadline fired on which hop, its configured limit, and the time really spent: a 504 under load
     can come from a short deadline (connect) long before the route's own."""
+    if isinstance(exc, DeadlineExceeded):
+        return f"gateway -> {route.upstream}: not sent: the caller's deadline ({DEADLINE_HEADER}) had passed"
     stage, key = next(((stage, key) for kind, stage, key in _STAGES if isinstance(exc, kind)), ("", ""))
     limit = exc.request.extensions.get("timeout", {}).get(key)
     source = "the gateway's connect timeout" if key == "connect" else f"the route's timeout_s ({route.path})"
+    if limit is not None and limit < min(route.timeout_s, CONNECT_TIMEOUT_S if key == "connect" else math.inf):
+        source = f"the caller's deadline ({DEADLINE_HEADER})"  # shorter than the gateway's own (shared.http)
     return (
         f"gateway -> {route.upstream}: {stage or 'the request'} timed out: limit {limit or route.timeout_s:g}s, "
         f"{source}; gave up after {elapsed_s:.2f}s"

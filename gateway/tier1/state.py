@@ -14,11 +14,11 @@ from gateway.tier1.cache import ResponseCache
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import TurnSlots
-from gateway.tier1.watch import WatchedFile
 from shared.deps import CachedState
 from shared.llm.tokens import TokenCounter
 from shared.service import app_state
 from shared.settings import Task
+from shared.watch import WatchedFile
 
 
 @dataclass(frozen=True, kw_only=True)

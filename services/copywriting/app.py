@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from services.copywriting.engine import Copywriter, LocalCopywriter
 from services.copywriting.schemas import CopyRequest, CopyResponse
 from shared.deps import LanguageState, llm_client
+from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
@@ -51,10 +52,10 @@ async def copywriting(body: CopyRequest, writer: CopywriterDep) -> Response | Co
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[CopywritingState]:
-    async with llm_client(settings) as llm:
-        writer = Copywriter(llm, LocalCopywriter(TaxonomyIndex(load_taxonomy())))
-        yield CopywritingState(settings=settings, llm=llm, copywriter=writer)
+    async with llm_client(settings) as llm, live_prompts(settings, "services.copywriting") as prompts:
+        writer = Copywriter(llm, LocalCopywriter(TaxonomyIndex(load_taxonomy())), prompts.book("copywriting"))
+        yield CopywritingState(settings=settings, llm=llm, prompts=prompts, copywriter=writer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app("copywriting", routers=[router], settings=settings, resources=resources)
+    return create_service_app("copywriting", routers=[router, prompts_router], settings=settings, resources=resources)

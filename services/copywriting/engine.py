@@ -30,6 +30,7 @@ from shared.lexicon import (
     sentiment,
     split_sentences,
 )
+from shared.live_prompts import PromptBook
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Repetition, Sources, echoed_text
@@ -41,7 +42,7 @@ from shared.products import (
     reviews_in,
     value_text,
 )
-from shared.prompts import as_data, load_prompt, transcript_data
+from shared.prompts import Prompt, as_data, load_prompt, transcript_data
 from shared.settings import Task
 from shared.sse import Event, text_events
 from shared.taxonomy import Category
@@ -423,14 +424,16 @@ def check_copy(text: str, brief: Brief, sources: Sequence[str]) -> str | None:
 class Copywriter:
     """Writes with the LLM when the copywriting task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: TaskLLM, local: LocalCopywriter) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalCopywriter, prompts: PromptBook | None = None) -> None:
         self.llm = llm
         self.local = local
+        self.prompts = prompts or PromptBook("services.copywriting")
 
     async def write(self, request: CopyRequest) -> CopyResponse:
         brief = self.local.brief(request)
         product = product_json(request.product)
-        prompt = cache(lambda: build_prompt(request, brief))
+        live = self.prompts.get("copywriting")  # one version for the whole request, whatever reloads meanwhile
+        prompt = cache(lambda: build_prompt(request, brief, live))
         said = [m.content for m in request.messages or []]
         echo = cache(lambda: Sources.of(said, [m.content for m in prompt()]))
 
@@ -450,21 +453,22 @@ class Copywriter:
             repair=_rewrite,
             request_id=request_id_var.get(),
         )
-        return CopyResponse(copy_text=answer.value, engine=answer.engine)
+        version = live.version if answer.engine == "llm" else None
+        return CopyResponse(copy_text=answer.value, engine=answer.engine, prompt_version=version)
 
     async def stream(self, request: CopyRequest) -> AsyncIterator[Event]:
         """The checked copy as token events, then ``done``: an LLM copy is checked whole before it is sent,
         so a copy with an invented number never reaches the user."""
         answer = await self.write(request)
-        async for event in text_events(answer.copy_text, "copy", answer.engine):
+        async for event in text_events(answer.copy_text, "copy", answer.engine, prompt_version=answer.prompt_version):
             yield event
 
 
-def build_prompt(request: CopyRequest, brief: Brief) -> list[ChatMessage]:
+def build_prompt(request: CopyRequest, brief: Brief, prompt: Prompt = PROMPT) -> list[ChatMessage]:
     """The rules as the system message; the product and the conversation, JSON-encoded, as the user message."""
     product = as_data(request.product.model_dump(exclude_defaults=True, exclude={"skuId"}))
     conversation = transcript_data((m.role, m.content) for m in request.messages or [])
-    return PROMPT.messages(
+    return prompt.messages(
         language="Chinese (简体中文)" if brief.zh else "English",
         max_length=str(brief.max_length),
         unit="Chinese characters" if brief.zh else "words",

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.schemas import (
+    PROMPT_VERSION_DOC,
     Conversation,
     Engine,
     EngineChoice,
@@ -94,3 +95,4 @@ class CopyResponse(BaseModel):
 
     copy_text: str = Field(alias="copy", serialization_alias="copy")
     engine: Engine
+    prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)

@@ -14,6 +14,7 @@ from services.dialog.engine import DialogGuide, LocalDialogEngine
 from services.dialog.schemas import DialogRequest, DialogResponse
 from shared.deps import LanguageState, llm_client
 from shared.engines.constraints import Currencies
+from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings, Task
@@ -52,14 +53,19 @@ async def dialog(body: DialogRequest, guide: GuideDep) -> Response | DialogRespo
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[DialogState]:
-    async with llm_client(settings) as llm:
+    async with llm_client(settings) as llm, live_prompts(settings, "services.dialog") as prompts:
         index = TaxonomyIndex(load_taxonomy())
         local = LocalDialogEngine(index, settings.dialog_history_turns, Currencies.of(settings))
         guide = DialogGuide(
-            llm, local, settings.dialog_max_prompt_tokens, settings.dialog_max_reply_chars, llm.tokens(Task.DIALOG)
+            llm,
+            local,
+            settings.dialog_max_prompt_tokens,
+            settings.dialog_max_reply_chars,
+            llm.tokens(Task.DIALOG),
+            prompts.book("dialog"),
         )
-        yield DialogState(settings=settings, llm=llm, guide=guide)
+        yield DialogState(settings=settings, llm=llm, prompts=prompts, guide=guide)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app("dialog", routers=[router], settings=settings, resources=resources)
+    return create_service_app("dialog", routers=[router, prompts_router], settings=settings, resources=resources)

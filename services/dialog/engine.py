@@ -21,6 +21,7 @@ from services.dialog.voice import Voice, capitalised, joined, number_word
 from shared.engines.constraints import Currencies
 from shared.events import StreamEvent
 from shared.lexicon import best_review_sentence, clip, format_number, split_sentences
+from shared.live_prompts import PromptBook
 from shared.llm import LLMError, StreamCut, TaskLLM, TokenCounter, Unusable, UsageMeter, run_cascade, stream_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.cascade import LLMOptions
@@ -34,7 +35,7 @@ from shared.products import (
     reviews_in,
     value_text,
 )
-from shared.prompts import as_data, escape_markup, load_prompt, neutralise
+from shared.prompts import Prompt, as_data, escape_markup, load_prompt, neutralise
 from shared.schemas import (
     NON_SHOPPING_INTENTS,
     KnowledgeHit,
@@ -555,23 +556,28 @@ def build_llm_messages(
     return [ChatMessage(role="system", content=system), *within_budget(system, history, max_tokens)]
 
 
-def llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int) -> tuple[str, list[ChatMessage]]:
-    """The system prompt (the operator's instructions in a section of their own) and the dialog, untrimmed."""
-    system, history = _llm_prompt(request, plan, index, turns)
+def llm_prompt(
+    request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int, prompt: Prompt | None = None
+) -> tuple[str, list[ChatMessage]]:
+    """The system prompt (the operator's instructions in a section of their own) and the dialog, untrimmed;
+    ``prompt``: the plan's (``guide`` for shopping, else ``chat``) as live now, the packaged one by default."""
+    system, history = _llm_prompt(request, plan, index, turns, prompt or (GUIDE_PROMPT if plan.shopping else CHAT_PROMPT))
     return with_instructions(system, request.instructions), history
 
 
-def _llm_prompt(request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int) -> tuple[str, list[ChatMessage]]:
+def _llm_prompt(
+    request: DialogRequest, plan: Plan, index: TaxonomyIndex, turns: int, prompt: Prompt
+) -> tuple[str, list[ChatMessage]]:
     """The system message (the instruction, and the products and facts as data), then the dialog as user and
     assistant messages: what the customer wrote is never part of the instruction's text."""
     language = "Chinese (简体中文)" if plan.chinese else "English"
     history = [ChatMessage(role=m.role, content=neutralise(m.content)) for m in window(request.messages, turns)]
     if not plan.shopping:
-        return CHAT_PROMPT.render(language=language), history
+        return prompt.render(language=language), history
     state = plan.state
     known = {index.label(state.category, k, plan.chinese): v or "(mentioned)" for k, v in state.known.items()}
     ask = state.next_question
-    system = GUIDE_PROMPT.render(
+    system = prompt.render(
         language=language,
         category=(f"{state.category.name_en} / {state.category.name_zh}" if state.category else "not known yet"),
         known=as_data(known) if known else "nothing yet",
@@ -680,18 +686,24 @@ class DialogGuide:
         max_prompt_tokens: int = 3000,
         max_reply_chars: int = MAX_REPLY_CHARS,
         tokens: TokenCounter | None = None,
+        prompts: PromptBook | None = None,
     ) -> None:
         self.llm = llm
         self.local = local
         self.max_prompt_tokens = max_prompt_tokens
         self.max_reply_chars = max_reply_chars
         self.tokens = tokens or TokenCounter()
+        self.prompts = prompts or PromptBook("services.dialog")
 
-    async def _messages(self, request: DialogRequest, plan: Plan) -> list[ChatMessage]:
+    def _prompt(self, plan: Plan) -> Prompt:
+        return self.prompts.get("guide" if plan.shopping else "chat")
+
+    async def _messages(self, request: DialogRequest, plan: Plan, prompt: Prompt | None = None) -> list[ChatMessage]:
         """The LLM's prompt within the budget as the serving model counts it (none when no LLM is asked)."""
         if request.engine == "local" or self.llm.uses_local(Task.DIALOG):
             return []
-        system, history = llm_prompt(request, plan, self.local.index, self.local.history_turns)
+        prompt = prompt or self._prompt(plan)
+        system, history = llm_prompt(request, plan, self.local.index, self.local.history_turns, prompt)
         sizes = await self.tokens.counts([system, *(m.content for m in history)])
 
         def clip_counted(text: str, max_tokens: int) -> str:
@@ -700,28 +712,30 @@ class DialogGuide:
         kept = within_budget(system, history, self.max_prompt_tokens, sizes.__getitem__, clip_counted)
         return [ChatMessage(role="system", content=system), *kept]
 
-    async def _prepared(self, request: DialogRequest) -> tuple[Plan, str, str, list[ChatMessage], LLMOptions]:
-        """The plan, the local reply and its finish reason, the LLM's prompt, and what the client asked of the
-        LLM."""
+    async def _prepared(
+        self, request: DialogRequest
+    ) -> tuple[Plan, str, str, Prompt, list[ChatMessage], LLMOptions]:
+        """The plan, the local reply and its finish reason, the live prompt (one version for the whole request,
+        whatever reloads meanwhile) and the LLM's messages from it, and what the client asked of the LLM."""
         plan = self.local.plan(request)
         local, finish = await bounded(plan.reply, request.generation, self.tokens)
         options: LLMOptions = {"request_id": request_id_var.get()}
         if request.generation is not None:
             options |= cast(LLMOptions, request.generation.options())
-        return plan, local, finish, await self._messages(request, plan), options
+        live = self._prompt(plan)
+        return plan, local, finish, live, await self._messages(request, plan, live), options
 
-    def _guard(self, request: DialogRequest, plan: Plan) -> ReplyGuard:
+    def _guard(self, request: DialogRequest, live: Prompt) -> ReplyGuard:
         """The checks of one reply: no copy of the customer's messages or of the instruction, no loop, the
         length bound."""
         said = [m.content for m in window(request.messages, self.local.history_turns) if m.role == "user"]
         said += [neutralise(text) for text in said]  # as written, and as sent
-        instruction = (GUIDE_PROMPT if plan.shopping else CHAT_PROMPT).text
-        return ReplyGuard(self.max_reply_chars, Sources.of(said, instruction))
+        return ReplyGuard(self.max_reply_chars, Sources.of(said, live.text))
 
     async def answer(self, request: DialogRequest) -> DialogResponse:
-        plan, local, finish, prompt, options = await self._prepared(request)
+        plan, local, finish, live, prompt, options = await self._prepared(request)
         meter = options["meter"] = UsageMeter()
-        guard = self._guard(request, plan)
+        guard = self._guard(request, live)
 
         def parse(text: str) -> str | Unusable:
             reply = guide_reply(text)
@@ -740,7 +754,11 @@ class DialogGuide:
         if answer.engine == "llm":
             finish = meter.finish_reason or "stop"
         return DialogResponse(
-            reply=answer.value, engine=answer.engine, finish_reason=finish, usage=TokenUsage.of(meter.usage)
+            reply=answer.value,
+            engine=answer.engine,
+            finish_reason=finish,
+            usage=TokenUsage.of(meter.usage),
+            prompt_version=live.version if answer.engine == "llm" else None,
         )
 
     async def stream(self, request: DialogRequest) -> AsyncIterator[Event]:
@@ -748,7 +766,7 @@ class DialogGuide:
         input) gives way to the local reply, after it an ``error`` event ends the stream. A loop or an overlong
         reply is cut, and ``done`` says so (``"truncated": "repetition"`` or ``"length"``). Closing this generator
         closes the LLM stream."""
-        plan, local, finish, prompt, options = await self._prepared(request)
+        plan, local, finish, live, prompt, options = await self._prepared(request)
         meter = options["meter"] = UsageMeter()
 
         def usage() -> dict[str, Any] | None:
@@ -762,7 +780,7 @@ class DialogGuide:
             local=lambda: local,
             prompt=lambda: prompt,
             shape=drop_guide_prefix,
-            check=self._guard(request, plan),
+            check=self._guard(request, live),
             **options,
         )
         async with aclosing(pieces):
@@ -776,10 +794,15 @@ class DialogGuide:
                         partial=piece.partial,
                     )
                 elif piece.engine == "local":
-                    async for name, data in text_events(piece.value, "reply"):
+                    async for name, data in text_events(piece.value, "reply", prompt_version=None):
                         yield name, ({**data, "finish_reason": finish, "usage": usage()} if name == StreamEvent.DONE else data)
                 else:
-                    done = {"reply": piece.value, "engine": "llm", "finish_reason": meter.finish_reason or "stop"}
+                    done = {
+                        "reply": piece.value,
+                        "engine": "llm",
+                        "finish_reason": meter.finish_reason or "stop",
+                        "prompt_version": live.version,
+                    }
                     if piece.truncated:  # the guide cut a loop or an overlong reply
                         done["truncated"] = piece.truncated
                     yield StreamEvent.DONE, {**done, "usage": usage()}

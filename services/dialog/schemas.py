@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.schemas import (
+    PROMPT_VERSION_DOC,
     Conversation,
     Engine,
     EngineChoice,
@@ -90,3 +91,4 @@ class DialogResponse(BaseModel):
         "stop", description="stop, or length when the reply was cut at max_tokens (as the model's server says)"
     )
     usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")
+    prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)

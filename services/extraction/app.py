@@ -14,6 +14,7 @@ from services.extraction.engine import Extractor, LocalExtractor
 from services.extraction.schemas import ExtractRequest, ExtractResponse
 from shared.deps import LanguageState, llm_client
 from shared.engines.artefacts import load_extraction, load_intent, models_dir
+from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
@@ -44,9 +45,10 @@ async def resources(settings: Settings) -> AsyncIterator[ExtractionState]:
     directory = models_dir(settings)
     intent = await asyncio.to_thread(load_intent, directory)
     model = await asyncio.to_thread(load_extraction, directory)
-    async with llm_client(settings) as llm:
-        yield ExtractionState(settings=settings, llm=llm, extractor=Extractor(llm, LocalExtractor(intent, model)))
+    async with llm_client(settings) as llm, live_prompts(settings, "services.extraction") as prompts:
+        extractor = Extractor(llm, LocalExtractor(intent, model), prompts.book("extraction"))
+        yield ExtractionState(settings=settings, llm=llm, prompts=prompts, extractor=extractor)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app("extraction", routers=[router], settings=settings, resources=resources)
+    return create_service_app("extraction", routers=[router, prompts_router], settings=settings, resources=resources)

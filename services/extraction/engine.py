@@ -23,10 +23,11 @@ from pydantic import ValidationError
 from services.extraction.schemas import ExtractResponse
 from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
+from shared.live_prompts import PromptBook
 from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
-from shared.prompts import load_prompt, transcript_data
+from shared.prompts import Prompt, load_prompt, transcript_data
 from shared.schemas import EngineChoice, FunctionCall, Message, TokenUsage, TurnReading
 from shared.settings import Task
 from shared.taxonomy import Category, Taxonomy
@@ -53,7 +54,7 @@ def _said(term: str, text: str) -> bool:
     return term in text
 
 
-def build_prompt(taxonomy: Taxonomy, messages: Sequence[Message]) -> list[ChatMessage]:
+def build_prompt(taxonomy: Taxonomy, messages: Sequence[Message], prompt: Prompt = PROMPT) -> list[ChatMessage]:
     """The instruction (with the categories) as the system message; the dialog, JSON-encoded, as the user
     message."""
     categories = "\n".join(
@@ -61,7 +62,7 @@ def build_prompt(taxonomy: Taxonomy, messages: Sequence[Message]) -> list[ChatMe
     )
     common = ", ".join(a.key for a in taxonomy.common_attributes)
     conversation = transcript_data((m.role, m.content) for m in messages)
-    return PROMPT.messages(categories=categories, common_keys=common, conversation=conversation)
+    return prompt.messages(categories=categories, common_keys=common, conversation=conversation)
 
 
 class LocalExtractor:
@@ -80,9 +81,10 @@ class LocalExtractor:
 class Extractor:
     """Local engine by default; the LLM with one repair round when configured, falling back to local."""
 
-    def __init__(self, llm: TaskLLM, local: LocalExtractor) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalExtractor, prompts: PromptBook | None = None) -> None:
         self.llm = llm
         self.local = local
+        self.prompts = prompts or PromptBook("services.extraction")
         # Every brand's names (canonical and aliases, lower-cased), by each of them.
         names: dict[str, set[str]] = {}
         for category in local.taxonomy.categories.values():
@@ -100,28 +102,38 @@ class Extractor:
             await reading
         local_call = cache(lambda: reading.result()[0] if reading.done() else self.local.read(messages)[0])
         meter = UsageMeter()
+        live = self.prompts.get("extraction")  # one version for the whole request, whatever reloads meanwhile
         answer = await run_cascade(
             self.llm,
             Task.EXTRACTION,
             engine,
             local=local_call,
-            prompt=lambda: self.prompt(messages),
-            parse=lambda text: self.read(text, messages, local_call),
+            prompt=lambda: self.prompt(messages, live),
+            parse=lambda text: self.read(text, messages, local_call, live),
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
             meter=meter,
         )
         return ExtractResponse(
-            call=answer.value, turn=(await reading)[1], engine=answer.engine, usage=TokenUsage.of(meter.usage)
+            call=answer.value,
+            turn=(await reading)[1],
+            engine=answer.engine,
+            usage=TokenUsage.of(meter.usage),
+            prompt_version=live.version if answer.engine == "llm" else None,
         )
 
-    def prompt(self, messages: list[Message]) -> list[ChatMessage]:
-        return build_prompt(self.local.taxonomy, messages)
+    def prompt(self, messages: list[Message], prompt: Prompt | None = None) -> list[ChatMessage]:
+        return build_prompt(self.local.taxonomy, messages, prompt or self.prompts.get("extraction"))
 
     def read(
-        self, text: str, messages: list[Message], local_call: Callable[[], FunctionCall | None] | None = None
+        self,
+        text: str,
+        messages: list[Message],
+        local_call: Callable[[], FunctionCall | None] | None = None,
+        prompt: Prompt | None = None,
     ) -> FunctionCall | None | Unusable:
-        """The call, None for a valid "no call", or why the answer is unusable, inconsistent or copied."""
-        sources = Sources.of([m.content for m in messages], [m.content for m in self.prompt(messages)])
+        """The call, None for a valid "no call", or why the answer is unusable, inconsistent or copied (from the
+        dialog, or from ``prompt``, the one sent)."""
+        sources = Sources.of([m.content for m in messages], [m.content for m in self.prompt(messages, prompt)])
         block = pick_json(text, sources, "response", lambda b: "call" in b.value)
         if block is None:
             return Unusable("no JSON object with a 'call' key")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import Conversation, Engine, EngineChoice, FunctionCall, TokenUsage, TurnReading
+from shared.schemas import PROMPT_VERSION_DOC, Conversation, Engine, EngineChoice, FunctionCall, TokenUsage, TurnReading
 
 
 class ExtractRequest(BaseModel):
@@ -22,3 +22,4 @@ class ExtractResponse(BaseModel):
     )
     engine: Engine
     usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")
+    prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)

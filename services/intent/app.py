@@ -14,6 +14,7 @@ from services.intent.engine import IntentRecogniser, LocalIntentEngine
 from services.intent.schemas import IntentRequest, IntentResponse
 from shared.deps import LanguageState, llm_client
 from shared.engines.artefacts import load_intent, models_dir
+from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
@@ -42,10 +43,10 @@ async def intent(body: IntentRequest, recogniser: RecogniserDep) -> IntentRespon
 async def resources(settings: Settings) -> AsyncIterator[IntentState]:
     # Loading the model takes seconds: off the event loop. Without ``make models`` first, start-up fails here.
     model = await asyncio.to_thread(load_intent, models_dir(settings))
-    async with llm_client(settings) as llm:
-        recogniser = IntentRecogniser(llm, LocalIntentEngine(model), settings.cascade_threshold)
-        yield IntentState(settings=settings, llm=llm, recogniser=recogniser)
+    async with llm_client(settings) as llm, live_prompts(settings, "services.intent") as prompts:
+        recogniser = IntentRecogniser(llm, LocalIntentEngine(model), settings.cascade_threshold, prompts.book("intent"))
+        yield IntentState(settings=settings, llm=llm, prompts=prompts, recogniser=recogniser)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app("intent", routers=[router], settings=settings, resources=resources)
+    return create_service_app("intent", routers=[router, prompts_router], settings=settings, resources=resources)

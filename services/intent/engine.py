@@ -15,10 +15,11 @@ from shared.engines.artefacts import load_intent, models_dir
 from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
+from shared.live_prompts import PromptBook
 from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
-from shared.prompts import load_prompt, transcript_data
+from shared.prompts import Prompt, load_prompt, transcript_data
 from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Scene, TokenUsage, intent_label
 from shared.settings import Task
 
@@ -71,9 +72,9 @@ def normalise_label(raw: str) -> IntentLabel | None:
     return intent_label(close[0]) if close else None
 
 
-def build_prompt(messages: list[Message]) -> list[ChatMessage]:
+def build_prompt(messages: list[Message], prompt: Prompt = PROMPT) -> list[ChatMessage]:
     """The instruction as the system message; the chat, JSON-encoded, as the user message."""
-    return PROMPT.messages(conversation=transcript_data((m.role, m.content) for m in messages))
+    return prompt.messages(conversation=transcript_data((m.role, m.content) for m in messages))
 
 
 def parse_llm_answer(text: str, sources: Sources | None = None) -> IntentResponse | None:
@@ -101,16 +102,29 @@ def read_llm_answer(text: str, sources: Sources) -> IntentResponse | Unusable:
     )
 
 
+def repair(problem: Unusable) -> str:
+    """The retry's words: what was wrong with the reply, so that asking again can get something else."""
+    labels = ", ".join(f'"{label}"' for label in INTENT_LABELS)
+    return (
+        f"That answer cannot be used: {problem.reason}. Answer again: one <response></response> block holding the "
+        f"JSON object, its category one of {labels}."
+    )
+
+
 class IntentRecogniser:
     """Answers with the local engine, the LLM, or the cascade: local first, the LLM when unsure."""
 
-    def __init__(self, llm: TaskLLM, local: LocalIntentEngine, threshold: float) -> None:
+    def __init__(
+        self, llm: TaskLLM, local: LocalIntentEngine, threshold: float, prompts: PromptBook | None = None
+    ) -> None:
         self.llm = llm
         self.local = local
         self.threshold = threshold
+        self.prompts = prompts or PromptBook("services.intent")
 
     async def recognise(self, messages: list[Message], engine: EngineChoice) -> IntentResponse:
-        prompt = cache(lambda: build_prompt(messages))
+        live = self.prompts.get("intent")  # one version for the whole request, whatever reloads meanwhile
+        prompt = cache(lambda: build_prompt(messages, live))
         sources = cache(lambda: Sources.of([m.content for m in messages], [m.content for m in prompt()]))
         meter = UsageMeter()
         answer = await run_cascade(
@@ -121,6 +135,8 @@ class IntentRecogniser:
             prompt=prompt,
             parse=lambda text: read_llm_answer(text, sources()),
             confident=lambda local: local.confidence >= self.threshold,
+            repair=repair,
             meter=meter,
         )
-        return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage)})
+        version = live.version if answer.engine == "llm" else None
+        return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage), "prompt_version": version})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import Conversation, Engine, EngineChoice, IntentLabel, Scene, TokenUsage
+from shared.schemas import PROMPT_VERSION_DOC, Conversation, Engine, EngineChoice, IntentLabel, Scene, TokenUsage
 
 
 class IntentRequest(BaseModel):
@@ -19,3 +19,4 @@ class IntentResponse(BaseModel):
     confidence: float = Field(ge=0, le=1)
     engine: Engine
     usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")
+    prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.summary.engine import LocalSummariser, Summariser
 from services.summary.schemas import SummaryRequest, SummaryResponse
 from shared.deps import LanguageState, llm_client
+from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
@@ -38,9 +39,10 @@ async def summary(body: SummaryRequest, summariser: SummariserDep) -> SummaryRes
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[SummaryState]:
-    async with llm_client(settings) as llm:
-        yield SummaryState(settings=settings, llm=llm, summariser=Summariser(llm, LocalSummariser()))
+    async with llm_client(settings) as llm, live_prompts(settings, "services.summary") as prompts:
+        summariser = Summariser(llm, LocalSummariser(), prompts.book("summary"))
+        yield SummaryState(settings=settings, llm=llm, prompts=prompts, summariser=summariser)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app("summary", routers=[router], settings=settings, resources=resources)
+    return create_service_app("summary", routers=[router, prompts_router], settings=settings, resources=resources)

@@ -33,10 +33,11 @@ from services.summary.schemas import (
     YesNo,
 )
 from shared.lexicon import clip, han_count
+from shared.live_prompts import PromptBook
 from shared.llm import TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
-from shared.prompts import load_prompt, transcript_data
+from shared.prompts import Prompt, load_prompt, transcript_data
 from shared.settings import Task
 from shared.telemetry import request_id_var
 
@@ -647,21 +648,23 @@ def transcript(turns: Sequence[Turn]) -> str:
     return transcript_data((t.speaker, t.text) for t in turns)
 
 
-def build_prompt(turns: Sequence[Turn]) -> list[ChatMessage]:
+def build_prompt(turns: Sequence[Turn], prompt: Prompt = PROMPT) -> list[ChatMessage]:
     """The instruction as the system message; the dialog, JSON-encoded, as the user message."""
-    return PROMPT.messages(conversation=transcript(turns))
+    return prompt.messages(conversation=transcript(turns))
 
 
 class Summariser:
     """Summarises with the LLM when the summary task is routed to one, else (and on failure) locally."""
 
-    def __init__(self, llm: TaskLLM, local: LocalSummariser) -> None:
+    def __init__(self, llm: TaskLLM, local: LocalSummariser, prompts: PromptBook | None = None) -> None:
         self.llm = llm
         self.local = local
+        self.prompts = prompts or PromptBook("services.summary")
 
     async def summarise(self, request: SummaryRequest) -> SummaryResponse:
         turns = request.turns()
-        prompt = cache(lambda: build_prompt(turns))
+        live = self.prompts.get("summary")  # one version for the whole request, whatever reloads meanwhile
+        prompt = cache(lambda: build_prompt(turns, live))
         sources = cache(lambda: Sources.of([t.text for t in turns], [m.content for m in prompt()]))
 
         def parse(text: str) -> Summary | Unusable:
@@ -678,7 +681,8 @@ class Summariser:
             repair=_repair,
             request_id=request_id_var.get(),
         )
-        return SummaryResponse(summary=answer.value, engine=answer.engine)
+        version = live.version if answer.engine == "llm" else None
+        return SummaryResponse(summary=answer.value, engine=answer.engine, prompt_version=version)
 
 
 def _repair(problem: Unusable) -> str:

@@ -6,7 +6,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.schemas import Conversation, Engine, EngineChoice, Message, require_messages
+from shared.schemas import PROMPT_VERSION_DOC, Conversation, Engine, EngineChoice, Message, require_messages
 from shared.settings import get_settings
 from shared.text import is_blank
 
@@ -118,3 +118,4 @@ class Summary(BaseModel):
 class SummaryResponse(BaseModel):
     summary: Summary
     engine: Engine
+    prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)

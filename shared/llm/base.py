@@ -37,6 +37,9 @@ class ChatRequest:
     user: str | None = None  # the end user, for the upstream's abuse monitoring (OpenAI's ``user``)
     # Where a stream reports the usage and finish reason its server sent at the end (a whole reply has them).
     meter: UsageMeter | None = None
+    # The whole call's budget (a stream's, to its first delta), retries included: the task's timeout or the
+    # caller's deadline, whichever ends first (``shared.deadline``). None: the pool's read timeout alone.
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,11 @@ class LLMError(Exception):
 
 class LLMUnavailable(LLMError):
     """No endpoint could take the request (all ejected, connect errors, 5xx after retries)."""
+
+
+class LLMTimeout(LLMUnavailable):
+    """No answer in time: the task's timeout or the caller's deadline passed (the call was then cancelled, which
+    closes its connection and so aborts the generation), or an endpoint stopped sending."""
 
 
 class LLMStreamCut(LLMError):

@@ -130,8 +130,9 @@ async def run_cascade(
 
     ``local`` and ``prompt`` are called only when needed. ``confident`` gates ``auto``: the local answer stands
     when it says so; a task without one asks the LLM in ``auto`` as in ``llm``. An unusable reply is retried
-    ``retries`` times: with the same prompt, or, given ``repair``, with the prompt, the rejected reply and
-    ``repair``'s words on what was wrong. LLM errors are not retried (the client already retried them).
+    ``retries`` times given ``repair``: with the prompt, the rejected reply and ``repair``'s words on what was
+    wrong (a retry must change something; without ``repair`` there is none). LLM errors, timeouts included, are
+    not retried (the client already retried what was worth it, within the deadline).
     """
     local = cache(local)  # the answer ``confident`` judged is the fallback too
     if not _wants_llm(llm, task, mode):
@@ -169,14 +170,15 @@ async def _ask(
         log.warning(
             "%s LLM answer %s (attempt %d): %s; reply: %.200s", task, answer.kind, attempt, answer.reason, reply.text
         )
-        if answer.kind == "echoed":
-            return answer  # the model repeats what it was given: asking again would get the same, or worse
-        if repair is not None:
-            messages = [
-                *prompt,
-                ChatMessage(role="assistant", content=reply.text),
-                ChatMessage(role="user", content=repair(answer)),
-            ]
+        if answer.kind == "echoed" or repair is None:
+            # Echoed: the model repeats what it was given. No repair: the same prompt again (at temperature 0,
+            # the same reply) only spends the caller's time. Either way asking again would get the same or worse.
+            return answer
+        messages = [
+            *prompt,
+            ChatMessage(role="assistant", content=reply.text),
+            ChatMessage(role="user", content=repair(answer)),
+        ]
     return answer
 
 

@@ -12,12 +12,14 @@ from types import TracebackType
 from botocore.client import BaseClient
 from opentelemetry import trace
 
+from shared.deadline import DEADLINE_HEADER, wait_s
 from shared.llm.base import (
     ChatMessage,
     ChatRequest,
     ChatResponse,
     LLMBackend,
     LLMStreamCut,
+    LLMTimeout,
     LLMUnavailable,
     Usage,
     UsageMeter,
@@ -99,8 +101,12 @@ class LLMClient:
         outcome = "ok"
         usage: Usage | None = None
         try:
-            with span.current():
-                reply = await backend.complete(request)
+            try:
+                async with asyncio.timeout(request.timeout_s):
+                    with span.current():
+                        reply = await backend.complete(request)
+            except TimeoutError as exc:
+                raise _timeout(label, request) from exc
             TIME_TO_FIRST_TOKEN.labels(label, task, "complete").observe(time.perf_counter() - started)
             span.first_token()
             usage = reply.usage
@@ -144,10 +150,10 @@ class LLMClient:
         tokens_before = (meter.prompt_tokens, meter.completion_tokens) if meter is not None else (0, 0)
         sent: list[str] = []
         try:
-            async with aclosing(deltas):
+            async with aclosing(deltas), aclosing(_first_within(deltas, label, request)) as timed:
                 while True:
                     with span.current():  # step by step: see LLMCallSpan
-                        delta = await anext(deltas, None)
+                        delta = await anext(timed, None)
                     if delta is None:
                         break
                     if not sent:
@@ -185,6 +191,8 @@ class LLMClient:
             backend, label, model = self._bedrock, BedrockBackend.label, route.model or self._settings.bedrock_model_id
         else:
             backend, label, model = self._local, LocalBackend.name, route.model
+        margin_s = self._settings.deadline_margin_s
+        timeout_s = None if backend is self._local else _budget(label, task, route.timeout_s, margin_s)
         request = ChatRequest(
             task=task,
             messages=list(messages),
@@ -199,6 +207,7 @@ class LLMClient:
             seed=sampling.seed,
             user=sampling.user,
             meter=meter,
+            timeout_s=timeout_s,
         )
         return label, backend, request
 
@@ -278,9 +287,44 @@ def _usage_since(meter: UsageMeter | None, calls: int, tokens: tuple[int, int]) 
     return Usage(meter.prompt_tokens - tokens[0], meter.completion_tokens - tokens[1], meter.estimated)
 
 
+def _budget(label: str, task: Task, own_s: float, margin_s: float) -> float:
+    """The call's timeout: the task's, or what the caller's deadline leaves of it; none left: not asked."""
+    wait = wait_s(own_s, margin_s)
+    assert wait is not None, "the task's own timeout bounds it"
+    if wait <= 0:
+        REQUESTS.labels(label, task, "timeout").inc()
+        raise LLMTimeout(f"{task}: not asked: the caller's deadline ({DEADLINE_HEADER}) had passed")
+    return wait
+
+
+def _timeout(label: str, request: ChatRequest) -> LLMTimeout:
+    return LLMTimeout(
+        f"{label}: no answer to {request.task} within {request.timeout_s:.3g}s (the task's timeout_s or the "
+        f"caller's deadline); the call was cancelled"
+    )
+
+
+async def _first_within(
+    deltas: AsyncGenerator[str, None], label: str, request: ChatRequest
+) -> AsyncGenerator[str, None]:
+    """``deltas``, the first within the request's timeout; after it the pool's read timeout bounds each gap."""
+    try:
+        async with asyncio.timeout(request.timeout_s):
+            first = await anext(deltas)
+    except StopAsyncIteration:
+        return
+    except TimeoutError as exc:
+        raise _timeout(label, request) from exc
+    yield first
+    async for delta in deltas:
+        yield delta
+
+
 def _outcome(exc: BaseException) -> str:
     if isinstance(exc, LLMStreamCut):
         return "cut"
+    if isinstance(exc, LLMTimeout):
+        return "timeout"
     if isinstance(exc, LLMUnavailable):
         return "unavailable"
     if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):

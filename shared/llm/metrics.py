@@ -10,7 +10,8 @@ _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 
 REQUESTS = Counter(
     "llm_requests_total",
-    "Completions by backend, task and outcome (ok, error, unavailable, cut, cancelled)",
+    "Completions by backend, task and outcome (ok, error, unavailable, timeout: the task's timeout or the "
+    "caller's deadline passed, cut, cancelled: the caller left or gave up first)",
     ["backend", "task", "outcome"],
 )
 TIME_TO_FIRST_TOKEN = Histogram(

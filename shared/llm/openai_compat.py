@@ -1,7 +1,9 @@
 """Chat completions from a pool of OpenAI-compatible servers (vLLM, llama.cpp, TGI, Ollama).
 
 Retries with failover happen only while nothing has reached the caller: a stream that breaks
-after its first delta raises ``LLMStreamCut`` instead of replaying text the caller already has.
+after its first delta raises ``LLMStreamCut`` instead of replaying text the caller already has. A read
+timeout is retried only on another endpoint; how long all attempts together may take is the caller's
+(``LLMClient``: the task's timeout, the request's deadline).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from typing import Any
 
 import httpx
 
-from shared.llm.base import ChatRequest, ChatResponse, LLMBackend, LLMError, LLMStreamCut, LLMUnavailable, Usage
+from shared.llm.base import (
+    ChatRequest,
+    ChatResponse,
+    LLMBackend,
+    LLMError,
+    LLMStreamCut,
+    LLMTimeout,
+    LLMUnavailable,
+    Usage,
+)
 from shared.llm.metrics import RETRIES, record_usage
 from shared.llm.pool import Endpoint, EndpointPool
 from shared.settings import PoolSettings
@@ -75,11 +86,13 @@ class OpenAICompatBackend(LLMBackend):
                 except _RETRYABLE as exc:
                     self._failed(endpoint, exc)
                     last_error = exc
-                    continue
+                    if self._may_retry(exc, tried):
+                        continue
+                    break
                 self.pool.mark_success(endpoint)
             record_usage(self.label, request.task, reply.usage)
             return reply
-        raise LLMUnavailable(self._exhausted(last_error)) from last_error
+        raise self._exhausted(last_error, attempt + 1) from last_error
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         body = self._body(request, stream=True)
@@ -102,10 +115,12 @@ class OpenAICompatBackend(LLMBackend):
                         if delivered:
                             raise LLMStreamCut(f"{self.label}: stream from {endpoint.url} broke: {exc!r}") from exc
                         last_error = exc
-                        continue
+                        if self._may_retry(exc, tried):
+                            continue
+                        break
                 self.pool.mark_success(endpoint)
                 return
-        raise LLMUnavailable(self._exhausted(last_error)) from last_error
+        raise self._exhausted(last_error, attempt + 1) from last_error
 
     async def _stream_once(self, url: str, body: dict[str, Any], request: ChatRequest) -> AsyncGenerator[str, None]:
         async with self._client.stream("POST", url + CHAT_PATH, json=body, headers=_headers(request)) as response:
@@ -165,9 +180,14 @@ class OpenAICompatBackend(LLMBackend):
         if not (busy or isinstance(exc, httpx.PoolTimeout)):
             self.pool.mark_failure(endpoint)
 
-    def _exhausted(self, last_error: Exception | None) -> str:
-        attempts = self._settings.max_retries + 1
-        return f"{self.label}: no endpoint answered in {attempts} attempt(s); last error: {last_error!r}"
+    def _may_retry(self, exc: Exception, tried: set[str]) -> bool:
+        """A read timeout is retried on another endpoint only: the one that timed out may still be generating
+        (its connection is closed, but a server may notice late), and a slow model is as slow the second time."""
+        return not isinstance(exc, httpx.ReadTimeout) or self.pool.untried(tried)
+
+    def _exhausted(self, last_error: Exception | None, attempts: int) -> LLMUnavailable:
+        kind = LLMTimeout if isinstance(last_error, httpx.TimeoutException) else LLMUnavailable
+        return kind(f"{self.label}: no endpoint answered in {attempts} attempt(s); last error: {last_error!r}")
 
     async def ready(self) -> bool:
         return self.pool.ready()

@@ -19,6 +19,8 @@ from typing import TypedDict
 
 import httpx
 
+from shared.llm.base import LLMUnavailable
+from shared.llm.discovery import DnsDiscovery
 from shared.llm.metrics import EJECTIONS, ENDPOINT_IN_FLIGHT, ENDPOINT_UP
 from shared.settings import PoolSettings
 
@@ -68,6 +70,9 @@ class EndpointPool:
         self._health_task: asyncio.Task[None] | None = None
         for endpoint in self._endpoints:
             ENDPOINT_UP.labels(name, endpoint.url).set(1)
+        self._discovery = (
+            DnsDiscovery(settings.dns, settings.dns_interval_s, self.set_endpoints, pool=name) if settings.dns else None
+        )
 
     @contextlib.contextmanager
     def acquire(self, session_id: str | None = None, *, exclude: Collection[str] = ()) -> Iterator[Endpoint]:
@@ -87,6 +92,8 @@ class EndpointPool:
             in_flight.dec()
 
     def _choose(self, session_id: str | None, exclude: Collection[str]) -> Endpoint:
+        if not self._endpoints:
+            raise LLMUnavailable(f"llm pool {self.name}: no endpoint yet ({self._settings.dns} not resolved)")
         now = time.monotonic()
         live = [endpoint for endpoint in self._endpoints if not endpoint.ejected(now)]
         if not live:
@@ -100,12 +107,30 @@ class EndpointPool:
         rotated = candidates[start:] + candidates[:start]
         return min(rotated, key=lambda endpoint: endpoint.outstanding)
 
+    def untried(self, tried: Collection[str]) -> bool:
+        """Whether an endpoint in rotation is not among ``tried``."""
+        now = time.monotonic()
+        return any(not endpoint.ejected(now) and endpoint.url not in tried for endpoint in self._endpoints)
+
+    def set_endpoints(self, urls: Collection[str]) -> None:
+        """The endpoints DNS discovery found: those still there keep their state, new ones join in rotation
+        (a headless Service lists only ready pods), the others leave it. A request already on a removed one
+        holds its ``Endpoint`` and finishes there: a replica scaled down drains its streams first."""
+        current = {endpoint.url: endpoint for endpoint in self._endpoints}
+        for url in current.keys() - set(urls):
+            for gauge in (ENDPOINT_UP, ENDPOINT_IN_FLIGHT):
+                with contextlib.suppress(KeyError):  # a pod's address is not reused: no series left behind
+                    gauge.remove(self.name, url)
+        for url in set(urls) - current.keys():
+            ENDPOINT_UP.labels(self.name, url).set(1)
+        self._endpoints = [current.get(url) or Endpoint(url, self._settings.health_path) for url in urls]
+
     def mark_failure(self, endpoint: Endpoint) -> None:
         """Take the endpoint out of rotation for ``eject_s``."""
         now = time.monotonic()
         endpoint.consecutive_failures += 1
         endpoint.healthy = False
-        ENDPOINT_UP.labels(self.name, endpoint.url).set(0)
+        self._report(endpoint, up=False)
         if not endpoint.ejected(now):
             EJECTIONS.labels(self.name, endpoint.url).inc()
             log.warning("llm pool %s: ejecting %s for %.1fs", self.name, endpoint.url, self._settings.eject_s)
@@ -118,7 +143,12 @@ class EndpointPool:
         endpoint.consecutive_failures = 0
         endpoint.healthy = True
         endpoint.ejected_until = 0.0
-        ENDPOINT_UP.labels(self.name, endpoint.url).set(1)
+        self._report(endpoint, up=True)
+
+    def _report(self, endpoint: Endpoint, *, up: bool) -> None:
+        # Not for an endpoint discovery removed while a request was on it: its series is gone for good.
+        if endpoint in self._endpoints:
+            ENDPOINT_UP.labels(self.name, endpoint.url).set(int(up))
 
     def ready(self) -> bool:
         now = time.monotonic()
@@ -139,8 +169,9 @@ class EndpointPool:
 
     async def check_health(self) -> None:
         """Probe every endpoint once: answering ones return to rotation, silent ones are ejected."""
-        results = await asyncio.gather(*(self._answers(endpoint) for endpoint in self._endpoints))
-        for endpoint, answers in zip(self._endpoints, results, strict=True):
+        endpoints = list(self._endpoints)  # discovery may replace the list meanwhile
+        results = await asyncio.gather(*(self._answers(endpoint) for endpoint in endpoints))
+        for endpoint, answers in zip(endpoints, results, strict=True):
             if answers:
                 self.mark_success(endpoint)
             else:
@@ -159,10 +190,14 @@ class EndpointPool:
         return response.is_success
 
     def start(self) -> None:
+        if self._discovery is not None:
+            self._discovery.start()
         if self._health_task is None:
             self._health_task = asyncio.create_task(self._health_loop(), name=f"llm-health-{self.name}")
 
     async def aclose(self) -> None:
+        if self._discovery is not None:
+            await self._discovery.aclose()
         if self._health_task is not None:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

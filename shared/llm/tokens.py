@@ -196,7 +196,8 @@ def token_counter(settings: Settings, task: Task, http: httpx.AsyncClient | None
     if http is not None and pool is not None and pool.tokenize_path:
         tokenize = endpoint_tokenize(
             http,
-            pool.endpoints,
+            # A discovered pool's name reaches one of its replicas, which all count alike.
+            pool.endpoints or [f"http://{pool.dns}"],
             pool.tokenize_path,
             model=route.model or pool.model,
             headers={"Authorization": f"Bearer {pool.api_key}"} if pool.api_key else None,

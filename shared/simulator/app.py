@@ -115,6 +115,14 @@ class _StatsCollector(Collector):
         for name, (value, help_text) in counters.items():
             yield CounterMetricFamily(f"sim_{name}", help_text, value=value)
         yield GaugeMetricFamily("sim_in_flight", "Completions being answered now", value=state.in_flight)
+        # As vLLM names them, so that what reads vLLM's (its scale-down drain, dashboards, alerts) reads these
+        # under the compose sim profile. Every request is served at once here: none ever waits.
+        model = state.config.model_name
+        running = GaugeMetricFamily("vllm:num_requests_running", "Requests being answered", labels=["model_name"])
+        running.add_metric([model], state.in_flight)
+        waiting = GaugeMetricFamily("vllm:num_requests_waiting", "Requests queued (none here)", labels=["model_name"])
+        waiting.add_metric([model], 0)
+        yield from (running, waiting)
 
 
 class _StreamCut(Exception):

@@ -78,6 +78,19 @@ async def test_a_json_answer_cut_mid_body_is_a_502_and_never_cached(make_setting
     assert upstream.calls["/v1/summary"] == 2  # the cut answer was not stored
 
 
+async def test_the_clients_deadline_bounds_the_upstream_wait_and_travels_on(make_settings, upstream) -> None:
+    """A client may say how long it waits (X-Timeout-Ms): the gateway waits for its upstream no longer, less the
+    margin it keeps to answer, tells the upstream that budget, and its 504 names the deadline that fired."""
+    upstream.delay_s = 1.0
+    async with gateway(make_settings()) as (client, _):
+        response = await client.post("/v1/summary", json={"conversation": "用户：你好"}, headers={"X-Timeout-Ms": "500"})
+    assert response.status_code == 504
+    message = response.json()["error"]["message"]
+    assert message.startswith("gateway -> summary: waiting for the answer timed out: limit 0.")
+    assert "the caller's deadline (X-Timeout-Ms)" in message
+    assert 0 < int(upstream.requests[-1]["headers"]["x-timeout-ms"]) <= 300
+
+
 async def test_unknown_route_404_and_wrong_method_405(make_settings) -> None:
     async with gateway(make_settings()) as (client, _):
         unknown = await client.post("/v1/nope", json={})

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.tier1.cache import ResponseCache, prompts_fingerprint
+from gateway.tier1.cache import Entry, ResponseCache
 from gateway.tier1.routes import CachePolicy, Route
 from shared.cache import MemoryCache
+from shared.live_prompts import PromptLibrary, prompt_packages
 from shared.llm.chunking import split_chunks
+from shared.prompts import Prompt, load_prompt
 from shared.settings import Settings, Task, TaskRoute
 from shared.sse import read_events
 
@@ -110,32 +114,84 @@ async def test_an_upstream_error_is_never_stored(redis_settings, upstream) -> No
     assert upstream.calls["/v1/summary"] == 2
 
 
-def _key(settings: Settings, prompts: str = "p1", body: bytes = b'{"a": 1}') -> str | None:
+SERVICES = prompt_packages("services")
+PACKAGED_SUMMARY = load_prompt("services.summary", "summary").text
+
+
+def _key(settings: Settings, prompts: PromptLibrary | None = None, body: bytes = b'{"a": 1}') -> str | None:
     route = Route(path="/v1/summary", upstream="summary", tasks=[Task.SUMMARY], cache=CachePolicy(ttl_s=60))
-    return ResponseCache(MemoryCache("t"), settings, prompts).key(route, "POST", "summary:/v1/summary?", body)
+    responses = ResponseCache(MemoryCache("t"), settings, prompts or PromptLibrary(SERVICES))
+    return responses.key(route, "POST", "summary:/v1/summary?", body)
 
 
-def test_the_key_follows_prompts_and_models() -> None:
+async def test_the_key_follows_the_live_prompts_and_the_models(tmp_path: Path) -> None:
     def make(**values: Any) -> Settings:
         return Settings(_env_file=None, **values)
 
     base = _key(make())
     assert base == _key(make())
-    assert base != _key(make(), prompts="p2")
+    overridden = PromptLibrary(SERVICES, folder=tmp_path)
+    await overridden.refresh()
+    assert _key(make(), overridden) == base, "no override yet: the packaged prompts"
+    (tmp_path / "summary").mkdir()
+    (tmp_path / "summary" / "summary.txt").write_text(PACKAGED_SUMMARY + "\nBe brief.\n")
+    await overridden.refresh()
+    assert _key(make(), overridden) != base
+    (tmp_path / "summary" / "summary.txt").unlink()
+    await overridden.refresh()
+    assert _key(make(), overridden) == base, "the override removed: the packaged prompt again"
     other_model = {Task.SUMMARY: TaskRoute(backend="bedrock", model="claude")}
     assert base != _key(make(llm_tasks=other_model))
     assert base == _key(make(llm_tasks={Task.DIALOG: TaskRoute(backend="bedrock")}))  # another task's model
     assert _key(make(), body=b"not json") is None
 
 
-def test_prompts_fingerprint_covers_every_prompt_file(tmp_path, monkeypatch) -> None:
+def test_the_fingerprint_covers_every_packaged_prompt_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "fakeservices"
     (package / "intent" / "prompts").mkdir(parents=True)
     (package / "__init__.py").write_text("")
+    (package / "intent" / "__init__.py").write_text("")
     prompt = package / "intent" / "prompts" / "intent.txt"
     prompt.write_text("classify $text")
     monkeypatch.syspath_prepend(str(tmp_path))
-    before = prompts_fingerprint("fakeservices")
+    assert prompt_packages("fakeservices") == ["fakeservices.intent"]
+    before = PromptLibrary(["fakeservices.intent"]).fingerprint()
     prompt.write_text("classify carefully $text")
-    assert prompts_fingerprint("fakeservices") != before
-    assert prompts_fingerprint() == prompts_fingerprint()
+    assert PromptLibrary(["fakeservices.intent"]).fingerprint() != before
+    assert PromptLibrary(SERVICES).fingerprint() == PromptLibrary(SERVICES).fingerprint()
+
+
+async def test_an_answer_written_with_a_prompt_that_is_not_live_is_not_stored() -> None:
+    """A service that reloaded later than the gateway answers with the previous prompt: that answer must not
+    be kept under the key of the new one."""
+    cache, library = MemoryCache("t"), PromptLibrary(SERVICES)
+    responses = ResponseCache(cache, Settings(_env_file=None), library)
+    live = library.book("summary").get("summary").version
+    stale = Prompt("summary", "an earlier text").version
+    json_answer = {"summary": {"用户问题": "x"}, "engine": "llm"}
+    answers = {
+        "stale json": (Entry("application/json", body=json.dumps({**json_answer, "prompt_version": stale})), False),
+        "live json": (Entry("application/json", body=json.dumps({**json_answer, "prompt_version": live})), True),
+        "local json": (Entry("application/json", body=json.dumps({**json_answer, "prompt_version": None})), True),
+        "stale stream": (Entry("text/event-stream", events=(("token", {"text": "x"}), ("done", {"copy": "x", "prompt_version": stale}))), False),
+        "live stream": (Entry("text/event-stream", events=(("token", {"text": "x"}), ("done", {"copy": "x", "prompt_version": live}))), True),
+    }
+    for key, (entry, kept) in answers.items():
+        await responses.finish(await responses.begin(key, 1.0), entry, 60)
+        assert (await cache.get(f"resp:{key}") is not None) == kept, key
+
+
+async def test_a_prompt_edited_while_the_gateway_runs_moves_the_key(redis_settings, upstream, tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    (folder / "summary").mkdir(parents=True)
+    async with gateway(redis_settings(prompts_dir=folder, prompts_reload_interval_s=0.05)) as (client, _):
+        before = [(await client.post("/v1/summary", json=SUMMARY)).headers["x-cache"] for _ in range(2)]
+        (folder / "summary" / "summary.txt").write_text(PACKAGED_SUMMARY + "\nAnswer briefly.\n")
+        deadline = time.monotonic() + 30
+        while (edited := await client.post("/v1/summary", json=SUMMARY)).headers["x-cache"] == "hit":
+            assert time.monotonic() < deadline, "the gateway never took the edited prompt"
+            await asyncio.sleep(0.05)
+        again = await client.post("/v1/summary", json=SUMMARY)
+    assert before == ["miss", "hit"]
+    assert (edited.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+    assert upstream.calls["/v1/summary"] == 2

@@ -48,7 +48,7 @@ async def test_route_table_reloads_and_a_broken_version_keeps_the_last(make_sett
         assert echoed.json()["reply"] == "one two three four five six"
 
         path.write_text("routes: [{path: /v1/echo, upstream: nowhere}]")
-        with caplog.at_level(logging.ERROR, logger="gateway.tier1.watch"):
+        with caplog.at_level(logging.ERROR, logger="shared.watch"):
             assert (await client.post("/v1/echo", json={})).status_code == 200
         assert "does not load" in caplog.text
 

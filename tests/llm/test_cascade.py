@@ -122,10 +122,11 @@ async def test_the_local_answer_is_computed_once_when_judged_then_used_as_the_fa
 
 
 # --------------------------------------------------------------------------- unusable replies and failures
-async def test_an_unusable_reply_is_retried_once_with_the_same_prompt() -> None:
+async def test_without_a_repair_an_unusable_reply_is_not_retried(counted) -> None:
+    # The same prompt again (at temperature 0, the same reply) would only spend the caller's time.
     llm = Routed(["seven", "42"])
-    assert await ask(llm) == Answer(42, "llm")
-    assert llm.calls == [PROMPT, PROMPT]
+    assert await ask(llm) == Answer(7, "local")
+    assert llm.calls == [PROMPT] and counted(Task.INTENT) == {("local", "llm_fallback"): 1}
 
 
 async def test_repair_retries_with_the_rejected_reply_and_what_was_wrong() -> None:
@@ -142,7 +143,7 @@ async def test_repair_retries_with_the_rejected_reply_and_what_was_wrong() -> No
 @pytest.mark.parametrize(("retries", "calls"), [(1, 2), (0, 1)])
 async def test_a_reply_still_unusable_after_the_retries_falls_back_to_local(retries, calls, counted) -> None:
     llm = Routed(["seven", "eight"])
-    assert await ask(llm, retries=retries) == Answer(7, "local")
+    assert await ask(llm, retries=retries, repair=lambda problem: problem.reason) == Answer(7, "local")
     assert len(llm.calls) == calls and counted(Task.INTENT) == {("local", "llm_fallback"): 1}
 
 
@@ -264,8 +265,11 @@ def judged(text: str) -> int | Unusable:
 
 
 async def test_each_reply_is_counted_by_its_verdict(verdicts) -> None:
-    assert await ask(Routed(["x", "42"]), parse=judged) == Answer(42, "llm")
-    assert await ask(Routed(["3", "5"]), parse=judged) == Answer(7, "local")
+    def repair(problem: Unusable) -> str:
+        return problem.reason
+
+    assert await ask(Routed(["x", "42"]), parse=judged, repair=repair) == Answer(42, "llm")
+    assert await ask(Routed(["3", "5"]), parse=judged, repair=repair) == Answer(7, "local")
     assert verdicts(Task.INTENT) == {"unusable": 1, "accepted": 1, "inconsistent": 2}
 
 

@@ -169,6 +169,8 @@ async def test_health_models_and_metrics(http: httpx.AsyncClient, sim_a: Sim) ->
         "sim_errors_total 1.0",
         "sim_cancelled_total 0.0",
         "sim_in_flight 0.0",
+        'vllm:num_requests_running{model_name="sim-a"} 0.0',
+        'vllm:num_requests_waiting{model_name="sim-a"} 0.0',
     ):
         assert line in metrics.splitlines()
 

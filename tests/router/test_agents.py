@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from gateway.router.tree import Node, TaskTree
+from shared.prompts import load_prompt
 from tests.router.conftest import CHAT_REPLY, NLU_REPLY, NLU_TTFT_MS, MiniSuite
 
 
@@ -74,6 +75,13 @@ def test_shopping_turn_streams_stages_in_order_with_nlu_concurrent(mini_suite: M
     assert data["products"]["products"] and data["done"]["reply"] == "".join(
         payload["text"] for name, payload in events if name == "token"
     )
+    # Each stage an LLM answered names the prompt it answered with.
+    assert data["done"]["engines"] == {"intent": "llm", "extraction": "llm", "dialog": "llm"}
+    assert data["done"]["prompt_versions"] == {
+        "intent": load_prompt("services.intent", "intent").version,
+        "extraction": load_prompt("services.extraction", "extraction").version,
+        "dialog": load_prompt("services.dialog", "guide").version,
+    }
     # Intent and extraction asked the LLM together: each request reached the simulator before the other ended
     # (each takes NLU_TTFT_MS there), where a pipeline would have sent the second only after the first.
     nlu = mini_suite.stats(mini_suite.nlu_sim)

@@ -14,6 +14,7 @@ import services.copywriting.app as copy_app
 from services.copywriting.app import create_app
 from shared.lexicon import invented_numbers, sentiment
 from shared.llm import LLMUnavailable
+from shared.prompts import load_prompt
 from shared.text import is_chinese
 from tests.conftest import app_client
 from tests.services.conftest import FakeLLM, parse_sse, user
@@ -148,7 +149,7 @@ async def test_llm_copy_is_used_when_it_passes_the_check(settings, fake_llm) -> 
     good = "华为Mate 60 Pro：5000毫安时大电池，出差一天一充就够，售价6499元。"
     llm = fake_llm([good])
     body = (await post(settings, {"product": PHONE_ZH, "messages": [user("续航要好")]})).json()
-    assert body == {"copy": good, "engine": "llm"}
+    assert body == {"copy": good, "engine": "llm", "prompt_version": load_prompt("services.copywriting", "copywriting").version}
     system, data = llm.calls[0]
     assert (system.role, data.role) == ("system", "user")
     assert "120 Chinese characters" in system.content and "续航要好" not in system.content

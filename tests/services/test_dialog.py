@@ -16,6 +16,7 @@ from services.dialog.engine import HISTORY_TURNS
 from shared.engines.constraints import Currencies
 from shared.lexicon import invented_numbers
 from shared.llm import LLMStreamCut, LLMUnavailable
+from shared.prompts import load_prompt
 from shared.schemas import Message, MessageDict
 from shared.settings import Settings, get_settings
 from shared.sse import EventStreamResponse
@@ -561,7 +562,10 @@ async def test_llm_stream_is_relayed_with_products_and_window_in_the_prompt(sett
     tokens = "".join(d["text"] for k, d in events if k == "token")
     assert tokens == "The Galaxy S24 Ultra has a 200MP camera."  # the "Shopping Guide:" prefix is dropped
     usage = {"prompt_tokens": len(llm.calls[0]), "completion_tokens": 4, "estimated": False}
-    assert events[-1] == ("done", {"reply": tokens, "engine": "llm", "finish_reason": "stop", "usage": usage})
+    version = load_prompt("services.dialog", "guide").version
+    assert events[-1] == (
+        "done", {"reply": tokens, "engine": "llm", "finish_reason": "stop", "prompt_version": version, "usage": usage}
+    )
     system, *chat = llm.calls[0]
     assert system.role == "system"
     assert '"name":"Galaxy S24 Ultra"' in system.content and '"price":4999' in system.content
@@ -598,11 +602,15 @@ async def test_llm_non_streamed_answer_and_fallback(settings, fake_llm) -> None:
     answer = (await post(settings, body)).json()
     usage = {"prompt_tokens": 2, "completion_tokens": 8, "estimated": False}  # the system prompt and "hi"; 8 words
     assert answer == {
-        "reply": "Hello! Anything you'd like to shop for today?", "engine": "llm", "finish_reason": "stop", "usage": usage
+        "reply": "Hello! Anything you'd like to shop for today?",
+        "engine": "llm",
+        "finish_reason": "stop",
+        "usage": usage,
+        "prompt_version": load_prompt("services.dialog", "chat").version,
     }
     fake_llm(replies=[LLMUnavailable("down")])
     fallback = (await post(settings, body)).json()
-    assert fallback["engine"] == "local" and "Hi there" in fallback["reply"]
+    assert fallback["engine"] == "local" and "Hi there" in fallback["reply"] and fallback["prompt_version"] is None
     llm = fake_llm(replies=["unused"])
     forced = (await post(settings, {**body, "engine": "local"})).json()
     assert forced["engine"] == "local" and llm.calls == []

@@ -17,6 +17,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.dialog.engine import drop_guide_prefix
+from shared.prompts import load_prompt
 from shared.settings import PoolSettings, Settings, Task, TaskRoute
 from shared.simulator import SimConfig, run_in_thread
 from shared.simulator import create_app as create_simulator
@@ -178,7 +179,7 @@ def test_a_summary_the_dialog_contradicts_is_rejected(suite: Suite) -> None:
     assert len(requests) == 2 and "是否负面情绪" in requests[1][-1]["content"], "the repair says what was wrong"
     suite.script(script=[summary("是", "是"), summary("是", "否")])  # "I don't accept" summarised as accepted
     answer = suite.post("summary", "/v1/summary", {"conversation": ANGRY, "engine": "llm"}).json()
-    assert answer == {"summary": json.loads(summary("是", "否")), "engine": "llm"}
+    assert answer == {"summary": json.loads(summary("是", "否")), "engine": "llm", "prompt_version": load_prompt("services.summary", "summary").version}
     assert verdict("summary", "inconsistent") == before + 3
 
 

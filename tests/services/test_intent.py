@@ -107,7 +107,7 @@ def test_llm_answer_parsing_tolerates_prose_and_near_misses() -> None:
     [
         (0.0, "", "local", 0),  # confident enough: the LLM is not asked
         (1.0, '<response>{"category": "specific brand", "reason": "x", "aim": "", "scene": ""}</response>', "llm", 1),
-        (1.0, "no json", "local", 2),  # unparseable twice (one retry): falls back to the local answer
+        (1.0, "no json", "local", 2),  # unparseable twice (one repair round): falls back to the local answer
     ],
 )
 async def test_cascade_asks_the_llm_only_when_unsure(threshold, reply, engine, llm_calls) -> None:
@@ -118,6 +118,22 @@ async def test_cascade_asks_the_llm_only_when_unsure(threshold, reply, engine, l
     recogniser = IntentRecogniser(llm, LocalIntentEngine(), threshold)
     answer = await recogniser.recognise([Message(role="user", content="Do you have any Samsung phones?")], "auto")
     assert answer.engine == engine and len(llm.calls) == llm_calls
+
+
+async def test_the_retry_tells_the_model_what_was_wrong() -> None:
+    """A retry changes something: the rejected reply and the reason it was rejected follow the prompt (the
+    same prompt again, at temperature 0, would get the same reply)."""
+    from services.intent.engine import IntentRecogniser, LocalIntentEngine
+    from shared.schemas import Message
+
+    good = '<response>{"category": "specific brand", "reason": "x", "aim": "", "scene": ""}</response>'
+    llm = FakeLLM(['<response>{"category": "weather"}</response>', good])
+    recogniser = IntentRecogniser(llm, LocalIntentEngine(), 1.0)
+    answer = await recogniser.recognise([Message(role="user", content="Do you have any Samsung phones?")], "llm")
+    assert answer.engine == "llm" and answer.intent == "specific brand"
+    first, second = llm.calls
+    assert second[: len(first)] == first and second[len(first)].content == '<response>{"category": "weather"}</response>'
+    assert "no known category in the answer" in second[-1].content and "specific brand" in second[-1].content
 
 
 def test_multi_turn_and_scene() -> None:

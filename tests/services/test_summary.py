@@ -17,6 +17,7 @@ from services.summary.app import create_app
 from services.summary.engine import LocalSummariser
 from services.summary.schemas import parse_transcript
 from shared.llm import LLMUnavailable
+from shared.prompts import load_prompt
 from shared.settings import PROJECT_ROOT
 from tests.conftest import app_client
 from tests.services.conftest import FakeLLM
@@ -228,7 +229,7 @@ GOOD = '{"用户问题": "购买的商品未收到，请求查询物流", "客�
 async def test_llm_json_is_used(settings, fake_llm) -> None:
     llm = fake_llm([f"```json\n{GOOD}\n```"])
     body = (await summarise(settings, {"conversation": PARCEL_DIALOG})).json()
-    assert body == {"summary": json.loads(GOOD), "engine": "llm"}
+    assert body == {"summary": json.loads(GOOD), "engine": "llm", "prompt_version": load_prompt("services.summary", "summary").version}
     system, data = llm.calls[0]
     assert system.role == "system" and "订单号是123456789" not in system.content
     assert data.role == "user" and "订单号是123456789" in data.content  # the transcript, as JSON data

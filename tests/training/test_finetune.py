@@ -29,7 +29,8 @@ SUMMARY = CONFIGS / "qwen2_5_1_5b_summary_sft.yaml"
 PREDICT = CONFIGS / "qwen2_5_1_5b_summary_predict.yaml"
 MERGE = CONFIGS / "merge_guide_lora.yaml"
 TRAINING = (FULL, LORA, SUMMARY)
-K8S_VLLM = PROJECT_ROOT / "deploy" / "k8s" / "vllm.yaml"
+K8S_VLLM = PROJECT_ROOT / "deploy" / "k8s" / "base" / "vllm.yaml"
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 ROLE = "arn:aws:iam::111122223333:role/sagemaker-finetune"
 
 
@@ -309,9 +310,14 @@ def test_k8s_vllm_serves_the_serving_config() -> None:
     assert args == serving.args(config, lora="--enable-lora" in args)
 
 
+def test_compose_vllm_serves_the_serving_config() -> None:
+    args = yaml.safe_load(COMPOSE.read_text("utf-8"))["services"]["vllm"]["command"]
+    assert args == serving.args(serving.load(), lora="--enable-lora" in args)
+
+
 def test_the_platform_pool_asks_for_the_served_model(monkeypatch: pytest.MonkeyPatch) -> None:
     config = serving.load()
-    k8s_env = yaml.safe_load((PROJECT_ROOT / "deploy" / "k8s" / "config.yaml").read_text("utf-8"))["data"]
+    k8s_env = yaml.safe_load((PROJECT_ROOT / "deploy" / "k8s" / "base" / "config.yaml").read_text("utf-8"))["data"]
     for key in [k for k in os.environ if k.startswith("SG_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("SG_LLM_POOLS", k8s_env["SG_LLM_POOLS"])

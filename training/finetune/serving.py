@@ -1,6 +1,6 @@
 """What the vLLM GPU pool serves (``configs/vllm_serving.yaml``) as the OpenAI server's arguments.
 
-The manifests (deploy/k8s/vllm.yaml) carry these arguments; ``python -m training.finetune serve-args``
+The manifests (deploy/k8s/base/vllm.yaml) carry these arguments; ``python -m training.finetune serve-args``
 prints them, and the tests check that the manifests and the platform's pool settings agree with them.
 """
 

@@ -1,4 +1,4 @@
-"""Config files that change without a restart: the route table and the tenants file."""
+"""Config files that change without a restart: the gateway's route table and tenants file, the prompt overrides."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _signature(path: Path) -> tuple[int, int, int]:
+def file_signature(path: Path) -> tuple[int, int, int]:
     # Size and inode as well as mtime: editors that save by rename, or two writes in one mtime tick.
     stat = os.stat(path)
     return stat.st_mtime_ns, stat.st_size, stat.st_ino
@@ -36,7 +36,7 @@ class WatchedFile(Generic[T]):
         self.path = path
         self.interval_s = interval_s
         self._parse = parse
-        self._signature: tuple[int, int, int] | None = _signature(path)
+        self._signature: tuple[int, int, int] | None = file_signature(path)
         self._value = parse(yaml.safe_load(path.read_text("utf-8")))
         self._checked = time.monotonic()
 
@@ -49,7 +49,7 @@ class WatchedFile(Generic[T]):
 
     def _reload(self) -> None:
         try:
-            signature: tuple[int, int, int] | None = _signature(self.path)
+            signature: tuple[int, int, int] | None = file_signature(self.path)
         except OSError as exc:
             signature = None
             if self._signature is not None:

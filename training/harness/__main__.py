@@ -1,0 +1,5 @@
+import sys
+
+from training.harness.cli import main
+
+sys.exit(main())
