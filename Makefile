@@ -33,12 +33,17 @@ test: install models
 eval: install models
 	$(BIN)/python -m training.harness $(ARGS)
 
-# Local engines (latency p50/p95, RSS, build time); catalog recall at 10k products and ingestion
-# throughput; a shopping turn's time to first token, task tree against the seed's sequential order.
-bench: install models
-	$(BIN)/python -m training.bench
-	$(BIN)/python -m training.bench_catalog
-	$(BIN)/python -m training.bench_turn
+# Local engines (latency p50/p95, RSS); catalog recall at 10k products and ingestion throughput; a shopping
+# turn's time to first token, task tree against the seed's sequential order; the tier-1 gateway against a plain
+# hop and LiteLLM (the bench extra), and by worker processes. Each part shows its progress; results in
+# var/bench/bench.json. ARGS="--build-time" adds a build from scratch, ARGS="--parts gateway" runs one part.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: install models $(BENCH_STAMP)
+	$(BIN)/python -m training.bench $(ARGS)
 
 # Products and guides into the knowledge base (default: the shipped sample); idempotent. With the embedded
 # store, stop `make run` first. e.g. make ingest ARGS="--products x.jsonl --guides dir/ --prune"

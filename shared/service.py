@@ -42,6 +42,8 @@ from shared.drain import DRAIN_KEY, SHUTDOWN, SHUTDOWN_MESSAGE, Drain, drain_of
 from shared.schemas import ErrorResponse
 from shared.settings import Settings, get_settings
 from shared.telemetry import REQUEST_ID_HEADER, RequestContextMiddleware, metrics_response, request_id_var
+from shared.tracing import enabled as tracing_enabled
+from shared.tracing import instrument_app
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,13 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc)
+
+
+def error_response(exc: StarletteHTTPException | BodyRefused) -> JSONResponse:
+    """The answer the app's handlers give these, for pure ASGI code that runs outside them."""
+    if isinstance(exc, BodyRefused):
+        return _body_refusal(exc)
     return JSONResponse(
         error_body("http_error", str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
@@ -388,7 +397,9 @@ def create_app(
     if guard_bodies:  # inside the request context: a refusal carries the request id
         app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth)
     app.add_middleware(RequestLifecycle, service=name)
-    app.add_middleware(RequestContextMiddleware, service=name)
+    app.add_middleware(RequestContextMiddleware, service=name, traced=tracing_enabled(settings))
+    if tracing_enabled(settings):  # outermost: the server span holds the whole request, its id set inside
+        instrument_app(app, settings, name)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyRefused, _body_refused)  # raised where an app reads a body itself

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
     log_json: bool = True
+    # OpenTelemetry traces (shared/tracing.py): an OTLP/HTTP collector's base URL (http://collector:4318), spans
+    # going to <it>/v1/traces. Unset: no tracing at all, nothing installed.
+    otel_endpoint: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
     # Real labelled shopping and customer-service data for `make eval` (training.eval_realdata), kept outside
     # the repository: the checkout's parent holds shared/realdata. Absent: that report is skipped.

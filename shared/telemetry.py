@@ -13,6 +13,8 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.tracing import annotate_request
+
 REQUEST_ID_HEADER = "X-Request-ID"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -62,9 +64,10 @@ class RequestContextMiddleware:
     Pure ASGI so streamed responses pass through untouched.
     """
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, traced: bool = False) -> None:
         self.app = app
         self.service = service
+        self.traced = traced  # the id goes on the request's server span (shared.tracing)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,6 +76,8 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode())
         request_id = incoming.decode("latin-1")[:128] if incoming else new_request_id()
         token = request_id_var.set(request_id)
+        if self.traced:
+            annotate_request(self.service, request_id)
         started = time.perf_counter()
         status = 500
 

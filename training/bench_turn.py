@@ -12,8 +12,10 @@ import contextlib
 import statistics
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
+from tqdm import tqdm
 
 from shared.events import StreamEvent
 from shared.settings import PoolSettings, Settings, Task, TaskRoute
@@ -68,10 +70,10 @@ def _turn(client: httpx.Client, router: str) -> tuple[float, float]:
     return first_token, time.perf_counter() - started
 
 
-def _measure(concurrent: bool, turns: int) -> tuple[list[float], list[float]]:
+def _measure(concurrent: bool, turns: int, label: str) -> tuple[list[float], list[float]]:
     with _router(concurrent) as router, httpx.Client(timeout=30) as client:
         _turn(client, router)  # warm-up: connections, first imports
-        samples = [_turn(client, router) for _ in range(turns)]
+        samples = [_turn(client, router) for _ in tqdm(range(turns), desc=f"  {label}", unit="turn", leave=False)]
     return [s[0] for s in samples], [s[1] for s in samples]
 
 
@@ -79,20 +81,33 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
 
 
+def run(turns: int = 20) -> dict[str, Any]:
+    orders: dict[str, dict[str, float]] = {}
+    for label, concurrent in (("sequential order", False), ("task tree (concurrent)", True)):
+        ttft, total = _measure(concurrent, turns, label)
+        orders[label] = {"ttft_p50_ms": _p(ttft, 50), "ttft_p95_ms": _p(ttft, 95), "total_p50_ms": _p(total, 50)}
+    return {"turns": turns, "orders": orders}
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        f"shopping turn, {report['turns']} streamed turns each; simulator: intent and extraction TTFT {NLU_TTFT_MS} "
+        f"ms, dialog TTFT {DIALOG_TTFT_MS} ms, {DIALOG_ITL_MS} ms/token",
+        f"{'order':<24}{'TTFT p50':>10}{'TTFT p95':>10}{'total p50':>11}",
+    ]
+    for label, r in report["orders"].items():
+        lines.append(f"{label:<24}{r['ttft_p50_ms']:>8.0f}ms{r['ttft_p95_ms']:>8.0f}ms{r['total_p50_ms']:>9.0f}ms")
+    orders = report["orders"]
+    saved = orders["sequential order"]["ttft_p50_ms"] - orders["task tree (concurrent)"]["ttft_p50_ms"]
+    lines.append(f"the task tree reaches the first token {saved:.0f} ms sooner at the median")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=20)
     args = parser.parse_args()
-    print(f"shopping turn, {args.turns} streamed turns each; simulator: intent and extraction TTFT {NLU_TTFT_MS} ms, "
-          f"dialog TTFT {DIALOG_TTFT_MS} ms, {DIALOG_ITL_MS} ms/token")
-    print(f"{'order':<24}{'TTFT p50':>10}{'TTFT p95':>10}{'total p50':>11}")
-    results = {}
-    for label, concurrent in (("sequential order", False), ("task tree (concurrent)", True)):
-        ttft, total = _measure(concurrent, args.turns)
-        results[label] = _p(ttft, 50)
-        print(f"{label:<24}{_p(ttft, 50):>8.0f}ms{_p(ttft, 95):>8.0f}ms{_p(total, 50):>9.0f}ms")
-    saved = results["sequential order"] - results["task tree (concurrent)"]
-    print(f"the task tree reaches the first token {saved:.0f} ms sooner at the median")
+    print(render(run(args.turns)))
 
 
 if __name__ == "__main__":

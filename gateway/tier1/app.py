@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -21,6 +22,7 @@ from gateway.tier1.cache import CACHE_HEADER, ResponseCache
 from gateway.tier1.dispatch import dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
+from gateway.tier1.passthrough import Passthrough
 from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
@@ -140,6 +142,11 @@ def find_turn(scope: Scope) -> tuple[TurnSlots, Route] | None:
     return (state.turns, route) if route.llm else None
 
 
+def _own_paths() -> list[str]:
+    """The /v1/ paths this app answers itself; every other one is routed (``Passthrough``)."""
+    return [route.path for route in router.routes if isinstance(route, APIRoute) and route.endpoint is not routed]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # No body guard: read_body checks bodies after admission, within max_body_bytes.
@@ -149,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         resources=resources,
         guard_bodies=False,
-        middleware=[Middleware(ShedTurns, find=find_turn)],
+        middleware=[Middleware(ShedTurns, find=find_turn), Middleware(Passthrough, own=_own_paths())],
     )
     app.mount("/static", StaticFiles(directory=settings.gateway_static_dir, check_dir=False), name="static")
     app.add_middleware(

@@ -21,6 +21,7 @@ cache (no Redis) every replica counts alone.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -97,6 +98,9 @@ class RateLimiter:
         self.cache = cache
         self.window_s = settings.gateway_rate_limit_window_s
         self.llm_tasks = settings.llm_tasks
+        # Entries unique across replicas without a random draw (a syscall) per request: this limiter's own
+        # prefix, then a serial number.
+        self._entries = (f"{uuid.uuid4().hex[:16]}{n:x}" for n in itertools.count())
 
     def _reservation_for(self, route: Route, limit: RateLimit) -> int:
         if limit.tokens_per_request is not None:
@@ -105,7 +109,7 @@ class RateLimiter:
 
     async def admit(self, principal: Principal, route: Route, limit: RateLimit) -> Reservation:
         """Count this request in its window; 429 with Retry-After when that would break a limit."""
-        reservation = Reservation(f"rl:{principal.key_id}:{route.path}", uuid.uuid4().hex)
+        reservation = Reservation(f"rl:{principal.key_id}:{route.path}", next(self._entries))
         max_tokens = limit.tokens_per_minute if route.llm else None
         if limit.requests_per_minute is None and max_tokens is None:
             return reservation

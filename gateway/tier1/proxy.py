@@ -13,13 +13,17 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+import anyio
 import httpx
 from fastapi import HTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.tier1.routes import Route
 from shared.deadline import DEADLINE_HEADER, DeadlineExceeded, timed_out
 from shared.events import StreamEvent
 from shared.http import TENANT_HEADER, describe_failure
+from shared.service import error_body
 from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, shutdown_frame, sse_frame
 
 log = logging.getLogger(__name__)
@@ -116,12 +120,51 @@ class Transcript:
         return bool(self.events) and self.events[-1][0] == StreamEvent.DONE and StreamEvent.ERROR not in names
 
 
+class WholeAnswer(Response):
+    """An answer of known length, up to ``MAX_KEPT_BYTES`` and no event stream (a JSON body): read whole, then
+    sent in one message with its length. A stream relayed would cost a task group, a generator and a chunked
+    body per request, for an answer the client reads whole anyway; and an upstream that fails while it sends
+    it still gets a 502 here, not a cut body."""
+
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        transcript: Transcript,
+        on_end: Callable[[Transcript], Awaitable[None]],
+        headers: Mapping[str, str],
+    ) -> None:
+        super().__init__(status_code=upstream.status_code, headers=headers)
+        self.upstream = upstream
+        self.transcript = transcript
+        self.on_end = on_end
+        self.kept = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            try:
+                body = await self.upstream.aread()
+            except httpx.HTTPError as exc:
+                log.warning("upstream %s cut its answer: %s", self.upstream.request.url, exc.__class__.__name__)
+                failed = error_body("upstream_error", "the upstream stopped while it answered; try again")
+                await JSONResponse(failed, status_code=502)(scope, receive, send)
+                return
+            self.transcript.keep(body)
+            self.transcript.finished = True
+            self.body = body
+            self.init_headers(self.kept)  # its length, now known
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.upstream.aclose()
+                await self.on_end(self.transcript)
+
+
 def relay(
     upstream: httpx.Response,
     on_end: Callable[[Transcript], Awaitable[None]],
     headers: Mapping[str, str] | None = None,
     keep_body: bool = False,
-) -> ClosingStreamingResponse:
+) -> Response:
     """The upstream answer as the client's response; ``on_end`` gets the transcript once it is over."""
     transcript = Transcript(
         status=upstream.status_code,
@@ -129,6 +172,10 @@ def relay(
         event_stream=is_event_stream(upstream),
         body=bytearray() if keep_body else None,
     )
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP}
+    length: str = upstream.headers.get("content-length", "")
+    if not transcript.event_stream and length.isdigit() and int(length) <= MAX_KEPT_BYTES:
+        return WholeAnswer(upstream, transcript, on_end, {**kept, **(headers or {})})
     url = str(upstream.request.url)
 
     async def events() -> AsyncGenerator[str, None]:
@@ -155,7 +202,6 @@ def relay(
         await upstream.aclose()
         await on_end(transcript)
 
-    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP}
     return ClosingStreamingResponse(
         events() if transcript.event_stream else raw(),
         on_close=close,

@@ -40,7 +40,7 @@ class GatewayState(CachedState):
         return self.tokens[route.tasks[0] if route.tasks else Task.DIALOG]
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:  # async: FastAPI runs a plain def in its thread pool
     return app_state(request, GatewayState)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from botocore.client import BaseClient
+from opentelemetry import trace
 
 from shared.deadline import DEADLINE_HEADER, wait_s
 from shared.llm.base import (
@@ -30,6 +31,8 @@ from shared.llm.openai_compat import OpenAICompatBackend
 from shared.llm.pool import EndpointSnapshot
 from shared.llm.tokens import TokenCounter, token_counter
 from shared.settings import Settings, Task, TaskRoute
+from shared.telemetry import request_id_var
+from shared.tracing import TRACER_NAME, LLMCallSpan, instrument_client
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,9 @@ class LLMClient:
         self._settings = settings
         self._local = LocalBackend()
         self._pools = {name: OpenAICompatBackend(name, pool) for name, pool in settings.llm_pools.items()}
+        for backend in self._pools.values():  # traceparent to the model servers (vLLM joins the trace)
+            instrument_client(backend.http, settings)
+        self._tracer = trace.get_tracer(TRACER_NAME) if settings.otel_endpoint else None
         self._counters: dict[Task, TokenCounter] = {}
         self._bedrock = (
             BedrockBackend(settings, client=bedrock_client)
@@ -90,17 +96,21 @@ class LLMClient:
         """The whole reply. ``max_tokens`` is at most the route's; ``meter`` gets the reply's usage."""
         sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
         label, backend, request = self._prepare(task, messages, session_id, request_id, sampling)
+        span = self._span(label, request)
         started = time.perf_counter()
         outcome = "ok"
+        usage: Usage | None = None
         try:
             try:
                 async with asyncio.timeout(request.timeout_s):
-                    reply = await backend.complete(request)
+                    with span.current():
+                        reply = await backend.complete(request)
             except TimeoutError as exc:
                 raise _timeout(label, request) from exc
             TIME_TO_FIRST_TOKEN.labels(label, task, "complete").observe(time.perf_counter() - started)
+            span.first_token()
+            usage = reply.usage
             if meter is not None and backend is not self._local:
-                usage = reply.usage
                 if usage.prompt_tokens == usage.completion_tokens == 0:  # the server did not say
                     usage = await self._estimate(task, request.messages, reply.text)
                 meter.add(usage, reply.finish_reason)
@@ -111,6 +121,7 @@ class LLMClient:
         finally:
             REQUESTS.labels(label, task, outcome).inc()
             LATENCY.labels(label, task).observe(time.perf_counter() - started)
+            span.end(outcome, usage)
 
     async def stream(
         self,
@@ -131,18 +142,23 @@ class LLMClient:
         the usage the server sends at the end (counted here when it sends none) once the stream is complete."""
         sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
         label, backend, request = self._prepare(task, messages, session_id, request_id, sampling, meter)
+        span = self._span(label, request)
         started = time.perf_counter()
         outcome = "ok"
-        first = True
         deltas = backend.stream(request)
         calls_before = meter.calls if meter is not None else 0
+        tokens_before = (meter.prompt_tokens, meter.completion_tokens) if meter is not None else (0, 0)
         sent: list[str] = []
         try:
             async with aclosing(deltas), aclosing(_first_within(deltas, label, request)) as timed:
-                async for delta in timed:
-                    if first:
+                while True:
+                    with span.current():  # step by step: see LLMCallSpan
+                        delta = await anext(timed, None)
+                    if delta is None:
+                        break
+                    if not sent:
                         TIME_TO_FIRST_TOKEN.labels(label, task, "stream").observe(time.perf_counter() - started)
-                        first = False
+                        span.first_token()
                     sent.append(delta)
                     yield delta
             if meter is not None and backend is not self._local and meter.calls == calls_before:
@@ -153,6 +169,7 @@ class LLMClient:
         finally:
             REQUESTS.labels(label, task, outcome).inc()
             LATENCY.labels(label, task).observe(time.perf_counter() - started)
+            span.end(outcome, _usage_since(meter, calls_before, tokens_before), chunks=len(sent))
 
     def _prepare(
         self,
@@ -193,6 +210,11 @@ class LLMClient:
             timeout_s=timeout_s,
         )
         return label, backend, request
+
+    def _span(self, label: str, request: ChatRequest) -> LLMCallSpan:
+        return LLMCallSpan(
+            self._tracer, request.task.value, label, request.model, request.request_id or request_id_var.get()
+        )
 
     def tokens(self, task: Task) -> TokenCounter:
         """Counts tokens as the model serving ``task`` does (``shared.llm.tokens``)."""
@@ -256,6 +278,13 @@ def _check_routes(settings: Settings) -> None:
             raise LLMConfigError(f"task {task.value!r} routes to backend 'openai' but names no pool (pools: {pools})")
         if route.pool not in settings.llm_pools:
             raise LLMConfigError(f"task {task.value!r} routes to unknown pool {route.pool!r} (pools: {pools})")
+
+
+def _usage_since(meter: UsageMeter | None, calls: int, tokens: tuple[int, int]) -> Usage | None:
+    """What a meter gained since it held ``calls`` calls and ``tokens`` (prompt, completion): one call's usage."""
+    if meter is None or meter.calls == calls:
+        return None
+    return Usage(meter.prompt_tokens - tokens[0], meter.completion_tokens - tokens[1], meter.estimated)
 
 
 def _budget(label: str, task: Task, own_s: float, margin_s: float) -> float:

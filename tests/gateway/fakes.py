@@ -70,6 +70,8 @@ def create_upstream(state: Upstream) -> FastAPI:
         body = await state.record(request)
         if body.get("fail"):
             return JSONResponse({"error": {"message": "summary broke"}}, status_code=500)
+        if body.get("cut"):  # promises more than it sends: the server drops the connection mid-body
+            return Response(b'{"summary": {"', headers={"content-length": "200", "content-type": "application/json"})
         answer = {"用户问题": "屏幕碎了", "客服方案": "免费换屏", "是否接受": "是", "是否负面情绪": "否"}
         return JSONResponse({"summary": answer, "engine": "local", "call": state.calls["/v1/summary"]})
 

@@ -70,6 +70,14 @@ async def test_a_dead_upstream_is_a_502_and_a_slow_one_a_504(make_settings, upst
     assert re.search(r"the route's timeout_s \(/v1/summary\); gave up after \d+\.\d\ds$", message)
 
 
+async def test_a_json_answer_cut_mid_body_is_a_502_and_never_cached(make_settings, upstream) -> None:
+    async with gateway(make_settings()) as (client, _):
+        answers = [await client.post("/v1/summary", json={"conversation": "用户：你好", "cut": True}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [502, 502]
+    assert answers[0].json()["error"]["type"] == "upstream_error"
+    assert upstream.calls["/v1/summary"] == 2  # the cut answer was not stored
+
+
 async def test_the_clients_deadline_bounds_the_upstream_wait_and_travels_on(make_settings, upstream) -> None:
     """A client may say how long it waits (X-Timeout-Ms): the gateway waits for its upstream no longer, less the
     margin it keeps to answer, tells the upstream that budget, and its 504 names the deadline that fired."""
