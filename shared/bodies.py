@@ -14,6 +14,9 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 # Opening brackets to +1, closing ones to -1 (as signed bytes); everything else deleted.
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# Control characters JSON allows nowhere unescaped (whitespace aside). A NUL early on also makes json.loads
+# guess UTF-16/32 and fail outside FastAPI's validation errors, as a bare 400.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class BodyRefused(Exception):
@@ -48,6 +51,8 @@ def check_json_body(raw: bytes, content_type: str | None, max_depth: int) -> Non
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyRefused(422, f"the body is not UTF-8 (byte {exc.start}): send {JSON_MEDIA_TYPE} text") from exc
+    if control := _CONTROL.search(raw):
+        raise BodyRefused(422, f"the body holds a raw control character (byte {control.start()}): escape it in JSON")
     depth = json_depth(raw)
     if depth > max_depth:
         raise BodyRefused(422, f"the body nests {depth} levels deep; the limit is {max_depth} (SG_MAX_JSON_DEPTH)")

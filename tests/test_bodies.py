@@ -67,6 +67,10 @@ def test_a_body_is_refused_for_its_type_encoding_or_depth() -> None:
     with pytest.raises(BodyRefused) as latin:
         check_json_body('{"a": "é"}'.encode("latin-1"), "application/json", 32)
     assert latin.value.status == 422 and "UTF-8" in latin.value.message
+    check_json_body(b'{\r\n\t"a": 1}', "application/json", 32)  # whitespace is not a control character here
+    with pytest.raises(BodyRefused) as control:
+        check_json_body(b"\x19\x00\tgG", "application/json", 32)  # json.loads would guess UTF-16 and fail apart
+    assert control.value.status == 422 and "control character (byte 0)" in control.value.message
 
 
 @pytest.mark.parametrize(
