@@ -6,7 +6,11 @@ a shop with other goods is understood without a code change. ``open_taxonomy`` m
 already work with: the catalog's categories, each enriched by the taxonomy file where that file knows its id
 (synonyms, attribute names and value scales from entry-level to premium, brand aliases); a category the file does not
 know is named by its products (``categoryName`` / ``categoryNameEn`` / ``categoryAliases`` on a product, else its id in
-words). A category the file knows but the catalog does not carry is left out: nothing would answer it.
+words), and so is an attribute the file does not know (``attributeNames``: key -> ``{"zh": …, "en": …}``, else its key)
+and its values in Chinese (``attributesZh``: key -> the value in Chinese, so that 苹果 fills ``fruit: apple``). A
+category the file knows but the catalog does not carry is left out: nothing would answer it.
+
+``OpenCatalog`` is what a reader of dialogs keeps of a vocabulary: it, its open taxonomy and the index over that.
 
 Offline (training, evaluation, a service started without the catalog) the vocabulary is that of the shipped sample
 catalog file, read by the same code.
@@ -22,6 +26,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from shared.settings import PROJECT_ROOT
 from shared.taxonomy import Attribute, Category, Taxonomy, load_taxonomy
+from shared.taxonomy.index import TaxonomyIndex
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +52,23 @@ MAX_VALUES = 40
 _SERIES = re.compile(r"^(?=[A-Za-z])(?=.*[a-z][A-Z]|.*\d)[\w-]{3,}$")
 
 
+class AttributeName(BaseModel):
+    zh: str = ""
+    en: str = ""
+
+
 class VocabularyCategory(BaseModel):
     id: str
     name_en: str
     name_zh: str = ""
     aliases: list[str] = Field(default_factory=list, description="Other names the products give the kind")
     attributes: dict[str, list[str]] = Field(default_factory=dict, description="Attribute key -> the values carried")
+    attribute_names: dict[str, AttributeName] = Field(
+        default_factory=dict, description="Attribute key -> its names, where the products give them"
+    )
+    values_zh: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Attribute key -> value -> the value in Chinese, where the products give it"
+    )
     brands: list[str] = Field(default_factory=list)
     products: int = 0
     entry_price: float | None = Field(None, description="The cheapest product of the kind (catalog currency)")
@@ -87,6 +104,8 @@ def vocabulary_of(products: Iterable[Mapping[str, Any]], version: str = "") -> V
     """The vocabulary of these products (payloads as the catalog stores them); ``version`` defaults to a hash of it."""
     categories: dict[str, VocabularyCategory] = {}
     values: dict[str, dict[str, dict[str, None]]] = {}
+    names: dict[str, dict[str, AttributeName]] = {}
+    chinese: dict[str, dict[str, dict[str, str]]] = {}
     prices: dict[str, list[float]] = {}
     brands: dict[str, VocabularyBrand] = {}
     for product in products:
@@ -104,8 +123,15 @@ def vocabulary_of(products: Iterable[Mapping[str, Any]], version: str = "") -> V
         for alias in product.get("categoryAliases") or ():
             if alias not in category.aliases:
                 category.aliases.append(str(alias))
-        for key, value in (product.get("attributes") or {}).items():
+        attributes = product.get("attributes") or {}
+        in_chinese = product.get("attributesZh") or {}
+        for key, value in attributes.items():
             values.setdefault(cid, {}).setdefault(str(key), {})[str(value)] = None
+            if zh := str(in_chinese.get(key) or "").strip():
+                chinese.setdefault(cid, {}).setdefault(str(key), {}).setdefault(str(value), zh)
+        for key, name in (product.get("attributeNames") or {}).items():
+            if key in attributes and isinstance(name, Mapping):
+                names.setdefault(cid, {}).setdefault(str(key), AttributeName.model_validate(name))
         if isinstance(price := product.get("price"), int | float):
             prices.setdefault(cid, []).append(float(price))
         if name := str(product.get("brand") or "").strip():
@@ -119,6 +145,8 @@ def vocabulary_of(products: Iterable[Mapping[str, Any]], version: str = "") -> V
                     brand.aliases.append(alias)
     for cid, category in categories.items():
         category.attributes = {k: list(v)[:MAX_VALUES] for k, v in values.get(cid, {}).items()}
+        category.attribute_names = names.get(cid, {})
+        category.values_zh = {k: v for k, v in chinese.get(cid, {}).items() if k in category.attributes}
         if found := prices.get(cid):
             category.entry_price = min(found)
     vocabulary = Vocabulary(version=version, categories=list(categories.values()), brands=list(brands.values()))
@@ -179,7 +207,7 @@ def _category(
     aliases = {term: brand for term, brand in brand_terms.items() if brand in found.brands and term != brand}
     if known is not None:
         keys = {a.key for a in known.attributes} | common
-        extra = tuple(Attribute(key=k, values_en=tuple(v)) for k, v in found.attributes.items() if k not in keys)
+        extra = tuple(_attribute(found, k) for k in found.attributes if k not in keys)
         return Category(
             id=known.id,
             group=known.group,
@@ -198,14 +226,37 @@ def _category(
         name_zh=found.name_zh,
         synonyms_en=tuple(a for a in dict.fromkeys((_words(found.id), *found.aliases)) if a.isascii() and a != found.name_en),
         synonyms_zh=tuple(a for a in found.aliases if not a.isascii()),
-        attributes=tuple(
-            Attribute(key=k, values_en=tuple(v), values_zh=tuple(v) if any(not x.isascii() for x in v) else ())
-            for k, v in found.attributes.items()
-            if k not in common
-        ),
+        attributes=tuple(_attribute(found, k) for k in found.attributes if k not in common),
         brands=brands,
         brand_aliases=aliases,
     )
+
+
+def _attribute(found: VocabularyCategory, key: str) -> Attribute:
+    """An attribute the taxonomy file does not know, as the catalog names it; its values in Chinese run beside them
+    (those without a Chinese form as written), which both matches 苹果 and localises ``apple`` in a Chinese reply."""
+    values = tuple(found.attributes[key])
+    name = found.attribute_names.get(key) or AttributeName()
+    if chinese := found.values_zh.get(key):
+        values_zh = tuple(chinese.get(v, v) for v in values)
+    else:
+        values_zh = values if any(not v.isascii() for v in values) else ()
+    return Attribute(key=key, zh=name.zh, en=name.en or _words(key), values_en=values, values_zh=values_zh)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCatalog:
+    """A vocabulary with its open taxonomy and the index over it: what the router words suggestions and comparisons
+    with, and the copywriting service its copy."""
+
+    vocabulary: Vocabulary
+    taxonomy: Taxonomy
+    index: TaxonomyIndex
+
+    @classmethod
+    def of(cls, vocabulary: Vocabulary, enrichment: Taxonomy | None = None) -> OpenCatalog:
+        taxonomy = open_taxonomy(vocabulary, enrichment)
+        return cls(vocabulary, taxonomy, TaxonomyIndex(taxonomy))
 
 
 # ----------------------------------------------------------------------------------------------- the feed

@@ -6,9 +6,11 @@
 Safe to repeat: unchanged items are skipped, changed ones updated (see ``services.catalog.knowledge.ingest``).
 
 Any shop's goods: what the catalog carries (categories, attribute keys and values, brands) is read from the products
-themselves and served as its vocabulary (``GET /v1/catalog/vocabulary``), which the services that read dialogs fetch.
-A product of a kind the taxonomy file does not know may name it (``categoryName`` in Chinese, ``categoryNameEn``,
-``categoryAliases``); a brand may list its other names (``brandAliases``).
+themselves and served as its vocabulary (``GET /v1/catalog/vocabulary``), which the services that read dialogs, the
+copywriting service and the router fetch. A product of a kind the taxonomy file does not know may name it
+(``categoryName`` in Chinese, ``categoryNameEn``, ``categoryAliases``), name its attributes (``attributeNames``: key ->
+``{"zh": "产地", "en": "origin"}``) and give their values in Chinese (``attributesZh``: key -> value); a brand may list
+its other names (``brandAliases``).
 With the embedded store, stop the catalog service first (one process opens it); with SG_QDRANT_URL, ingest any
 time.
 """

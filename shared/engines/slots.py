@@ -153,6 +153,15 @@ class CueBook:
         """Whether ``name`` is one of the category's attribute words ("Ryzen", "OLED")."""
         return any(word in cues for word in _words(name) for cues in self.cues.values())
 
+    def key_of_value(self, term: str) -> str | None:
+        """The key of which ``term`` is a value, in either language (苹果 or apple(s) of ``fruit``)."""
+        lowered = term.lower()
+        for attribute in self.category.attributes:
+            values = {v.lower() for v in (*attribute.values_en, *attribute.values_zh)}
+            if lowered in values or (lowered.isascii() and lowered.removesuffix("s") in values):
+                return attribute.key
+        return None
+
     def key_for_unit(self, unit: str) -> str | None:
         unit = _UNIT_ALIASES.get(unit.lower(), unit.lower())
         return next((key for key, units in self.units.items() if unit in units), None)
@@ -203,6 +212,8 @@ def attribute_values(text: str, book: CueBook, product_terms: Iterable[str]) -> 
             continue  # the product's own name and nothing more: "推荐一款面霜"
         key = book.key_for(tidy or phrase)
         value = _tidy(phrase, terms) or _tidy(phrase, ())
+        if key is None:  # "买点苹果": the kind's name is the value ("apple" of fruit), in the words the user said
+            key, value = next(((k, t) for t in terms if t in phrase and (k := book.key_of_value(t))), (None, value))
         if key and key not in values and value and value not in values.values():
             values[key] = value
     return values

@@ -70,6 +70,38 @@ def test_another_catalog_brings_its_own_kinds_values_and_brands() -> None:
     assert vocabulary_of([]).categories == [] and open_taxonomy(vocabulary_of([])) == load_taxonomy()
 
 
+def test_the_catalog_names_its_own_attributes_and_their_values_in_chinese() -> None:
+    taxonomy = open_taxonomy(read_vocabulary(GROCERY))
+    roast = {a.key: a for a in taxonomy["coffee_beans"].attributes}["roast"]
+    assert (roast.zh, roast.en) == ("烘焙程度", "roast")
+    assert dict(zip(roast.values_en, roast.values_zh, strict=True)) == {"medium": "中度烘焙", "dark": "深度烘焙"}
+    index = TaxonomyIndex(taxonomy)
+    coffee = taxonomy["coffee_beans"]
+    assert index.label(coffee, "weight", zh=False) == "net weight" and index.label(coffee, "weight", zh=True) == "净含量"
+    assert index.localise(coffee, "roast", "dark", zh=True) == "深度烘焙"
+    # Without names the key in words, and the values as written in both languages.
+    plain = open_taxonomy(vocabulary_of([{"category": "pet_food", "attributes": {"life_stage": "adult"}}]))
+    stage = plain["pet_food"].attributes[0]
+    assert (stage.zh, stage.en, stage.values_zh) == ("", "life stage", ())
+
+
+@pytest.mark.parametrize(
+    ("message", "key", "value"),
+    [("我想买点苹果", "fruit", "苹果"), ("I'd like some apples", "fruit", "apples"), ("来点红茶", "type", "红茶")],
+)
+def test_a_kind_named_by_its_value_fills_it_in_either_language(
+    grocery: ExtractionModel, message: str, key: str, value: str
+) -> None:
+    call, _ = grocery.read(_dialog(message))
+    assert call is not None and call.arguments[key] == value, call
+
+
+def test_a_value_in_chinese_becomes_the_catalogs_value(grocery: ExtractionModel) -> None:
+    call, _ = grocery.read(_dialog("想要中度烘焙的咖啡豆"))
+    assert call is not None and call.constraints is not None
+    assert call.constraints.attributes is not None and call.constraints.attributes["roast"].value == "medium"
+
+
 def test_the_vocabulary_version_follows_the_products() -> None:
     products = [json.loads(line) for line in GROCERY.read_text(encoding="utf-8").splitlines()]
     assert vocabulary_of(products).version == vocabulary_of(products).version
