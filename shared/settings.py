@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     knowledge_cache_ttl_s: int = Field(600, ge=1, description="TTL of cached recall results in the KV cache")
     catalog_seed_sample: bool = Field(True, description="Ingest the shipped sample data when the store is empty")
     vocabulary_refresh_s: float = Field(
-        30.0, gt=0, description="How often extraction and dialog ask the catalog whether its vocabulary changed"
+        30.0, gt=0, description="How often the services and the router ask the catalog whether its vocabulary changed"
     )
 
     # The recommender the router calls: the built-in catalog service, or an outside API with the same shape.

@@ -35,8 +35,8 @@ from shared.schemas import (
 )
 from shared.sessions import Exchange, Session, SessionStore
 from shared.sse import Event, error_event
-from shared.taxonomy import Taxonomy
 from shared.text import is_chinese
+from shared.vocabulary import OpenCatalog
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class ShoppingTurn:
         self,
         services: Services,
         sessions: SessionStore,
-        taxonomy: Taxonomy,
+        catalog: OpenCatalog,
         history_turns: int,
         *,
         knowledge_min_score: float = 0.0,
@@ -128,7 +128,7 @@ class ShoppingTurn:
     ) -> None:
         self.services = services
         self.sessions = sessions
-        self.taxonomy = taxonomy
+        self.catalog = catalog  # the catalog's vocabulary: replaced when it changes
         self.history_turns = history_turns
         self.knowledge_min_score = knowledge_min_score
         nodes = [
@@ -242,7 +242,7 @@ class ShoppingTurn:
         await turn.emit(StreamEvent.TOKEN, {"text": turn.reply})
 
     async def _suggestions(self, turn: Turn) -> None:
-        turn.suggestions = suggest(self.taxonomy, turn.chinese, turn.call, turn.products)
+        turn.suggestions = suggest(self.catalog, turn.chinese, turn.call, turn.products)
         await turn.emit(StreamEvent.SUGGESTIONS, {"suggestions": turn.suggestions})
 
     # ------------------------------------------------------------------ running a turn

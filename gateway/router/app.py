@@ -32,7 +32,7 @@ from shared.service import create_app as create_service_app
 from shared.sessions import Session, SessionStore, tenant_var
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
-from shared.taxonomy import load_taxonomy
+from shared.vocabulary import OpenCatalog, Vocabulary, VocabularyFeed, sample_vocabulary
 
 
 async def bind_tenant(x_sg_tenant: Annotated[str | None, Header(max_length=64)] = None) -> None:
@@ -163,25 +163,35 @@ async def resources(settings: Settings) -> AsyncIterator[RouterState]:
     async with create_http_client(settings, "router") as http, cache_client(settings) as cache:
         services = Services(http, settings.services, create_recommender(settings, http))
         sessions = SessionStore(cache, settings.session_history_turns)
-        taxonomy = load_taxonomy()
-        yield RouterState(
-            settings=settings,
-            cache=cache,
-            http=http,
-            services=services,
-            sessions=sessions,
-            shopping_turn=ShoppingTurn(
-                services,
-                sessions,
-                taxonomy,
-                settings.dialog_history_turns,
-                knowledge_min_score=settings.knowledge_min_score,
-                sequential=not settings.shopping_turn_concurrent,
-            ),
-            compare=CompareAgent(services, sessions, taxonomy),
-            copywriting=CopywritingAgent(services, sessions),
-            summary=SummaryAgent(services, sessions),
+        initial = sample_vocabulary()
+        catalog = OpenCatalog.of(initial)
+        shopping_turn = ShoppingTurn(
+            services,
+            sessions,
+            catalog,
+            settings.dialog_history_turns,
+            knowledge_min_score=settings.knowledge_min_score,
+            sequential=not settings.shopping_turn_concurrent,
         )
+        compare = CompareAgent(services, sessions, catalog)
+
+        async def adopt(vocabulary: Vocabulary) -> None:
+            # Suggestions and comparisons are worded with the catalog's own kinds, brands and attribute names.
+            shopping_turn.catalog = compare.catalog = OpenCatalog.of(vocabulary)
+
+        feed = VocabularyFeed(http, settings.services.catalog, settings.vocabulary_refresh_s, adopt, initial)
+        async with feed.running():
+            yield RouterState(
+                settings=settings,
+                cache=cache,
+                http=http,
+                services=services,
+                sessions=sessions,
+                shopping_turn=shopping_turn,
+                compare=compare,
+                copywriting=CopywritingAgent(services, sessions),
+                summary=SummaryAgent(services, sessions),
+            )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,9 +16,8 @@ from gateway.router.schemas import CompareRequest, CompareResponse, CopywritingA
 from shared.cache import CacheError
 from shared.engines import compare
 from shared.sessions import Session, SessionStore
-from shared.taxonomy import Taxonomy
-from shared.taxonomy.index import TaxonomyIndex
 from shared.text import is_chinese
+from shared.vocabulary import OpenCatalog
 
 
 def _language(requested: str | None, session: Session) -> bool:
@@ -45,10 +44,10 @@ async def stored_session(sessions: SessionStore, session_id: str) -> Session | N
 class CompareAgent:
     """Two to five products side by side, worded in the user's language and against their needs profile."""
 
-    def __init__(self, services: Services, sessions: SessionStore, taxonomy: Taxonomy) -> None:
+    def __init__(self, services: Services, sessions: SessionStore, catalog: OpenCatalog) -> None:
         self.services = services
         self.sessions = sessions
-        self.index = TaxonomyIndex(taxonomy)
+        self.catalog = catalog  # the catalog's vocabulary: replaced when it changes
 
     async def run(self, request: CompareRequest) -> CompareResponse:
         session = await _session(self.sessions, request.session_id)
@@ -61,11 +60,12 @@ class CompareAgent:
             raise HTTPException(404, f"no product with skuId {', '.join(map(repr, missing))}")
         products = [p for p in found if p is not None]
         zh = _language(request.language, session)
+        index = self.catalog.index
         return CompareResponse(
             products=products,
-            rows=compare.rows(self.index, products, zh),
+            rows=compare.rows(index, products, zh),
             highlights=[compare.highlight(p, zh) for p in products],
-            recommendation=compare.recommend(products, session.preferences, zh),
+            recommendation=compare.recommend(index, products, session.preferences, zh),
         )
 
 

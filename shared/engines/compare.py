@@ -35,8 +35,8 @@ class Recommendation(BaseModel):
 
 
 def rows(index: TaxonomyIndex, products: list[SkuInfo], zh: bool) -> list[CompareRow]:
-    """Price, then every attribute any of the products has (labelled by the first one's category), "-" where
-    a product lacks it."""
+    """Price, then every attribute any of the products has (labelled by the first one's category: the taxonomy
+    file's names, else the catalog's own), "-" where a product lacks it."""
     category = index.category_of(products[0])
     price = CompareRow(
         key="price",
@@ -61,8 +61,9 @@ def highlight(product: SkuInfo, zh: bool) -> Highlight:
     return Highlight(skuId=product.skuId, review=pick.sentence if pick else "")
 
 
-def recommend(products: list[SkuInfo], preferences: dict[str, str], zh: bool) -> Recommendation:
-    """The product matching most of what the user asked for; then the best rated; then the cheapest."""
+def recommend(index: TaxonomyIndex, products: list[SkuInfo], preferences: dict[str, str], zh: bool) -> Recommendation:
+    """The product matching most of what the user asked for (named by its category's labels); then the best rated;
+    then the cheapest."""
     wishes = {k: set(tokens(v)) for k, v in preferences.items() if k not in {"category", "brand", "price"}}
 
     def matched(product: SkuInfo) -> list[str]:
@@ -78,7 +79,8 @@ def recommend(products: list[SkuInfo], preferences: dict[str, str], zh: bool) ->
     best = max(products, key=lambda p: (len(matched(p)), rating(p), -(p.price or 0)))
     name = localised_text(best, "skuName", zh)
     reasons: list[str] = []
-    if hits := matched(best):
+    category = index.category_of(best)
+    if hits := [index.label(category, key, zh) for key in matched(best)]:
         reasons.append(f"最符合您对{'、'.join(hits)}的要求" if zh else f"it fits what you asked for in {', '.join(hits)}")
     if rating(best):
         reasons.append(f"用户评分{rating(best):.1f}" if zh else f"it is rated {rating(best):.1f}/5 by buyers")

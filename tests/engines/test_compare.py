@@ -46,8 +46,8 @@ def test_recommendation_fits_the_wishes_first_then_rating_then_price() -> None:
     fits = _phone("fits", 5999, [3], camera="200MP quad camera with 5x periscope")
     rated = _phone("rated", 3999, [5], camera="48MP dual camera")
     wishes = {"category": "smartphone", "camera": "periscope"}
-    assert compare.recommend([rated, fits], wishes, zh=False).model_dump() == {
+    assert compare.recommend(INDEX, [rated, fits], wishes, zh=False).model_dump() == {
         "skuId": "fits",
         "reason": "Phone fits: it fits what you asked for in camera; it is rated 3.0/5 by buyers.",
     }
-    assert compare.recommend([fits, rated], {}, zh=True).reason == "推荐手机rated：用户评分5.0，价格最低。"
+    assert compare.recommend(INDEX, [fits, rated], {}, zh=True).reason == "推荐手机rated：用户评分5.0，价格最低。"
