@@ -13,13 +13,13 @@ from fastapi.responses import Response
 from services.copywriting.engine import Copywriter, LocalCopywriter
 from services.copywriting.schemas import CopyRequest, CopyResponse
 from shared.deps import LanguageState, llm_client
+from shared.http import create_http_client
 from shared.live_prompts import live_prompts, prompts_router
 from shared.service import app_state
 from shared.service import create_app as create_service_app
 from shared.settings import Settings
 from shared.sse import EventStreamResponse
-from shared.taxonomy import load_taxonomy
-from shared.taxonomy.index import TaxonomyIndex
+from shared.vocabulary import OpenCatalog, Vocabulary, VocabularyFeed, sample_vocabulary
 
 router = APIRouter(prefix="/v1", tags=["copywriting"])
 
@@ -52,9 +52,20 @@ async def copywriting(body: CopyRequest, writer: CopywriterDep) -> Response | Co
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[CopywritingState]:
-    async with llm_client(settings) as llm, live_prompts(settings, "services.copywriting") as prompts:
-        writer = Copywriter(llm, LocalCopywriter(TaxonomyIndex(load_taxonomy())), prompts.book("copywriting"))
-        yield CopywritingState(settings=settings, llm=llm, prompts=prompts, copywriter=writer)
+    async with (
+        llm_client(settings) as llm,
+        create_http_client(settings, "copywriting") as http,
+        live_prompts(settings, "services.copywriting") as prompts,
+    ):
+        initial = sample_vocabulary()
+        writer = Copywriter(llm, LocalCopywriter(OpenCatalog.of(initial).index), prompts.book("copywriting"))
+
+        async def adopt(vocabulary: Vocabulary) -> None:
+            # A product of the catalog's own kinds is named and labelled as the catalog names it.
+            writer.local = LocalCopywriter(OpenCatalog.of(vocabulary).index)
+
+        async with VocabularyFeed(http, settings.services.catalog, settings.vocabulary_refresh_s, adopt, initial).running():
+            yield CopywritingState(settings=settings, llm=llm, prompts=prompts, copywriter=writer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -79,7 +79,8 @@ class Fact:
     wished: bool
 
     def text(self, zh: bool) -> str:
-        if zh and self.value in self.label:  # 滋润度 "滋润": the value alone, not "滋润度滋润"
+        # 滋润度 "滋润", 烘焙程度 "中度烘焙": the value alone, not "滋润度滋润" or "烘焙程度中度烘焙".
+        if zh and (self.value in self.label or any(self.label[i : i + 2] in self.value for i in range(len(self.label) - 1))):
             return self.value
         return feature_text(self.label, self.value, zh)
 
@@ -197,8 +198,11 @@ class LocalCopywriter:
         product = request.product
         zh = brief.zh
         facts = list(brief.facts)
-        full_name = display_name(product, zh, self.index.brand_names(brief.category, product.brand))
-        name = _without(full_name, [form for f in facts for form in f.forms])
+        brands = self.index.brand_names(brief.category, product.brand)
+        full_name = display_name(product, zh, brands)
+        # A value inside the brand stays: 烟台 (its origin) is part of 烟台果园.
+        inside = [b.lower() for b in brands]
+        name = _without(full_name, [form for f in facts for form in f.forms if not any(form.lower() in b for b in inside)])
         review = self._review(product, brief)
         wished = [f for f in facts if f.wished][:2]
         leading = wished or [self._topic(review, facts) or facts[0]] if facts else []

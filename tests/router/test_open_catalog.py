@@ -1,8 +1,9 @@
 """An open catalog: a shop with other goods (a small grocery catalog, ``tests/data/grocery_products.jsonl``, none of
 its kinds in the taxonomy file) ingested into its own embedded Qdrant, and conversations over it through the real
-HTTP services (router -> intent, extraction -> catalog -> dialog). The services learn the catalog's vocabulary from
-the catalog itself: its categories and brands are recognised, products come from it, and an item it lacks gets an
-honest answer and no other kind's products."""
+HTTP services (router -> intent, extraction -> catalog -> dialog; copywriting). The services and the router learn the
+catalog's vocabulary from the catalog itself: its categories and brands are recognised, products come from it, an item
+it lacks gets an honest answer and no other kind's products, and suggestions, comparisons and copy speak of its goods
+with its own names (``attributeNames``, ``attributesZh`` on its products)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def shop(redis_url_module: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     asyncio.run(_ingest(settings))
     with contextlib.ExitStack() as stack:
-        names = ["catalog", "intent", "extraction", "dialog", "router"]
+        names = ["catalog", "intent", "extraction", "dialog", "copywriting", "router"]
         started = stack.enter_context(serve_in_threads(settings, names))
         yield {"router": started.services.router, "catalog": started.services.catalog}
 
@@ -79,6 +80,8 @@ def test_the_catalog_serves_its_own_vocabulary(shop: dict[str, str]) -> None:
     brands = {b["name"]: b for b in vocabulary["brands"]}
     assert "川宁" in brands["Twinings"]["aliases"] and brands["Twinings"]["categories"] == ["tea"]
     assert "Apple" not in brands, "the taxonomy file's brands are no part of what this shop carries"
+    assert categories["fresh_fruit"]["values_zh"]["fruit"] == {"apple": "苹果", "orange": "橙子"}
+    assert categories["coffee_beans"]["attribute_names"]["weight"] == {"zh": "净含量", "en": "net weight"}
 
 
 def test_a_kind_and_a_budget_in_chinese(shop: dict[str, str]) -> None:
@@ -126,3 +129,61 @@ def test_after_an_item_it_lacks_the_shop_answers_for_one_it_has(shop: dict[str, 
     lacking, carried = _conversation(shop["router"], "I need ice skates", "ok then, some olive oil please")
     assert lacking["products"] == []
     assert all(p["category"] == "olive_oil" for p in _of(carried, "olive_oil"))
+
+
+# The attribute names this shop gives its products, by key: what replies, comparisons and copy must call them.
+NAMES = {key: name for p in PRODUCTS for key, name in p["attributeNames"].items()}
+
+
+def test_apples_in_chinese_fill_the_same_value(shop: dict[str, str]) -> None:
+    (answer,) = _conversation(shop["router"], "我想买点苹果")
+    assert answer["call"]["arguments"]["fruit"] == "苹果", "the Chinese value the catalog gives for apple"
+    assert [p["skuId"] for p in _of(answer, "fresh_fruit")][0] == "GRO-fresh_fruit-011"
+
+
+@pytest.mark.parametrize(("message", "kinds", "phones"), [("你好", "咖啡豆", "手机"), ("hello there", "coffee beans", "phone")])
+def test_suggestions_name_the_shops_own_goods(shop: dict[str, str], message: str, kinds: str, phones: str) -> None:
+    (answer,) = _conversation(shop["router"], message)
+    suggestions = answer["suggestions"]
+    assert any(kinds in s for s in suggestions), suggestions
+    assert not any(phones in s.lower() for s in suggestions), suggestions
+    brands = {p["brand"] for p in PRODUCTS} | {a for p in PRODUCTS for a in p["brandAliases"]}
+    assert any(b in s for s in suggestions for b in brands), "a brand the shop carries"
+
+
+def test_suggestions_after_products_ask_by_the_catalogs_attribute_names(shop: dict[str, str]) -> None:
+    (answer,) = _conversation(shop["router"], "推荐一款咖啡豆，预算150以内")
+    _of(answer, "coffee_beans")
+    asked = [s for s in answer["suggestions"] if "方面哪款更好" in s]
+    assert asked and asked[0].removesuffix("方面哪款更好？") in {n["zh"] for n in NAMES.values()}, answer["suggestions"]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_comparison_labels_attributes_with_the_catalogs_names(shop: dict[str, str], language: str) -> None:
+    body = {"sku_ids": ["GRO-coffee_beans-001", "GRO-coffee_beans-002"], "language": language}
+    response = httpx.post(f"{shop['router']}/v1/compare", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    rows = {row["key"]: row for row in response.json()["rows"]}
+    assert set(rows) == {"price", "roast", "weight", "origin"}
+    for key in ("roast", "weight", "origin"):
+        assert rows[key]["label"] == NAMES[key][language], rows[key]
+    if language == "zh":  # values in the catalog's Chinese where it gives them
+        assert rows["roast"]["values"] == ["中度烘焙", "中度烘焙"] and rows["origin"]["values"][0] == "巴西和印度"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("product", PRODUCTS, ids=[p["skuId"] for p in PRODUCTS])
+def test_copy_for_a_grocery_product_has_no_raw_keys(shop: dict[str, str], product: Answer, language: str) -> None:
+    body = {"sku_id": product["skuId"], "language": language}
+    response = httpx.post(f"{shop['router']}/v1/agents/copywriting", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    copy = response.json()["copy"]
+    names = product["attributeNames"]
+    if language == "zh":
+        assert not any(key in copy for key in names), copy
+        assert product["skuName"].split()[0] in copy and product["brand"] + " " not in copy, "the brand named once, in Chinese"
+    else:
+        # A key the catalog names otherwise ("net weight", "variety") is never stated bare next to a value.
+        bare = [key for key, name in names.items() if name["en"] != key and f"{product['attributes'][key]} {key}" in copy]
+        assert not bare, copy
+    assert any(name[language] in copy or product["attributes"][key] in copy for key, name in names.items()), copy
