@@ -49,6 +49,7 @@ from shared.taxonomy import Category
 from shared.taxonomy.index import TaxonomyIndex
 from shared.telemetry import request_id_var
 from shared.text import is_chinese
+from shared.vocabulary import CATALOG_GROUP
 
 PROMPT = load_prompt("services.copywriting", "copywriting")
 _WRAPPING = re.compile(r"^\s*(?:文案|copy|推荐文案)\s*[:：]\s*", re.I)
@@ -79,8 +80,10 @@ class Fact:
     wished: bool
 
     def text(self, zh: bool) -> str:
-        # 滋润度 "滋润", 烘焙程度 "中度烘焙": the value alone, not "滋润度滋润" or "烘焙程度中度烘焙".
-        if zh and (self.value in self.label or any(self.label[i : i + 2] in self.value for i in range(len(self.label) - 1))):
+        # 滋润度 "滋润", 烘焙程度 "中度烘焙": the value alone, not "滋润度滋润" or "烘焙程度中度烘焙"; and an
+        # attribute the catalog gives no Chinese name is no English key in Chinese copy.
+        label = self.label
+        if zh and (label.isascii() or self.value in label or any(label[i : i + 2] in self.value for i in range(len(label) - 1))):
             return self.value
         return feature_text(self.label, self.value, zh)
 
@@ -208,7 +211,13 @@ class LocalCopywriter:
         leading = wished or [self._topic(review, facts) or facts[0]] if facts else []
         intro = self._intro(product, zh, facts)
         first = leading[0] if leading else None
-        benefit = BENEFITS.get(first.key, ("", ""))[0 if zh else 1] if first and self._above_entry(first, brief.category) else ""
+        # The benefits speak of the taxonomy file's kinds ("for sharper photos"): none for a kind only the catalog knows.
+        known = brief.category is not None and brief.category.group != CATALOG_GROUP
+        benefit = (
+            BENEFITS.get(first.key, ("", ""))[0 if zh else 1]
+            if known and first and self._above_entry(first, brief.category)
+            else ""
+        )
         # The hook names what the user cares about, unless that name holds the value ("变频", 滋润度 "滋润").
         labels = [f.label for f in wished if not any(form.lower() in f.label.lower() for form in (f.value, *f.forms))]
         hook = _HOOKS[0 if zh else 1].format(wish=("和" if zh else " and ").join(labels)) if labels else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,6 +261,42 @@ def test_tight_bounds_keep_the_wish_and_the_bound(language, limit) -> None:
     copy = copy_of(PIXEL, wish, language, limit)
     assert (len(copy) if language == "zh" else len(copy.split())) <= limit
     assert "4500" in copy and "…" not in copy
+
+
+GROCERY = [json.loads(line) for line in (Path(__file__).parents[1] / "data" / "grocery_products.jsonl").open(encoding="utf-8")]
+
+
+def grocery_copy(product: dict[str, Any], language: str, named: bool = True) -> str:
+    """Copy for a product of the grocery catalog, read with that catalog's vocabulary (with or without the names
+    its products give their attributes)."""
+    from services.copywriting.engine import LocalCopywriter
+    from services.copywriting.schemas import CopyRequest
+    from shared.vocabulary import OpenCatalog, vocabulary_of
+
+    products = [p if named else {k: v for k, v in p.items() if k not in {"attributeNames", "attributesZh"}} for p in GROCERY]
+    writer = LocalCopywriter(OpenCatalog.of(vocabulary_of(products)).index)
+    return writer.write(CopyRequest.model_validate({"product": product, "language": language}))
+
+
+@pytest.mark.parametrize("named", [True, False])
+@pytest.mark.parametrize("product", GROCERY, ids=[p["skuId"] for p in GROCERY])
+def test_copy_for_a_kind_only_the_catalog_knows_has_no_raw_keys(product: dict[str, Any], named: bool) -> None:
+    zh = grocery_copy(product, "zh", named)
+    assert not any(key in zh for key in product["attributes"]), zh
+    assert product["brandAliases"][0] in zh and product["brand"] not in zh, "the brand once, by its Chinese name"
+    en = grocery_copy(product, "en", named)
+    if named:
+        assert not any(f"{value} {key}" in en for key, value in product["attributes"].items()
+                       if product["attributeNames"][key]["en"] != key), en
+    assert product["brand"] in en and str(product["price"]).removesuffix(".0") in en
+
+
+def test_no_phone_benefit_for_a_grocery_attribute() -> None:
+    # "storage" is a phone's attribute in the taxonomy file ("with room for photos and videos"), not a coffee's.
+    beans = {**GROCERY[0], "attributes": {"storage": "cool and dry"}}
+    for language in ("zh", "en"):
+        copy = grocery_copy(beans, language)
+        assert "photos" not in copy and "照片" not in copy, copy
 
 
 def test_sentiment_lexicon_handles_negation() -> None:
