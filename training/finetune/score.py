@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         command += ["--model", str(args.model)]
     server = subprocess.Popen(command, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    # A SIGTERM (timeout, kill) ends this process through ``finally``, which stops the server too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     url = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_wait(url, server, 900))
@@ -147,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         result["seconds"] = time.perf_counter() - started
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # a generation in flight holds up its graceful shutdown
+            server.kill()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"score-{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
