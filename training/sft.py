@@ -580,7 +580,7 @@ def token_counter(path: str | None) -> TokenCounter:
         return TokenCounter(f"tokenizers:{file}", lambda text: len(tok.encode(text, add_special_tokens=False).ids))
     except Exception as first:  # noqa: BLE001 - any failure: try transformers, then say why
         try:
-            from transformers import AutoTokenizer  # type: ignore[import-not-found,unused-ignore]  # transformers: only with the finetune extra
+            from transformers import AutoTokenizer
 
             auto = AutoTokenizer.from_pretrained(path, local_files_only=True)
             return TokenCounter(f"transformers:{path}", lambda text: len(auto.encode(text, add_special_tokens=False)))
