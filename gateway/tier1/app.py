@@ -23,6 +23,7 @@ from gateway.tier1.dispatch import dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.passthrough import Passthrough
+from gateway.tier1.pool import use_lean_pool
 from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
@@ -117,6 +118,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     async with create_http_client(settings, "gateway") as http, cache_client(settings) as cache, prompts as live:
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
+        use_lean_pool(http)
         yield GatewayState(
             settings=settings,
             cache=cache,

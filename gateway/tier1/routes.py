@@ -122,6 +122,8 @@ class RouteTable(BaseModel):
 
     routes: list[Route]
 
+    _ordered: list[Route] = PrivateAttr()  # exact paths before templated ones, then file order (resolve's)
+
     @model_validator(mode="after")
     def _unique(self) -> RouteTable:
         seen: set[tuple[str, str]] = set()
@@ -130,13 +132,13 @@ class RouteTable(BaseModel):
                 if (method, route.path) in seen:
                     raise ValueError(f"{method} {route.path} is in the table twice")
                 seen.add((method, route.path))
+        self._ordered = sorted(self.routes, key=lambda r: r.templated)
         return self
 
     def resolve(self, method: str, path: str) -> RouteMatch:
         """The route for this request: exact paths before templated ones, then file order; 404 or 405."""
-        candidates = sorted(self.routes, key=lambda r: r.templated)
         allowed: list[str] = []
-        for route in candidates:
+        for route in self._ordered:
             params = route.match(path)
             if params is None:
                 continue
