@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.extraction.schemas import ExtractResponse
+from services.extraction.schemas import ExtractResponse, extraction_answer
 from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
-from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
+from shared.llm import OutputSchema, TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import load_prompt, transcript_data
@@ -91,6 +91,7 @@ class Extractor:
             for alias, brand in category.brand_aliases.items():
                 names.setdefault(brand.lower(), set()).update({brand.lower(), alias.lower()})
         self.brand_names = {name: group for group in names.values() for name in group}
+        self.schema = OutputSchema.of(extraction_answer(local.taxonomy), "extraction")
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
         # The turn's reading is always the local engine's (what the router's dialog state merges): read while an LLM
@@ -109,6 +110,7 @@ class Extractor:
             parse=lambda text: self.read(text, messages, local_call),
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
             meter=meter,
+            schema=self.schema,
         )
         return ExtractResponse(
             call=answer.value, turn=(await reading)[1], engine=answer.engine, usage=TokenUsage.of(meter.usage)

@@ -10,12 +10,12 @@ import difflib
 import re
 from functools import cache
 
-from services.intent.schemas import IntentResponse
+from services.intent.schemas import IntentAnswer, IntentResponse
 from shared.engines.artefacts import load_intent, models_dir
 from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
-from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
+from shared.llm import OutputSchema, TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import load_prompt, transcript_data
@@ -23,6 +23,7 @@ from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Sc
 from shared.settings import Task
 
 PROMPT = load_prompt("services.intent", "intent")
+SCHEMA = OutputSchema.of(IntentAnswer, "intent")
 
 _REASONS = {
     "random chat": "no product, feature or shopping intent in the last message",
@@ -122,5 +123,6 @@ class IntentRecogniser:
             parse=lambda text: read_llm_answer(text, sources()),
             confident=lambda local: local.confidence >= self.threshold,
             meter=meter,
+            schema=SCHEMA,
         )
         return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage)})

@@ -19,3 +19,12 @@ class IntentResponse(BaseModel):
     confidence: float = Field(ge=0, le=1)
     engine: Engine
     usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")
+
+
+class IntentAnswer(BaseModel):
+    """The intent of the chat's last user message, and why (the JSON an LLM reply is constrained to)."""
+
+    category: IntentLabel
+    reason: str = Field(max_length=300, description="One sentence")
+    aim: str = Field(max_length=100, description="How the user will use the product; empty when not said")
+    scene: str = Field(max_length=100, description="Where or when; empty when not said")

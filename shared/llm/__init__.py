@@ -9,8 +9,10 @@ from shared.llm.base import (
     LLMError,
     LLMStreamCut,
     LLMUnavailable,
+    OutputSchema,
     Usage,
     UsageMeter,
+    strict_schema,
 )
 from shared.llm.bedrock import BedrockBackend
 from shared.llm.cascade import (
@@ -47,6 +49,7 @@ __all__ = [
     "LLMUnavailable",
     "LocalBackend",
     "OpenAICompatBackend",
+    "OutputSchema",
     "Rejected",
     "StreamCheck",
     "StreamCut",
@@ -57,5 +60,6 @@ __all__ = [
     "UsageMeter",
     "run_cascade",
     "stream_cascade",
+    "strict_schema",
     "token_counter",
 ]

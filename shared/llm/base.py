@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -17,6 +17,45 @@ Role = Literal["system", "user", "assistant"]
 class ChatMessage(BaseModel):
     role: Role
     content: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """The JSON a structured task's reply must be, as a backend constrains it: an OpenAI-compatible pool by
+    ``response_format`` (vLLM's guided decoding, llama.cpp's grammars), Bedrock by a forced tool."""
+
+    name: str  # [A-Za-z0-9_-]{1,64}, as both APIs require
+    schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, model: type[BaseModel], name: str) -> OutputSchema:
+        """The model's JSON schema (by alias) in the strict form every constrained decoder takes."""
+        return cls(name, strict_schema(model.model_json_schema(by_alias=True)))
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` for strict structured outputs: references inlined (some decoders and Bedrock's tools take no
+    ``$defs``), every object closed (``additionalProperties: false``) with all its properties required (an
+    optional one is nullable in the model), and no ``title``/``default`` (strict mode refuses them)."""
+    definitions = schema.get("$defs", {})
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return strict(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        out = {key: strict(value) for key, value in node.items() if key not in ("$defs", "title", "default", "properties")}
+        if "properties" in node:  # names, not keywords: kept whatever they are
+            out["properties"] = {name: strict(value) for name, value in node["properties"].items()}
+        if out.get("type") == "object" or "properties" in out:
+            out["additionalProperties"] = False
+            out["required"] = list(out.get("properties", {}))
+        return out
+
+    result: dict[str, Any] = strict(schema)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +76,8 @@ class ChatRequest:
     user: str | None = None  # the end user, for the upstream's abuse monitoring (OpenAI's ``user``)
     # Where a stream reports the usage and finish reason its server sent at the end (a whole reply has them).
     meter: UsageMeter | None = None
+    # The JSON the reply must be, for a backend that can constrain it (None: free text).
+    schema: OutputSchema | None = None
 
 
 @dataclass(frozen=True, slots=True)
