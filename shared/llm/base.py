@@ -35,8 +35,8 @@ class OutputSchema:
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` for strict structured outputs: references inlined (some decoders and Bedrock's tools take no
-    ``$defs``), every object closed (``additionalProperties: false``) with all its properties required (an
-    optional one is nullable in the model), and no ``title``/``default`` (strict mode refuses them)."""
+    ``$defs``), every model's object closed (``additionalProperties: false``) with all its properties required
+    (an optional one is nullable in the model), and no ``title``/``default`` (strict mode refuses them)."""
     definitions = schema.get("$defs", {})
 
     def strict(node: Any) -> Any:
@@ -47,11 +47,11 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if "$ref" in node:
             return strict(definitions[node["$ref"].rsplit("/", 1)[-1]])
         out = {key: strict(value) for key, value in node.items() if key not in ("$defs", "title", "default", "properties")}
-        if "properties" in node:  # names, not keywords: kept whatever they are
+        if "properties" in node:  # a model's object (a free-form dict's additionalProperties schema stays open)
+            # Property names are names, not keywords: kept whatever they are.
             out["properties"] = {name: strict(value) for name, value in node["properties"].items()}
-        if out.get("type") == "object" or "properties" in out:
             out["additionalProperties"] = False
-            out["required"] = list(out.get("properties", {}))
+            out["required"] = list(node["properties"])
         return out
 
     result: dict[str, Any] = strict(schema)
