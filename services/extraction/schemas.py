@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from shared.schemas import RECOMMEND_FUNCTION, Conversation, Engine, EngineChoice, FunctionCall, TokenUsage, TurnReading
 from shared.taxonomy import Taxonomy
 
-VALUE_CHARS = 80  # an argument is a few words of the customer's; the bound also stops a model that loops
+VALUE_CHARS = 40  # an argument is a few words of the customer's; the bound also stops a model that loops
 
 
 class ExtractRequest(BaseModel):

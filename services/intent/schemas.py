@@ -25,6 +25,6 @@ class IntentAnswer(BaseModel):
     """The intent of the chat's last user message, and why (the JSON an LLM reply is constrained to)."""
 
     category: IntentLabel
-    reason: str = Field(max_length=300, description="One sentence")
-    aim: str = Field(max_length=100, description="How the user will use the product; empty when not said")
-    scene: str = Field(max_length=100, description="Where or when; empty when not said")
+    reason: str = Field(max_length=120, description="One sentence")
+    aim: str = Field(max_length=40, description="How the user will use the product; empty when not said")
+    scene: str = Field(max_length=40, description="Where or when; empty when not said")
