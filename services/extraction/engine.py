@@ -20,11 +20,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.extraction.schemas import ExtractResponse
+from services.extraction.schemas import ExtractResponse, extraction_answer
 from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
 from shared.live_prompts import PromptBook
-from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
+from shared.llm import OutputSchema, TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import Prompt, load_prompt, transcript_data
@@ -85,11 +85,20 @@ class Extractor:
         self.llm = llm
         self.local = local
         self.prompts = prompts or PromptBook("services.extraction")
+        self._schema: tuple[Taxonomy, OutputSchema] | None = None
 
     @property
     def brand_names(self) -> dict[str, set[str]]:
         """Every brand's names (canonical and aliases, lower-cased), by each of them, in the current vocabulary."""
         return self.local.model.brand_groups
+
+    @property
+    def schema(self) -> OutputSchema:
+        """The call as the catalog's current vocabulary allows it: built again only when that changes."""
+        taxonomy = self.local.taxonomy
+        if self._schema is None or self._schema[0] is not taxonomy:
+            self._schema = (taxonomy, OutputSchema.of(extraction_answer(taxonomy), "extraction"))
+        return self._schema[1]
 
     async def extract(self, messages: list[Message], engine: EngineChoice) -> ExtractResponse:
         # The turn's reading is always the local engine's (what the router's dialog state merges): read while an LLM
@@ -109,6 +118,7 @@ class Extractor:
             parse=lambda text: self.read(text, messages, local_call, live),
             repair=lambda problem: f"That answer is invalid: {problem.reason}. Answer again, JSON only.",
             meter=meter,
+            schema=self.schema,
         )
         return ExtractResponse(
             call=answer.value,

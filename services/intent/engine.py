@@ -10,13 +10,13 @@ import difflib
 import re
 from functools import cache
 
-from services.intent.schemas import IntentResponse
+from services.intent.schemas import IntentAnswer, IntentResponse
 from shared.engines.artefacts import load_intent, models_dir
 from shared.engines.intent import IntentModel, IntentPrediction
 from shared.engines.intent_features import CUES
 from shared.engines.scene import extract_scene
 from shared.live_prompts import PromptBook
-from shared.llm import TaskLLM, Unusable, UsageMeter, run_cascade
+from shared.llm import OutputSchema, TaskLLM, Unusable, UsageMeter, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import Prompt, load_prompt, transcript_data
@@ -24,6 +24,7 @@ from shared.schemas import INTENT_LABELS, EngineChoice, IntentLabel, Message, Sc
 from shared.settings import Task
 
 PROMPT = load_prompt("services.intent", "intent")
+SCHEMA = OutputSchema.of(IntentAnswer, "intent")
 
 _REASONS = {
     "random chat": "no product, feature or shopping intent in the last message",
@@ -137,6 +138,7 @@ class IntentRecogniser:
             confident=lambda local: local.confidence >= self.threshold,
             repair=repair,
             meter=meter,
+            schema=SCHEMA,
         )
         version = live.version if answer.engine == "llm" else None
         return answer.value.model_copy(update={"usage": TokenUsage.of(meter.usage), "prompt_version": version})

@@ -20,3 +20,12 @@ class IntentResponse(BaseModel):
     engine: Engine
     usage: TokenUsage | None = Field(None, description="Tokens the LLM read and wrote; null when no model ran")
     prompt_version: str | None = Field(None, description=PROMPT_VERSION_DOC)
+
+
+class IntentAnswer(BaseModel):
+    """The intent of the chat's last user message, and why (the JSON an LLM reply is constrained to)."""
+
+    category: IntentLabel
+    reason: str = Field(max_length=120, description="One sentence")
+    aim: str = Field(max_length=40, description="How the user will use the product; empty when not said")
+    scene: str = Field(max_length=40, description="Where or when; empty when not said")

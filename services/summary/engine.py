@@ -34,7 +34,7 @@ from services.summary.schemas import (
 )
 from shared.lexicon import clip, han_count
 from shared.live_prompts import PromptBook
-from shared.llm import TaskLLM, Unusable, run_cascade
+from shared.llm import OutputSchema, TaskLLM, Unusable, run_cascade
 from shared.llm.base import ChatMessage
 from shared.llm.checks import Sources, pick_json, placeholder
 from shared.prompts import Prompt, load_prompt, transcript_data
@@ -42,6 +42,7 @@ from shared.settings import Task
 from shared.telemetry import request_id_var
 
 PROMPT = load_prompt("services.summary", "summary")
+SCHEMA = OutputSchema.of(Summary, "summary")
 PROBLEM_CHARS = 30
 SOLUTION_CHARS = 50
 NO_SOLUTION = "客服未提供具体方案"
@@ -680,6 +681,7 @@ class Summariser:
             parse=parse,
             repair=_repair,
             request_id=request_id_var.get(),
+            schema=SCHEMA,
         )
         version = live.version if answer.engine == "llm" else None
         return SummaryResponse(summary=answer.value, engine=answer.engine, prompt_version=version)

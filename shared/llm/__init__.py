@@ -10,8 +10,10 @@ from shared.llm.base import (
     LLMStreamCut,
     LLMTimeout,
     LLMUnavailable,
+    OutputSchema,
     Usage,
     UsageMeter,
+    strict_schema,
 )
 from shared.llm.bedrock import BedrockBackend
 from shared.llm.cascade import (
@@ -49,6 +51,7 @@ __all__ = [
     "LLMUnavailable",
     "LocalBackend",
     "OpenAICompatBackend",
+    "OutputSchema",
     "Rejected",
     "StreamCheck",
     "StreamCut",
@@ -59,5 +62,6 @@ __all__ = [
     "UsageMeter",
     "run_cascade",
     "stream_cascade",
+    "strict_schema",
     "token_counter",
 ]

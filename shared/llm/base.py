@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -17,6 +17,45 @@ Role = Literal["system", "user", "assistant"]
 class ChatMessage(BaseModel):
     role: Role
     content: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """The JSON a structured task's reply must be, as a backend constrains it: an OpenAI-compatible pool by
+    ``response_format`` (vLLM's guided decoding, llama.cpp's grammars), Bedrock by a forced tool."""
+
+    name: str  # [A-Za-z0-9_-]{1,64}, as both APIs require
+    schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, model: type[BaseModel], name: str) -> OutputSchema:
+        """The model's JSON schema (by alias) in the strict form every constrained decoder takes."""
+        return cls(name, strict_schema(model.model_json_schema(by_alias=True)))
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` for strict structured outputs: references inlined (some decoders and Bedrock's tools take no
+    ``$defs``), every model's object closed (``additionalProperties: false``) with all its properties required
+    (an optional one is nullable in the model), and no ``title``/``default`` (strict mode refuses them)."""
+    definitions = schema.get("$defs", {})
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return strict(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        out = {key: strict(value) for key, value in node.items() if key not in ("$defs", "title", "default", "properties")}
+        if "properties" in node:  # a model's object (a free-form dict's additionalProperties schema stays open)
+            # Property names are names, not keywords: kept whatever they are.
+            out["properties"] = {name: strict(value) for name, value in node["properties"].items()}
+            out["additionalProperties"] = False
+            out["required"] = list(node["properties"])
+        return out
+
+    result: dict[str, Any] = strict(schema)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +79,8 @@ class ChatRequest:
     # The whole call's budget (a stream's, to its first delta), retries included: the task's timeout or the
     # caller's deadline, whichever ends first (``shared.deadline``). None: the pool's read timeout alone.
     timeout_s: float | None = None
+    # The JSON the reply must be, for a backend that can constrain it (None: free text).
+    schema: OutputSchema | None = None
 
 
 @dataclass(frozen=True, slots=True)

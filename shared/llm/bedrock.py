@@ -7,6 +7,7 @@ queue, and closing the iterator stops the pump and closes the HTTP stream.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncGenerator, Callable
 from functools import partial
@@ -23,7 +24,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from shared.llm.base import ChatRequest, ChatResponse, LLMBackend, LLMError, LLMStreamCut, LLMUnavailable, Usage
+from shared.llm.base import (
+    ChatRequest,
+    ChatResponse,
+    LLMBackend,
+    LLMError,
+    LLMStreamCut,
+    LLMUnavailable,
+    OutputSchema,
+    Usage,
+)
 from shared.llm.metrics import record_usage
 from shared.settings import Settings
 
@@ -47,6 +57,7 @@ class BedrockBackend(LLMBackend):
 
     def __init__(self, settings: Settings, *, client: BaseClient | None = None) -> None:
         self._model_id = settings.bedrock_model_id
+        self._tools = settings.bedrock_structured_output == "tool"
         self._client = client or boto3.client(
             "bedrock-runtime",
             region_name=settings.bedrock_region,
@@ -68,7 +79,7 @@ class BedrockBackend(LLMBackend):
         record_usage(self.label, request.task, usage)
         reason = response.get("stopReason", "end_turn")
         return ChatResponse(
-            text="".join(block.get("text", "") for block in blocks),
+            text="".join(_block_text(block) for block in blocks),
             backend=self.name,
             model=args["modelId"],
             finish_reason=_FINISH_REASONS.get(reason, reason),
@@ -86,7 +97,9 @@ class BedrockBackend(LLMBackend):
                     if delivered:
                         raise LLMStreamCut(f"Bedrock stream broke: {item!r}") from item
                     raise _mapped(item) from item
-                if text := item.get("contentBlockDelta", {}).get("delta", {}).get("text"):
+                delta = item.get("contentBlockDelta", {}).get("delta", {})
+                # A forced tool's input streams as pieces of its JSON: the structured reply's text.
+                if text := delta.get("text") or delta.get("toolUse", {}).get("input"):
                     delivered = True
                     yield text
                 elif usage := item.get("metadata", {}).get("usage"):
@@ -122,7 +135,22 @@ class BedrockBackend(LLMBackend):
         }
         if system:
             args["system"] = system
+        if request.schema is not None and self._tools:
+            args["toolConfig"] = tool_config(request.schema)
         return args
+
+
+def tool_config(schema: OutputSchema) -> dict[str, Any]:
+    """Converse's structured output: one tool whose input is the task's JSON, and the model made to call it."""
+    spec = {"name": schema.name, "description": f"Give the {schema.name} answer.", "inputSchema": {"json": schema.schema}}
+    return {"tools": [{"toolSpec": spec}], "toolChoice": {"tool": {"name": schema.name}}}
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    """A reply block's text; a tool call's input (the structured answer) as JSON."""
+    if "toolUse" in block:
+        return json.dumps(block["toolUse"].get("input", {}), ensure_ascii=False)
+    return str(block.get("text", ""))
 
 
 _END = object()

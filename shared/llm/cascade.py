@@ -22,7 +22,7 @@ from typing import Generic, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 import httpx
 
-from shared.llm.base import ChatMessage, ChatResponse, LLMError, UsageMeter
+from shared.llm.base import ChatMessage, ChatResponse, LLMError, OutputSchema, UsageMeter
 from shared.schemas import Engine, EngineChoice
 from shared.settings import Task
 from shared.telemetry import ENGINE_ANSWERS, LLM_REPLIES
@@ -83,6 +83,7 @@ class LLMOptions(TypedDict, total=False):
     seed: int | None
     user: str | None
     meter: UsageMeter | None
+    schema: OutputSchema | None  # the JSON a structured task's reply must be
 
 
 class StreamCheck(Protocol):
@@ -133,6 +134,8 @@ async def run_cascade(
     ``retries`` times given ``repair``: with the prompt, the rejected reply and ``repair``'s words on what was
     wrong (a retry must change something; without ``repair`` there is none). LLM errors, timeouts included, are
     not retried (the client already retried what was worth it, within the deadline).
+    A structured task passes its ``schema`` option: the backend constrains the reply to it where it can, and
+    ``parse`` still reads it as tolerantly as from a backend that cannot (settings: ``structured_output``).
     """
     local = cache(local)  # the answer ``confident`` judged is the fallback too
     if not _wants_llm(llm, task, mode):

@@ -21,6 +21,7 @@ from shared.llm.base import (
     LLMStreamCut,
     LLMTimeout,
     LLMUnavailable,
+    OutputSchema,
     Usage,
     UsageMeter,
 )
@@ -45,6 +46,7 @@ class _Sampling:
     top_p: float | None = None
     seed: int | None = None
     user: str | None = None
+    schema: OutputSchema | None = None
 
 
 class LLMConfigError(ValueError):
@@ -92,9 +94,11 @@ class LLMClient:
         seed: int | None = None,
         user: str | None = None,
         meter: UsageMeter | None = None,
+        schema: OutputSchema | None = None,
     ) -> ChatResponse:
-        """The whole reply. ``max_tokens`` is at most the route's; ``meter`` gets the reply's usage."""
-        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
+        """The whole reply. ``max_tokens`` is at most the route's; ``meter`` gets the reply's usage; ``schema`` is
+        the JSON the reply must be, where the backend can constrain it (settings: ``structured_output``)."""
+        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user, schema)
         label, backend, request = self._prepare(task, messages, session_id, request_id, sampling)
         span = self._span(label, request)
         started = time.perf_counter()
@@ -137,10 +141,11 @@ class LLMClient:
         seed: int | None = None,
         user: str | None = None,
         meter: UsageMeter | None = None,
+        schema: OutputSchema | None = None,
     ) -> AsyncGenerator[str, None]:
         """Deltas as generated; closing this iterator closes the backend's, cancelling upstream. ``meter`` gets
         the usage the server sends at the end (counted here when it sends none) once the stream is complete."""
-        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user)
+        sampling = _Sampling(temperature, max_tokens, stop, top_p, seed, user, schema)
         label, backend, request = self._prepare(task, messages, session_id, request_id, sampling, meter)
         span = self._span(label, request)
         started = time.perf_counter()
@@ -208,6 +213,7 @@ class LLMClient:
             user=sampling.user,
             meter=meter,
             timeout_s=timeout_s,
+            schema=sampling.schema,
         )
         return label, backend, request
 

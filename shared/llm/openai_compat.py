@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -24,6 +24,7 @@ from shared.llm.base import (
     LLMStreamCut,
     LLMTimeout,
     LLMUnavailable,
+    OutputSchema,
     Usage,
 )
 from shared.llm.metrics import RETRIES, record_usage
@@ -166,6 +167,8 @@ class OpenAICompatBackend(LLMBackend):
                 body[name] = value
         if stream:
             body["stream_options"] = {"include_usage": True}
+        if request.schema is not None and (mode := self._settings.structured_output) != "none":
+            body["response_format"] = response_format(request.schema, mode)
         return body
 
     async def _backoff(self, attempt: int) -> None:
@@ -198,6 +201,13 @@ class OpenAICompatBackend(LLMBackend):
     async def aclose(self) -> None:
         await self.pool.aclose()
         await self._client.aclose()
+
+
+def response_format(schema: OutputSchema, mode: Literal["json_schema", "json_object"]) -> dict[str, Any]:
+    """OpenAI's ``response_format`` for a structured reply, as vLLM and llama.cpp's server take it too."""
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": schema.name, "schema": schema.schema, "strict": True}}
 
 
 def _headers(request: ChatRequest) -> dict[str, str]:

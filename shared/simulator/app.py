@@ -9,7 +9,7 @@ import math
 import random
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.jsonblock import json_blocks
 from shared.llm.chunking import split_chunks
 from shared.simulator.config import SimConfig
 
@@ -45,6 +46,8 @@ class SimState:
     hung: int = field(init=False)
     cut: int = field(init=False)
     tokenized: int = field(init=False)
+    # Requests by the response_format they asked for (json_schema, json_object, text).
+    response_formats: Counter[str] = field(init=False)
     last_requests: deque[dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +60,7 @@ class SimState:
         self.requests = self.streams = self.in_flight = 0
         self.completed = self.cancelled = self.errors = self.hung = self.cut = self.tokenized = 0
         self.last_requests = deque(maxlen=_LAST_REQUESTS)
+        self.response_formats = Counter()
 
     def update(self, changes: dict[str, Any]) -> None:
         self.config = SimConfig.model_validate({**self.config.model_dump(), **changes})
@@ -76,6 +80,7 @@ class SimState:
             "hung": self.hung,
             "cut": self.cut,
             "tokenized": self.tokenized,
+            "response_formats": dict(self.response_formats),
             "config": self.config.model_dump(),
             "last_requests": list(self.last_requests),
         }
@@ -174,7 +179,12 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
         config = state.config  # This request keeps the settings it started with.
         if state.should_hang():
             return ended(await _hang(request, state))
-        tokens, finish = _generated(state.reply_to(messages), body.get("max_tokens"), body.get("stop"))
+        reply = state.reply_to(messages)
+        if (kind := _response_format(body)) is not None:
+            state.response_formats[kind] += 1
+            if kind in ("json_object", "json_schema") and config.constrain_json:
+                reply = next((block.raw for block in json_blocks(reply)), reply)
+        tokens, finish = _generated(reply, body.get("max_tokens"), body.get("stop"))
         usage = {
             "prompt_tokens": sum(len(split_chunks(str(m.get("content", "")))) for m in messages),
             "completion_tokens": len(tokens),
@@ -236,6 +246,12 @@ def create_app(config: SimConfig | None = None) -> FastAPI:
         return state.config.model_dump()
 
     return app
+
+
+def _response_format(body: dict[str, Any]) -> str | None:
+    """The ``type`` of the request's response_format, if it gave one."""
+    asked = body.get("response_format")
+    return str(asked.get("type")) if isinstance(asked, dict) else None
 
 
 def _generated(reply: str, max_tokens: Any, stop: Any) -> tuple[list[str], str]:

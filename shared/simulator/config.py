@@ -18,6 +18,11 @@ class SimConfig(BaseModel):
     script: list[str] = Field(default_factory=list, description="Replies consumed in order, one per request")
     replies: dict[str, str] = Field(default_factory=dict, description="Substring of the last user message -> reply")
     reply: str = "This is a simulated reply."
+    constrain_json: bool = Field(
+        False,
+        description="A request whose response_format asks for JSON gets only the reply's first JSON object, as a "
+        "constrained decoder writes nothing around it (a reply without one is sent as it is)",
+    )
 
     # Failures.
     error_rate: float = Field(0.0, ge=0, le=1, description="Share of requests answered with error_status")

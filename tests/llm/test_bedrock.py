@@ -12,7 +12,7 @@ import struct
 import threading
 from binascii import crc32
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -21,8 +21,9 @@ from botocore.config import Config
 from botocore.eventstream import EventStream
 from botocore.parsers import EventStreamJSONParser
 from botocore.stub import Stubber
+from pydantic import BaseModel
 
-from shared.llm import BedrockBackend, ChatMessage, ChatRequest, LLMError, LLMStreamCut, LLMUnavailable
+from shared.llm import BedrockBackend, ChatMessage, ChatRequest, LLMError, LLMStreamCut, LLMUnavailable, OutputSchema
 from shared.llm.base import Role
 from shared.settings import Settings, Task
 
@@ -262,3 +263,76 @@ async def test_closing_the_stream_stops_the_pump(backend: BedrockBackend, stubbe
     await stream.aclose()
     assert raw.closed.wait(2), "the HTTP stream was not closed"
     assert raw.finished.wait(2), "the pump thread kept reading"
+
+
+async def test_a_structured_request_forces_a_tool_and_reads_its_input(
+    backend: BedrockBackend, stubber: Stubber
+) -> None:
+    """Bedrock's structured output: the task's schema as the input of a tool the model must call; the answer is
+    the tool call's input, as JSON."""
+    schema = OutputSchema.of(_Verdict, "verdict")
+    expected = {
+        "modelId": MODEL,
+        "messages": [{"role": "user", "content": [{"text": "Good?"}]}],
+        "inferenceConfig": {"temperature": 0.0, "maxTokens": 512},
+        "toolConfig": {
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": "verdict",
+                        "description": "Give the verdict answer.",
+                        "inputSchema": {"json": schema.schema},
+                    }
+                }
+            ],
+            "toolChoice": {"tool": {"name": "verdict"}},
+        },
+    }
+    answer = {"verdict": "是", "why": "好"}
+    reply = {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "t1", "name": "verdict", "input": answer}}],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13},
+        "metrics": {"latencyMs": 5},
+    }
+    stubber.add_response("converse", reply, expected)
+    got = await backend.complete(_request(("user", "Good?"), schema=schema))
+    assert _Verdict.model_validate_json(got.text) == _Verdict.model_validate(answer)
+
+
+async def test_a_structured_stream_yields_the_tools_input(
+    backend: BedrockBackend, stubber: Stubber, client: BaseClient
+) -> None:
+    pieces = ['{"verdict": ', '"否", "why": "贵"}']
+    tool_deltas = [
+        event("contentBlockDelta", {"delta": {"toolUse": {"input": p}}, "contentBlockIndex": 0}) for p in pieces
+    ]
+    raw = RawStream([event("messageStart", {"role": "assistant"}), *tool_deltas, *conversation()[2:]])
+    add_stream(stubber, client, raw)
+    deltas = [
+        text async for text in backend.stream(_request(("user", "Good?"), schema=OutputSchema.of(_Verdict, "verdict")))
+    ]
+    assert deltas == pieces
+
+
+async def test_tool_output_off_sends_the_prompt_alone(client: BaseClient, stubber: Stubber) -> None:
+    backend = BedrockBackend(
+        Settings(_env_file=None, bedrock_model_id=MODEL, bedrock_structured_output="none"), client=client
+    )
+    expected = {
+        "modelId": MODEL,
+        "messages": [{"role": "user", "content": [{"text": "Good?"}]}],
+        "inferenceConfig": {"temperature": 0.0, "maxTokens": 512},
+    }
+    stubber.add_response("converse", CONVERSE_REPLY, expected)
+    await backend.complete(_request(("user", "Good?"), schema=OutputSchema.of(_Verdict, "verdict")))
+
+
+class _Verdict(BaseModel):
+    verdict: Literal["是", "否"]
+    why: str
