@@ -30,7 +30,7 @@ TIMEOUT_S = 600.0  # every wait on the model: generous, never asserted
 KEY = "real-model-key"
 # What each task may write: room for its longest JSON (a reply cut at max_tokens is invalid whatever the grammar;
 # extraction's has every key of a category), a short reply.
-MAX_TOKENS = {Task.INTENT: 192, Task.EXTRACTION: 384, Task.SUMMARY: 320, Task.COPYWRITING: 80, Task.DIALOG: 48}
+MAX_TOKENS = {Task.INTENT: 192, Task.EXTRACTION: 1024, Task.SUMMARY: 320, Task.COPYWRITING: 80, Task.DIALOG: 48}
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,10 @@ def real_settings(model: RealModel, **overrides: Any) -> Settings:
         "log_json": False,
         "cache_backend": "memory",
         "llm_pools": {"real": pool},
-        "llm_tasks": {task: TaskRoute(backend="openai", pool="real", max_tokens=n) for task, n in MAX_TOKENS.items()},
+        "llm_tasks": {
+            task: TaskRoute(backend="openai", pool="real", max_tokens=n, timeout_s=TIMEOUT_S)
+            for task, n in MAX_TOKENS.items()
+        },
         "service_timeout_s": TIMEOUT_S,
     }
     return Settings(**(values | overrides))
