@@ -17,7 +17,12 @@ import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from shared.engines.artefacts import models_dir
+from shared.engines.extraction import ExtractionModel
+from shared.engines.intent import IntentModel
+from shared.schemas import Message
 from shared.settings import Settings
+from training import build
 
 # Two checkouts testing at once on one machine each take their own databases: SG_TEST_REDIS_DB and the one below.
 REDIS_DB = int(os.environ.get("SG_TEST_REDIS_DB", "15"))
@@ -113,3 +118,18 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+def chat(*turns: str) -> list[Message]:
+    """Turns spoken in alternation, the user first."""
+    return [Message(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(turns)]
+
+
+@pytest.fixture(scope="module")
+def intent() -> IntentModel:
+    return build.intent(models_dir())
+
+
+@pytest.fixture(scope="module")
+def extraction() -> ExtractionModel:
+    return build.extraction(models_dir())

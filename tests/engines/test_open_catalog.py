@@ -12,33 +12,19 @@ import pytest
 from services.dialog.engine import LocalDialogEngine
 from services.dialog.gifts import gift_need
 from services.dialog.schemas import DialogRequest
-from shared.engines.artefacts import models_dir
 from shared.engines.constraints import Currencies, from_words
 from shared.engines.extraction import ExtractionModel, gated_read
 from shared.engines.intent import IntentModel
-from shared.schemas import BrandConstraint, Message
+from shared.schemas import BrandConstraint
 from shared.taxonomy import load_taxonomy
 from shared.taxonomy.index import TaxonomyIndex
 from shared.vocabulary import SAMPLE_CATALOG as SAMPLE
 from shared.vocabulary import open_taxonomy, read_vocabulary, sample_vocabulary, vocabulary_of
-from training import build
+from tests.conftest import chat
 
 GROCERY = Path(__file__).parents[1] / "data" / "grocery_products.jsonl"
 RATES = Currencies("CNY", {"USD": 7.0})
 
-
-def _dialog(*turns: str) -> list[Message]:
-    return [Message(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(turns)]
-
-
-@pytest.fixture(scope="module")
-def intent() -> IntentModel:
-    return build.intent(models_dir())
-
-
-@pytest.fixture(scope="module")
-def extraction() -> ExtractionModel:
-    return build.extraction(models_dir())
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +78,12 @@ def test_the_catalog_names_its_own_attributes_and_their_values_in_chinese() -> N
 def test_a_kind_named_by_its_value_fills_it_in_either_language(
     grocery: ExtractionModel, message: str, key: str, value: str
 ) -> None:
-    call, _ = grocery.read(_dialog(message))
+    call, _ = grocery.read(chat(message))
     assert call is not None and call.arguments[key] == value, call
 
 
 def test_a_value_in_chinese_becomes_the_catalogs_value(grocery: ExtractionModel) -> None:
-    call, _ = grocery.read(_dialog("想要中度烘焙的咖啡豆"))
+    call, _ = grocery.read(chat("想要中度烘焙的咖啡豆"))
     assert call is not None and call.constraints is not None
     assert call.constraints.attributes is not None and call.constraints.attributes["roast"].value == "medium"
 
@@ -109,10 +95,10 @@ def test_the_vocabulary_version_follows_the_products() -> None:
 
 
 def test_a_new_catalog_is_read_with_its_categories_and_brands(grocery: ExtractionModel) -> None:
-    call, _ = grocery.read(_dialog("推荐点川宁的茶，预算100以内"))
+    call, _ = grocery.read(chat("推荐点川宁的茶，预算100以内"))
     assert call is not None and call.arguments["category"] == "tea"
     assert call.constraints is not None and call.constraints.brands == BrandConstraint(include=["Twinings"])
-    call, _ = grocery.read(_dialog("买点苹果，要脆甜的"))
+    call, _ = grocery.read(chat("买点苹果，要脆甜的"))
     assert call is not None and call.arguments["category"] == "fresh_fruit" and "brand" not in call.arguments
 
 
@@ -127,25 +113,25 @@ def test_a_new_catalog_is_read_with_its_categories_and_brands(grocery: Extractio
 def test_what_the_catalog_lacks_gets_a_call_without_a_category(
     extraction: ExtractionModel, intent: IntentModel, turns: tuple[str, ...], query: str
 ) -> None:
-    call, reading = gated_read(_dialog(*turns), intent, extraction)
+    call, reading = gated_read(chat(*turns), intent, extraction)
     assert call is not None and call.arguments == {"query": query}, call
     assert reading.query == query and reading.category is None
 
 
 def test_a_kind_the_sample_shop_sells_is_not_lacking_in_a_grocery(grocery: ExtractionModel) -> None:
-    call, reading = grocery.read(_dialog("I want a smartphone"))
+    call, reading = grocery.read(chat("I want a smartphone"))
     assert call is not None and "category" not in call.arguments and reading.query == "smartphone"
 
 
 def test_no_call_without_anything_to_search_for(extraction: ExtractionModel) -> None:
-    call, _ = extraction.open_read(_dialog("我在找找"))
+    call, _ = extraction.open_read(chat("我在找找"))
     assert call is None
-    call, _ = extraction.open_read(_dialog("wood planner makita"))
+    call, _ = extraction.open_read(chat("wood planner makita"))
     assert call is not None and call.arguments["brand"] == "Makita"
 
 
 def test_a_brand_the_guide_said_it_does_not_sell_is_no_longer_asked_for(extraction: ExtractionModel) -> None:
-    dialog = _dialog(
+    dialog = chat(
         "Hi, I want to buy an Iphone.", "Sorry, we don't sell iPhones, but we have android phones.", "Sure, under $600."
     )
     call, _ = extraction.read(dialog)
@@ -153,7 +139,7 @@ def test_a_brand_the_guide_said_it_does_not_sell_is_no_longer_asked_for(extracti
 
 
 def test_an_author_stands_for_the_brand_of_a_book(extraction: ExtractionModel) -> None:
-    call, _ = extraction.read(_dialog("Hi! can you suggest the best book by Stephen King?"))
+    call, _ = extraction.read(chat("Hi! can you suggest the best book by Stephen King?"))
     assert call is not None and call.arguments == {"query": "book", "brand": "Stephen King"}
 
 
@@ -174,7 +160,7 @@ def test_a_call_in_words_reads_an_exclusion_as_one(words: str, include: list[str
 
 def test_a_gift_budget_is_weighed_against_the_catalog_prices() -> None:
     index = TaxonomyIndex(load_taxonomy())
-    dialog = _dialog("想给我妈买个礼物，预算150以内")
+    dialog = chat("想给我妈买个礼物，预算150以内")
     sample = gift_need(dialog, index, RATES, sample_vocabulary().entry_prices())
     assert sample is not None and "hair_dryer" in [k.id for k in sample.kinds]
     # A shop whose cheapest hair dryer costs 800 yuan: no hair dryer for a 150-yuan gift.

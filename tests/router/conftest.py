@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -77,3 +78,18 @@ def redis_url_module() -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+Answer = dict[str, Any]
+
+
+def conversation(url: str, *messages: str) -> list[Answer]:
+    """The router's answers to ``messages`` sent one after another in one session."""
+    answers: list[Answer] = []
+    session: dict[str, str] = {}
+    for message in messages:
+        response = httpx.post(f"{url}/v1/chat", json={"message": message, **session}, timeout=60)
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+        session = {"session_id": answers[-1]["session_id"]}
+    return answers

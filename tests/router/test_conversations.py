@@ -18,7 +18,7 @@ from shared.schemas import AttributeConstraint
 from shared.settings import Settings
 from shared.suite import serve_in_threads
 
-Answer = dict[str, Any]
+from .conftest import Answer, conversation
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +34,6 @@ def router(redis_url_module: str, tmp_path_factory: pytest.TempPathFactory) -> I
         started = stack.enter_context(serve_in_threads(settings, ["intent", "extraction", "dialog", "catalog", "router"]))
         yield started.services.router, settings
 
-
-def _conversation(url: str, *messages: str) -> list[Answer]:
-    answers: list[Answer] = []
-    session: dict[str, str] = {}
-    for message in messages:
-        response = httpx.post(f"{url}/v1/chat", json={"message": message, **session}, timeout=60)
-        assert response.status_code == 200, response.text
-        answers.append(response.json())
-        session = {"session_id": answers[-1]["session_id"]}
-    return answers
 
 
 def _meets_the_call(answer: Answer, category: str) -> None:
@@ -68,7 +58,7 @@ def _meets_the_call(answer: Answer, category: str) -> None:
 
 def test_a_wish_about_a_feature_keeps_the_kind_and_the_budget_converts(router: tuple[str, Settings]) -> None:
     url, settings = router
-    first, second = _conversation(
+    first, second = conversation(
         url, "I'm looking for a new smartphone.", "Camera quality matters most, and my budget is about $800."
     )
     assert first["call"]["arguments"]["category"] == "smartphone"
@@ -81,7 +71,7 @@ def test_a_wish_about_a_feature_keeps_the_kind_and_the_budget_converts(router: t
 
 def test_a_budget_said_later_applies_to_what_was_asked_before(router: tuple[str, Settings]) -> None:
     url, settings = router
-    *_, last = _conversation(url, "I need headphones", "for the gym, wireless", "Under 100 dollars please")
+    *_, last = conversation(url, "I need headphones", "for the gym, wireless", "Under 100 dollars please")
     assert last["call"]["arguments"]["use"] == "gym"
     assert last["call"]["constraints"]["price"]["max"] == pytest.approx(100 * settings.currency_rates["USD"])
     _meets_the_call(last, "headphones")
@@ -89,7 +79,7 @@ def test_a_budget_said_later_applies_to_what_was_asked_before(router: tuple[str,
 
 def test_a_chinese_range_enters_the_call(router: tuple[str, Settings]) -> None:
     url, _ = router
-    first, _, last = _conversation(url, "推荐一款面霜", "我是干皮", "不要太贵，两三百的")
+    first, _, last = conversation(url, "推荐一款面霜", "我是干皮", "不要太贵，两三百的")
     assert "texture" not in first["call"]["arguments"], "the product's name is no texture"
     assert last["call"]["constraints"]["price"] == {"min": 200, "max": 300, "currency": "CNY"}
     assert "skin type" in last["call"]["arguments"]
@@ -98,7 +88,7 @@ def test_a_chinese_range_enters_the_call(router: tuple[str, Settings]) -> None:
 
 def test_an_excluded_brand_is_absent(router: tuple[str, Settings]) -> None:
     url, _ = router
-    _, last, cheaper = _conversation(url, "我想买个手机", "不要苹果的，预算3000以内", "便宜点")
+    _, last, cheaper = conversation(url, "我想买个手机", "不要苹果的，预算3000以内", "便宜点")
     assert last["call"]["constraints"]["brands"]["exclude"] == ["Apple"]
     assert "brand" not in last["call"]["arguments"]
     assert last["products"] and all(p["brand"] != "Apple" for p in last["products"])
@@ -112,7 +102,7 @@ def test_an_excluded_brand_is_absent(router: tuple[str, Settings]) -> None:
 
 def test_one_message_with_a_kind_an_exclusion_and_a_budget(router: tuple[str, Settings]) -> None:
     url, _ = router
-    (answer,) = _conversation(url, "我想买个手机，不要苹果的，预算3000以内")
+    (answer,) = conversation(url, "我想买个手机，不要苹果的，预算3000以内")
     assert answer["intent"] not in {"random chat", "random shopping"}
     assert answer["call"]["constraints"]["brands"]["exclude"] == ["Apple"]
     assert answer["call"]["constraints"]["price"]["max"] == 3000
@@ -122,7 +112,7 @@ def test_one_message_with_a_kind_an_exclusion_and_a_budget(router: tuple[str, Se
 
 def test_a_winter_need_gets_winter_bags(router: tuple[str, Settings]) -> None:
     url, _ = router
-    (answer,) = _conversation(url, "宝宝一岁了，冬天睡觉总踢被子，想买个睡袋，怎么选？")
+    (answer,) = conversation(url, "宝宝一岁了，冬天睡觉总踢被子，想买个睡袋，怎么选？")
     assert answer["call"]["constraints"]["attributes"]["season"] == {
         "min": None, "max": None, "unit": None, "value": "winter"
     }
@@ -132,14 +122,14 @@ def test_a_winter_need_gets_winter_bags(router: tuple[str, Settings]) -> None:
 
 def test_a_quantity_becomes_an_attribute_range(router: tuple[str, Settings]) -> None:
     url, _ = router
-    (answer,) = _conversation(url, "which tent would you suggest for 4 people")
+    (answer,) = conversation(url, "which tent would you suggest for 4 people")
     assert answer["call"]["arguments"]["capacity"] == "4 people"
     _meets_the_call(answer, "tent")
 
 
 def test_what_nothing_meets_is_named_and_the_nearest_come_first(router: tuple[str, Settings]) -> None:
     url, _ = router
-    _, last = _conversation(url, "I need headphones", "under 5 dollars")
+    _, last = conversation(url, "I need headphones", "under 5 dollars")
     assert last["relaxed"] == ["price"]
     prices = [p["price"] for p in last["products"]]
     assert prices == sorted(prices), "the nearest to the budget first"
@@ -147,7 +137,7 @@ def test_what_nothing_meets_is_named_and_the_nearest_come_first(router: tuple[st
 
 def test_the_second_one_refers_to_what_was_shown(router: tuple[str, Settings]) -> None:
     url, _ = router
-    first, _ = _conversation(url, "I need headphones", "Sony or Bose")
+    first, _ = conversation(url, "I need headphones", "Sony or Bose")
     with httpx.stream(
         "POST", f"{url}/v1/chat", json={"message": "the second one", "session_id": first["session_id"], "stream": True},
         timeout=60,
@@ -173,7 +163,7 @@ def _events(lines: Iterator[str]) -> dict[str, Any]:
 
 def test_a_url_or_a_capitalised_word_is_no_brand(router: tuple[str, Settings]) -> None:
     url, _ = router
-    (answer,) = _conversation(
+    (answer,) = conversation(
         url, "I need running shoes for a marathon. Run club says Good grip matters, see http://shop.example.com/item/3"
     )
     assert answer["call"] is not None and "brand" not in answer["call"]["arguments"]
@@ -182,8 +172,8 @@ def test_a_url_or_a_capitalised_word_is_no_brand(router: tuple[str, Settings]) -
 
 def test_apple_the_fruit_is_no_brand(router: tuple[str, Settings]) -> None:
     url, _ = router
-    (fruit,) = _conversation(url, "想买点苹果，新鲜的水果")
+    (fruit,) = conversation(url, "想买点苹果，新鲜的水果")
     assert fruit["call"] is None or "brand" not in fruit["call"]["arguments"]
-    (phone,) = _conversation(url, "想买个苹果手机")
+    (phone,) = conversation(url, "想买个苹果手机")
     assert phone["call"]["constraints"]["brands"]["include"] == ["Apple"]
     assert phone["products"] and all(p["brand"] == "Apple" for p in phone["products"])

@@ -12,7 +12,6 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,9 +21,10 @@ from services.catalog.knowledge import open_knowledge_base
 from shared.settings import Settings
 from shared.suite import serve_in_threads
 
+from .conftest import Answer, conversation
+
 GROCERY = Path(__file__).parents[1] / "data" / "grocery_products.jsonl"
 PRODUCTS = [json.loads(line) for line in GROCERY.read_text(encoding="utf-8").splitlines() if line.strip()]
-Answer = dict[str, Any]
 
 
 async def _ingest(settings: Settings) -> None:
@@ -48,16 +48,6 @@ def shop(redis_url_module: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         started = stack.enter_context(serve_in_threads(settings, names))
         yield {"router": started.services.router, "catalog": started.services.catalog}
 
-
-def _conversation(url: str, *messages: str) -> list[Answer]:
-    answers: list[Answer] = []
-    session: dict[str, str] = {}
-    for message in messages:
-        response = httpx.post(f"{url}/v1/chat", json={"message": message, **session}, timeout=60)
-        assert response.status_code == 200, response.text
-        answers.append(response.json())
-        session = {"session_id": answers[-1]["session_id"]}
-    return answers
 
 
 def _of(answer: Answer, category: str) -> list[Answer]:
@@ -85,7 +75,7 @@ def test_the_catalog_serves_its_own_vocabulary(shop: dict[str, str]) -> None:
 
 
 def test_a_kind_and_a_budget_in_chinese(shop: dict[str, str]) -> None:
-    (answer,) = _conversation(shop["router"], "推荐一款咖啡豆，预算150以内")
+    (answer,) = conversation(shop["router"], "推荐一款咖啡豆，预算150以内")
     assert answer["intent"] not in {"random chat", "random shopping"}
     assert answer["call"]["constraints"]["price"]["max"] == 150
     products = _of(answer, "coffee_beans")
@@ -94,19 +84,19 @@ def test_a_kind_and_a_budget_in_chinese(shop: dict[str, str]) -> None:
 
 
 def test_a_brand_of_this_catalog_in_english_then_its_chinese_name(shop: dict[str, str]) -> None:
-    (english,) = _conversation(shop["router"], "I'd like some Twinings tea")
+    (english,) = conversation(shop["router"], "I'd like some Twinings tea")
     assert english["call"]["constraints"]["brands"]["include"] == ["Twinings"]
     assert {p["brand"] for p in _of(english, "tea")} == {"Twinings"}
-    (chinese,) = _conversation(shop["router"], "想买点蜂蜜，不要康维他的")
+    (chinese,) = conversation(shop["router"], "想买点蜂蜜，不要康维他的")
     assert chinese["call"]["constraints"]["brands"]["exclude"] == ["Comvita"]
     assert all(p["brand"] != "Comvita" for p in _of(chinese, "honey"))
 
 
 def test_apples_here_are_fruit(shop: dict[str, str]) -> None:
-    (chinese,) = _conversation(shop["router"], "买点苹果，要脆甜的")
+    (chinese,) = conversation(shop["router"], "买点苹果，要脆甜的")
     assert "brand" not in chinese["call"]["arguments"] and not (chinese["call"]["constraints"] or {}).get("brands")
     assert "GRO-fresh_fruit-011" in [p["skuId"] for p in _of(chinese, "fresh_fruit")]
-    (english,) = _conversation(shop["router"], "I'd like some apples")
+    (english,) = conversation(shop["router"], "I'd like some apples")
     assert english["call"]["arguments"]["fruit"] == "apples", "a value of this catalog's own attribute"
     assert [p["skuId"] for p in _of(english, "fresh_fruit")][0] == "GRO-fresh_fruit-011"
 
@@ -116,7 +106,7 @@ def test_apples_here_are_fruit(shop: dict[str, str]) -> None:
     [("I need a pair of ice skates", "ice skates"), ("有没有狗粮", "狗粮")],
 )
 def test_an_item_the_shop_lacks_gets_an_honest_answer(shop: dict[str, str], message: str, words: str) -> None:
-    (answer,) = _conversation(shop["router"], message)
+    (answer,) = conversation(shop["router"], message)
     assert answer["intent"] not in {"random chat", "random shopping"}, "asking for a product is shopping"
     assert answer["call"] is not None and "category" not in answer["call"]["arguments"]
     assert answer["call"]["arguments"]["query"] == words
@@ -126,7 +116,7 @@ def test_an_item_the_shop_lacks_gets_an_honest_answer(shop: dict[str, str], mess
 
 
 def test_after_an_item_it_lacks_the_shop_answers_for_one_it_has(shop: dict[str, str]) -> None:
-    lacking, carried = _conversation(shop["router"], "I need ice skates", "ok then, some olive oil please")
+    lacking, carried = conversation(shop["router"], "I need ice skates", "ok then, some olive oil please")
     assert lacking["products"] == []
     assert all(p["category"] == "olive_oil" for p in _of(carried, "olive_oil"))
 
@@ -136,14 +126,14 @@ NAMES = {key: name for p in PRODUCTS for key, name in p["attributeNames"].items(
 
 
 def test_apples_in_chinese_fill_the_same_value(shop: dict[str, str]) -> None:
-    (answer,) = _conversation(shop["router"], "我想买点苹果")
+    (answer,) = conversation(shop["router"], "我想买点苹果")
     assert answer["call"]["arguments"]["fruit"] == "苹果", "the Chinese value the catalog gives for apple"
     assert [p["skuId"] for p in _of(answer, "fresh_fruit")][0] == "GRO-fresh_fruit-011"
 
 
 @pytest.mark.parametrize(("message", "kinds", "phones"), [("你好", "咖啡豆", "手机"), ("hello there", "coffee beans", "phone")])
 def test_suggestions_name_the_shops_own_goods(shop: dict[str, str], message: str, kinds: str, phones: str) -> None:
-    (answer,) = _conversation(shop["router"], message)
+    (answer,) = conversation(shop["router"], message)
     suggestions = answer["suggestions"]
     assert any(kinds in s for s in suggestions), suggestions
     assert not any(phones in s.lower() for s in suggestions), suggestions
@@ -152,7 +142,7 @@ def test_suggestions_name_the_shops_own_goods(shop: dict[str, str], message: str
 
 
 def test_suggestions_after_products_ask_by_the_catalogs_attribute_names(shop: dict[str, str]) -> None:
-    (answer,) = _conversation(shop["router"], "推荐一款咖啡豆，预算150以内")
+    (answer,) = conversation(shop["router"], "推荐一款咖啡豆，预算150以内")
     _of(answer, "coffee_beans")
     asked = [s for s in answer["suggestions"] if "方面哪款更好" in s]
     assert asked and asked[0].removesuffix("方面哪款更好？") in {n["zh"] for n in NAMES.values()}, answer["suggestions"]

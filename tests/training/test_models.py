@@ -8,26 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.engines.artefacts import INTENT_ARTEFACT, ArtefactError, load_intent, models_dir, read
+from shared.engines.artefacts import INTENT_ARTEFACT, ArtefactError, load_intent, read
 from shared.engines.extraction import ExtractionModel
 from shared.engines.intent import SOURCES, IntentModel
 from shared.engines.scene import extract_scene
-from shared.schemas import Message
-from training import build, train_intent
-
-
-def _dialog(*turns: str) -> list[Message]:
-    return [Message(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(turns)]
-
-
-@pytest.fixture(scope="module")
-def intent() -> IntentModel:
-    return build.intent(models_dir())
-
-
-@pytest.fixture(scope="module")
-def extraction() -> ExtractionModel:
-    return build.extraction(models_dir())
+from tests.conftest import chat
+from training import train_intent
 
 
 def test_artefacts_round_trip_and_go_stale(intent: IntentModel, tmp_path: Path) -> None:
@@ -35,7 +21,7 @@ def test_artefacts_round_trip_and_go_stale(intent: IntentModel, tmp_path: Path) 
     train_intent.save(intent, path)
     loaded = train_intent.load(path)
     assert loaded is not None
-    dialog = _dialog("想买个降噪耳机，每天地铁通勤用")
+    dialog = chat("想买个降噪耳机，每天地铁通勤用")
     assert loaded.predict(dialog).probabilities == pytest.approx(intent.predict(dialog).probabilities)
     arrays = dict(np.load(path))
     np.savez(path, **{**arrays, "fingerprint": np.array("built from other data")})
@@ -50,7 +36,7 @@ def test_a_service_loads_only_what_it_can_serve(intent: IntentModel, tmp_path: P
     arrays = dict(np.load(path))
     np.savez(path, **{**arrays, "training_fingerprint": np.array("trained on older data")})
     assert train_intent.load(path) is None  # make models rebuilds it
-    dialog = _dialog("想买个降噪耳机，每天地铁通勤用")
+    dialog = chat("想买个降噪耳机，每天地铁通勤用")
     assert load_intent(tmp_path).predict(dialog).probabilities == pytest.approx(intent.predict(dialog).probabilities)
     for problem, spoil in (
         ("is stale", lambda: np.savez(path, **{**arrays, "fingerprint": np.array("other engine code")})),
@@ -63,7 +49,7 @@ def test_a_service_loads_only_what_it_can_serve(intent: IntentModel, tmp_path: P
 
 
 def test_probabilities_are_a_distribution(intent: IntentModel) -> None:
-    prediction = intent.predict(_dialog("hi"))
+    prediction = intent.predict(chat("hi"))
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
     assert prediction.confidence == max(prediction.probabilities.values())
     assert intent.classifier.temperature > 0
@@ -103,74 +89,74 @@ def test_probabilities_are_a_distribution(intent: IntentModel) -> None:
     ],
 )
 def test_context_decides(intent: IntentModel, turns: tuple[str, ...], label: str) -> None:
-    assert intent.predict(_dialog(*turns)).label == label
+    assert intent.predict(chat(*turns)).label == label
 
 
 def test_extraction_follows_the_dialog(extraction: ExtractionModel) -> None:
-    switched = extraction.extract(_dialog("想买个瑜伽垫，紫色的", "好的", "算了，还是先买个跑步机吧，要能折叠的"))
+    switched = extraction.extract(chat("想买个瑜伽垫，紫色的", "好的", "算了，还是先买个跑步机吧，要能折叠的"))
     assert switched is not None and switched.arguments["category"] == "treadmill"
     assert "colour" not in switched.arguments  # the old category's wishes are dropped
-    corrected = extraction.extract(_dialog("想买件羽绒服，黑色M码", "好的", "黑色的太常见了，换个米色的吧"))
+    corrected = extraction.extract(chat("想买件羽绒服，黑色M码", "好的", "黑色的太常见了，换个米色的吧"))
     assert corrected is not None and corrected.arguments["colour"] == "米色"
     offered = extraction.extract(
-        _dialog(
+        chat(
             "I need a coffee machine",
             "The Breville Barista Express and the De'Longhi Dedica are customer favourites.",
             "one with a milk frother please",
         )
     )
     assert offered is not None and "brand" not in offered.arguments  # only the bot named them
-    by_brand = extraction.extract(_dialog("thinking about a Dyson V15"))
+    by_brand = extraction.extract(chat("thinking about a Dyson V15"))
     assert by_brand is not None and by_brand.arguments == {"category": "vacuum_cleaner", "brand": "Dyson V15"}
 
 
 def test_brands_with_precision(extraction: ExtractionModel) -> None:
-    phone = extraction.extract(_dialog("我想买个苹果手机"))
+    phone = extraction.extract(chat("我想买个苹果手机"))
     assert phone is not None and phone.arguments["brand"] == "Apple"
     assert phone.constraints is not None and phone.constraints.brands is not None
     assert phone.constraints.brands.include == ["Apple"]
-    fruit = extraction.extract(_dialog("想买点苹果，新鲜的水果"))
+    fruit = extraction.extract(chat("想买点苹果，新鲜的水果"))
     assert fruit is None or "brand" not in fruit.arguments, "苹果 beside fruit words is the fruit"
-    grain = extraction.extract(_dialog("小米粥怎么煮好喝，想买个电饭煲"))
+    grain = extraction.extract(chat("小米粥怎么煮好喝，想买个电饭煲"))
     assert grain is not None and grain.arguments["category"] == "rice_cooker" and "brand" not in grain.arguments
-    words = extraction.extract(_dialog("Good morning! I'm looking for a smartphone. So I lost mine, Run me some picks"))
+    words = extraction.extract(chat("Good morning! I'm looking for a smartphone. So I lost mine, Run me some picks"))
     assert words is not None and "brand" not in words.arguments
-    link = extraction.extract(_dialog("这个耳机 http://item.jd.com/100012.html 还有吗"))
+    link = extraction.extract(chat("这个耳机 http://item.jd.com/100012.html 还有吗"))
     assert link is not None and "brand" not in link.arguments
 
 
 def test_brands_excluded(extraction: ExtractionModel) -> None:
-    call, turn = extraction.read(_dialog("我想买个手机", "好的", "不要苹果的，预算3000以内"))
+    call, turn = extraction.read(chat("我想买个手机", "好的", "不要苹果的，预算3000以内"))
     assert call is not None and "brand" not in call.arguments
     assert turn.constraints.brands is not None and turn.constraints.brands.exclude == ["Apple"]
     assert turn.constraints.price is not None and turn.constraints.price.max == 3000
-    _, besides = extraction.read(_dialog("想买个扫地机器人，除了小米还有什么推荐"))
+    _, besides = extraction.read(chat("想买个扫地机器人，除了小米还有什么推荐"))
     assert besides.constraints.brands is not None and besides.constraints.brands.exclude == ["Xiaomi"]
-    _, english = extraction.read(_dialog("I need headphones", "Sure!", "anything but Sony or Bose"))
+    _, english = extraction.read(chat("I need headphones", "Sure!", "anything but Sony or Bose"))
     assert english.constraints.brands is not None and english.constraints.brands.exclude == ["Sony", "Bose"]
 
 
 def test_a_feature_named_like_a_kind_is_no_switch(extraction: ExtractionModel) -> None:
     call, turn = extraction.read(
-        _dialog("I'm looking for a new smartphone.", "Sure!", "Camera quality matters most, and my budget is about $800.")
+        chat("I'm looking for a new smartphone.", "Sure!", "Camera quality matters most, and my budget is about $800.")
     )
     assert call is not None and call.arguments["category"] == "smartphone" and "camera" in call.arguments
     assert turn.category == "smartphone" and turn.constraints.price is not None
-    switched = extraction.extract(_dialog("I'm looking for a new smartphone.", "Sure!", "actually I want a camera"))
+    switched = extraction.extract(chat("I'm looking for a new smartphone.", "Sure!", "actually I want a camera"))
     assert switched is not None and switched.arguments["category"] == "camera"
 
 
 def test_slot_values_are_the_wish_not_the_leftover(extraction: ExtractionModel) -> None:
-    tent = extraction.extract(_dialog("which tent would you suggest for 4 people"))
+    tent = extraction.extract(chat("which tent would you suggest for 4 people"))
     assert tent is not None and tent.arguments["capacity"] == "4 people"
-    cream = extraction.extract(_dialog("推荐一款面霜"))
+    cream = extraction.extract(chat("推荐一款面霜"))
     assert cream is not None and cream.arguments == {"category": "moisturizer"}
-    _, cheap = extraction.read(_dialog("推荐一款面霜", "好的", "不要太贵，两三百的"))
+    _, cheap = extraction.read(chat("推荐一款面霜", "好的", "不要太贵，两三百的"))
     assert cheap.arguments["price"] == "两三百" and cheap.relative == [], "a stated price is no move past the shown"
 
 
 def test_scene() -> None:
-    scene = extract_scene(_dialog("下周去三亚旅游，需要准备点什么东西？"), "specific scenarios")
+    scene = extract_scene(chat("下周去三亚旅游，需要准备点什么东西？"), "specific scenarios")
     assert "三亚" in scene.scene and scene.aim == ""
-    assert extract_scene(_dialog("我想给女朋友买个礼物"), "intended shopping").aim == "送女朋友"
-    assert extract_scene(_dialog("下周去三亚旅游"), "random chat").scene == ""  # empty for chit-chat
+    assert extract_scene(chat("我想给女朋友买个礼物"), "intended shopping").aim == "送女朋友"
+    assert extract_scene(chat("下周去三亚旅游"), "random chat").scene == ""  # empty for chit-chat
