@@ -6,7 +6,8 @@ reply is schema-valid when the task's pydantic model (which its JSON schema was 
 By default it starts the real model server of ``make model-server`` (llama.cpp, SmolLM2-135M, CPU) on a free
 port; ``--url`` measures a server already running (vLLM, a bigger model).
 
-``python -m training.bench_realmodel [--calls 50] [--threads 2] [--url http://127.0.0.1:8080]``
+``python -m training.bench_realmodel [--calls 50] [--tasks intent,extraction] [--concurrency 2] [--threads 2]
+[--url http://127.0.0.1:8080]``
 """
 
 from __future__ import annotations
@@ -97,14 +98,23 @@ def _valid(model: type[BaseModel], text: str) -> bool:
     return True
 
 
-async def _run(inputs: list[Any], answer: Callable[[Any], Awaitable[str]], stats: TaskStats) -> None:
-    for item in inputs:
-        engine = await answer(item)
-        stats.answers += 1
-        stats.fallbacks += engine == "local"
+async def _run(
+    inputs: list[Any], answer: Callable[[Any], Awaitable[str]], stats: TaskStats, concurrency: int
+) -> None:
+    pending = iter(inputs)  # shared by the workers: each item answered once
+
+    async def worker() -> None:
+        for item in pending:
+            engine = await answer(item)
+            stats.answers += 1
+            stats.fallbacks += engine == "local"
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def bench(url: str, calls: int) -> dict[Task, tuple[TaskStats, type[BaseModel]]]:
+async def bench(
+    url: str, calls: int, tasks: tuple[Task, ...] = tuple(MAX_TOKENS), concurrency: int = 1
+) -> dict[Task, tuple[TaskStats, type[BaseModel]]]:
     pool = PoolSettings(endpoints=[url], model=MODEL_NAME, read_timeout_s=600, max_retries=0, health_interval_s=60)
     settings = Settings(
         _env_file=None,
@@ -137,13 +147,14 @@ async def bench(url: str, calls: int) -> dict[Task, tuple[TaskStats, type[BaseMo
             (Task.EXTRACTION, [e.messages for e in extraction_examples()], extraction, extraction_answer(taxonomy)),
             (Task.SUMMARY, summaries, summary, Summary),
         ]
-        # The three tasks at once, one request each at a time: the server batches them in its slots.
+        plan = [entry for entry in plan if entry[0] in tasks]
+        # The tasks at once, `concurrency` requests each at a time: the server batches them in its slots.
         for task, _, _, model in plan:
             results[task] = (TaskStats(calls=timed.calls.setdefault(task, [])), model)
         progress = asyncio.create_task(_progress(results))  # a slow machine's partial figures are figures too
         await asyncio.gather(
             *(
-                _run(inputs[:: max(1, len(inputs) // calls)][:calls], answer, results[task][0])
+                _run(inputs[:: max(1, len(inputs) // calls)][:calls], answer, results[task][0], concurrency)
                 for task, inputs, answer, _ in plan  # spread over the data: both languages, every label
             )
         )
@@ -181,15 +192,15 @@ def report(results: dict[Task, tuple[TaskStats, type[BaseModel]]]) -> None:
 
 
 @contextlib.contextmanager
-def _server(url: str | None, threads: int) -> Iterator[str]:
+def _server(url: str | None, threads: int, slots: int) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    # A slot per task: the three run at once.
-    with ModelServer(ServerOptions(port=port, threads=threads, ctx_size=3 * 4096, parallel=3)) as server:
+    # A slot per request in flight, each with room for the longest prompt and reply.
+    with ModelServer(ServerOptions(port=port, threads=threads, ctx_size=slots * 4096, parallel=slots)) as server:
         yield server.url
 
 
@@ -198,10 +209,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50, help="answers per task (each one or two LLM calls)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the server started here")
     parser.add_argument("--url", help="an OpenAI-compatible server already running, instead of starting one")
+    parser.add_argument(
+        "--tasks", default=",".join(MAX_TOKENS), help=f"comma-separated, of {', '.join(MAX_TOKENS)} (default: all)"
+    )
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight per task")
     args = parser.parse_args()
+    try:
+        tasks = [Task(name.strip()) for name in args.tasks.split(",") if name.strip()]
+    except ValueError as error:
+        parser.error(f"--tasks: {error}")
+    if unknown := [task for task in tasks if task not in MAX_TOKENS]:
+        parser.error(f"--tasks: no bench for {', '.join(unknown)}; choose from {', '.join(MAX_TOKENS)}")
     started = time.perf_counter()
-    with _server(args.url, args.threads) as url:
-        results = asyncio.run(bench(url, args.calls))
+    with _server(args.url, args.threads, len(tasks) * args.concurrency) as url:
+        results = asyncio.run(bench(url, args.calls, tuple(tasks), args.concurrency))
     report(results)
     print(f"\n{args.calls} answers per task in {time.perf_counter() - started:.0f} s against {url}")
 
