@@ -130,6 +130,19 @@ def check_server(tokenizer: Any) -> None:
 
     too_long = client.post("/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": "x " * 600}]})
     _expect(too_long.status_code == 400 and "context" in too_long.text, "an over-long prompt is a 400 saying why")
+    label = {"type": "object", "properties": {"label": {"enum": ["yes", "no"]}}, "required": ["label"],
+             "additionalProperties": False}
+    constrained = client.post("/v1/chat/completions", json={
+        **body, "max_tokens": 24, "response_format": {"type": "json_schema", "json_schema": {"name": "l", "schema": label}}})
+    content = constrained.json()["choices"][0]["message"]["content"]
+    _expect(json.loads(content).get("label") in ("yes", "no"), f"a json_schema reply is the schema's JSON: {content!r}")
+    loose = client.post("/v1/chat/completions", json={**body, "max_tokens": 48, "response_format": {"type": "json_object"}})
+    _expect(loose.status_code == 200, "json_object is taken")
+    half = client.post("/v1/chat/completions", json={**body, "response_format": {"type": "json_schema"}})
+    _expect(half.status_code == 422 and "json_schema" in half.text, "json_schema without its schema is a 422")
+    bogus = {"type": "json_schema", "json_schema": {"name": "b", "schema": {"type": "bogus"}}}
+    refused = client.post("/v1/chat/completions", json={**body, "response_format": bogus})
+    _expect(refused.status_code == 400 and "bogus" in refused.text, "a schema the grammar cannot take is a 400 naming it")
     unknown = client.post("/v1/chat/completions", json={**body, "n": 2})
     _expect(unknown.status_code == 422 and '"n"' in unknown.text, "an unknown parameter is a 422 naming it")
 

@@ -5,7 +5,9 @@ like to any vLLM or llama.cpp pool (``SG_LLM_POOLS``, ``SG_LLM_TASKS__<TASK>__BA
 ``POST /v1/chat/completions`` (plain and streamed, with usage), ``GET /v1/models``, ``GET /health``,
 ``POST /tokenize``. One generation at a time, off the event loop. The KV cache of each request's system
 message is kept (a few, least recently used first out), so a task whose prompt opens with a long fixed
-instruction reads it once, as vLLM's prefix caching does.
+instruction reads it once, as vLLM's prefix caching does. ``response_format`` ``json_schema`` and
+``json_object`` constrain the reply with xgrammar (the grammar engine vLLM uses), so the structured tasks get
+JSON that is valid by construction here too, as from vLLM and llama.cpp.
 
 Not a production server (vLLM is, on GPUs): an offline tool beside the training code. Needs the ``finetune``
 extra.
@@ -27,9 +29,10 @@ from typing import Any, Literal
 
 import torch
 import uvicorn
+import xgrammar as xgr
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from transformers import TextIteratorStreamer
 
 from training.finetune.cpu import load_model, load_tokenizer
@@ -46,6 +49,24 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+    description: str | None = None
+
+
+class ResponseFormat(BaseModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if (self.type == "json_schema") != (self.json_schema is not None):
+            raise ValueError("json_schema is required with type json_schema, and only with it")
+        return self
+
+
 class ChatCompletionRequest(BaseModel):
     # Unknown OpenAI parameters (n, logprobs, tools...) are refused by name rather than silently ignored.
     model_config = ConfigDict(extra="forbid")
@@ -60,6 +81,7 @@ class ChatCompletionRequest(BaseModel):
     user: str | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+    response_format: ResponseFormat | None = None
 
 
 class TokenizeRequest(BaseModel):
@@ -76,6 +98,22 @@ class Generator:
         self.context = context
         self.lock = asyncio.Lock()
         self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        # The model's vocabulary size (padded past the tokenizer's): the width of the logits being masked.
+        vocab = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size)
+        self._grammars = xgr.GrammarCompiler(vocab, max_threads=1)  # it caches compiled schemas itself
+
+    def grammar(self, response_format: ResponseFormat | None) -> Any:
+        """The reply's grammar, compiled (a bad schema raises ValueError); None for free text."""
+        if response_format is None or response_format.type == "text":
+            return None
+        if response_format.json_schema is None:
+            return self._grammars.compile_builtin_json_grammar()
+        try:
+            # No free whitespace between tokens: a small model otherwise fills its max_tokens with it.
+            schema = json.dumps(response_format.json_schema.schema_)
+            return self._grammars.compile_json_schema(schema, any_whitespace=False)
+        except RuntimeError as error:  # xgrammar's word for a schema it cannot compile
+            raise ValueError(f"response_format.json_schema.schema: {error}") from error
 
     def prompt_ids(self, messages: list[ChatMessageIn]) -> list[int]:
         chat = [m.model_dump() for m in messages]
@@ -122,6 +160,9 @@ class Generator:
                              tokenizer=self.tokenizer)
         if (cache := self._prefix_cache(request.messages, ids)) is not None:
             arguments["cache"] = cache
+        if (grammar := self.grammar(request.response_format)) is not None:
+            # A matcher per generation: it follows this reply's tokens from its first.
+            arguments["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(grammar)]
         return arguments
 
     def complete(self, request: ChatCompletionRequest) -> tuple[str, str, int, int]:
@@ -182,6 +223,10 @@ def create_app(generator: Generator) -> FastAPI:
         created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
         if (n := len(generator.prompt_ids(body.messages))) >= generator.context:
             raise HTTPException(400, f"messages: the prompt takes {n} tokens, the model's context {generator.context}")
+        try:
+            generator.grammar(body.response_format)  # refused before a stream starts; compiled once, then cached
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from error
         if body.stream:
             return StreamingResponse(_sse(generator, body, cid, created), media_type="text/event-stream")
         async with generator.lock:
