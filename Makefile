@@ -88,7 +88,7 @@ simulator: install
 	$(BIN)/python -m shared.simulator --port 9000 --echo
 
 # A real OpenAI-compatible model on CPU (llama.cpp's llama-server, SmolLM2-135M): point a pool at it with
-# SG_LLM_POOLS='{"real": {"endpoints": ["http://127.0.0.1:8080"]}}'. e.g. make model-server ARGS="--threads 4"
+# SG_LLM_POOLS='{"real": {"endpoints": ["http://127.0.0.1:8080"]}}'. e.g. make model-server ARGS="--threads 4" (on cores of its own)
 model-server: $(REALMODEL_STAMP)
 	$(BIN)/python -m shared.llm.model_server --port 8080 $(ARGS)
 

@@ -6,7 +6,7 @@ reply is schema-valid when the task's pydantic model (which its JSON schema was 
 By default it starts the real model server of ``make model-server`` (llama.cpp, SmolLM2-135M, CPU) on a free
 port; ``--url`` measures a server already running (vLLM, a bigger model).
 
-``python -m training.bench_realmodel [--calls 50] [--tasks intent,extraction] [--concurrency 2] [--threads 2]
+``python -m training.bench_realmodel [--calls 50] [--tasks intent,extraction] [--concurrency 2] [--threads 1]
 [--url http://127.0.0.1:8080]``
 """
 
@@ -207,7 +207,9 @@ def _server(url: str | None, threads: int, slots: int) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50, help="answers per task (each one or two LLM calls)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads of the server started here")
+    parser.add_argument(
+        "--threads", type=int, default=ServerOptions.threads, help="CPU threads of the server started here"
+    )
     parser.add_argument("--url", help="an OpenAI-compatible server already running, instead of starting one")
     parser.add_argument(
         "--tasks", default=",".join(MAX_TOKENS), help=f"comma-separated, of {', '.join(MAX_TOKENS)} (default: all)"

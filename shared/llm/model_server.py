@@ -54,7 +54,9 @@ def model_path() -> Path:
 class ServerOptions:
     port: int = 8080
     host: str = "127.0.0.1"
-    threads: int = 2
+    # One: llama.cpp's threads wait for each other at every op by spinning, so on cores shared with other work a
+    # second thread mostly waits (SmolLM2-135M on 2 busy cores: 2.5-5 tokens/s with 2 threads, 45-49 with 1).
+    threads: int = 1
     ctx_size: int = 8192  # shared by the slots: 4096 tokens each with two
     parallel: int = 2
 

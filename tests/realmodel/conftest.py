@@ -64,7 +64,7 @@ class RealModel:
 def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealModel]:
     log_path = tmp_path_factory.mktemp("llama") / "llama-server.log"
     with log_path.open("wb") as log:
-        server = ModelServer(ServerOptions(port=free_port(), threads=2, ctx_size=8192, parallel=2), log)
+        server = ModelServer(ServerOptions(port=free_port(), ctx_size=8192, parallel=2), log)
         try:
             server.start(timeout_s=TIMEOUT_S)
         except ModelServerError as exc:  # not a skip: `make test` installs the server and the model
