@@ -208,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50, help="answers per task (each one or two LLM calls)")
     parser.add_argument(
-        "--threads", type=int, default=ServerOptions.threads, help="CPU threads of the server started here"
+        "--threads", type=int, default=ServerOptions().threads, help="CPU threads of the server started here"
     )
     parser.add_argument("--url", help="an OpenAI-compatible server already running, instead of starting one")
     parser.add_argument(
