@@ -153,10 +153,11 @@ class RateLimiter:
             verdict = await self.cache.sliding_window_admit(
                 reservation.window, reservation.entry, limits, weight=held, settle=settle, peek=peek
             )
-        except CacheError as exc:
-            if settle:  # the writer tries them again
-                self._unsettled.setdefault(reservation.window, {}).update(settle)
-                self._due.set()
+        except (CacheError, asyncio.CancelledError) as exc:
+            if settle:  # unwritten, or written just before the cancel: the writer writes them (twice is harmless)
+                self._keep({reservation.window: settle})
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             self._unchecked(route, exc)
             return reservation
         reservation.peeked = verdict.peeked
@@ -191,6 +192,15 @@ class RateLimiter:
         except CacheError as exc:
             count = sum(len(entries) for entries in settles.values())
             log.warning("%d reservations stay held, not the tokens their answers generated: %s", count, exc)
+        except asyncio.CancelledError:  # the limiter closing: its last write takes them
+            self._keep(settles)
+            raise
+
+    def _keep(self, settles: dict[str, dict[str, int]]) -> None:
+        """Settlements that were not written, for the next write (an entry settles once: none is overwritten)."""
+        for window, entries in settles.items():
+            self._unsettled.setdefault(window, {}).update(entries)
+        self._due.set()
 
     async def _write_when_due(self) -> None:
         while True:

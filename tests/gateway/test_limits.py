@@ -20,7 +20,10 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from gateway.tier1.auth import hash_key
+from gateway.tier1.auth import Principal, Tenant, hash_key
+from gateway.tier1.limits import RateLimiter, Reservation
+from gateway.tier1.routes import RateLimit, Route
+from shared.cache import MemoryCache
 from shared.llm.chunking import count_tokens
 from shared.settings import Settings
 from tests.conftest import free_port
@@ -247,6 +250,34 @@ async def test_settlements_no_admission_carried_are_written_after_the_delay(
             await asyncio.sleep(0.05)
         held = _tokens_held(redis_url, namespace, "/v1/dialog")
     assert held == DIALOG_TOKENS
+
+
+class StallingCache(MemoryCache):
+    """Admissions hang (a Redis that stopped answering) until cancelled; settlements are recorded."""
+
+    def __init__(self) -> None:
+        super().__init__("t")
+        self.settled: list[dict[str, dict[str, int]]] = []
+
+    async def sliding_window_admit(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+    async def sliding_window_settle(self, settles: Any) -> None:
+        self.settled.append(settles)
+
+
+async def test_settlements_a_cancelled_admission_carried_are_written_all_the_same() -> None:
+    cache = StallingCache()
+    route = Route(path="/v1/dialog", upstream="dialog", llm=True)
+    principal = Principal(Tenant(name="t"), "key")
+    async with RateLimiter(cache, Settings(_env_file=None, gateway_settle_delay_s=60)) as limiter:
+        limiter.settle(Reservation("rl:key:/v1/dialog", "earlier", held=10, generated=4))
+        admission = asyncio.create_task(limiter.admit(principal, route, RateLimit(tokens_per_minute=100)))
+        await asyncio.sleep(0)  # it takes the window's settlement along, then waits on the cache
+        admission.cancel()  # its client hung up
+        with pytest.raises(asyncio.CancelledError):
+            await admission
+    assert cache.settled == [{"rl:key:/v1/dialog": {"earlier": 4}}]
 
 
 async def test_refused_requests_do_not_count(backend_settings, upstream) -> None:
