@@ -8,14 +8,15 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisError
 from redis.typing import EncodableT, FieldT
 
 from shared.settings import Settings
@@ -38,12 +39,21 @@ class WindowLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class Peeked:
+    """A value read in the round trip of a sliding-window admission; None when the key holds none."""
+
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class WindowVerdict:
-    """A sliding-window admission: admitted, or which limit refused and how long until it would admit."""
+    """A sliding-window admission: admitted, or which limit refused and how long until it would admit; and the
+    value it was asked to peek at (None when it was asked none)."""
 
     admitted: bool
     over: Literal["count", "weight"] | None = None
     retry_after_s: float = 0.0
+    peeked: Peeked | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,26 @@ class Cache(ABC):
         """Add to a counter; the TTL is set when the counter is created (fixed windows)."""
 
     @abstractmethod
-    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
+    async def sliding_window_admit(
+        self,
+        key: str,
+        entry: str,
+        limits: WindowLimits,
+        weight: int = 0,
+        *,
+        settle: Mapping[str, int] | None = None,
+        peek: str | None = None,
+    ) -> WindowVerdict:
         """Add ``entry`` (with ``weight``) to the window at ``key`` when it is under ``limits``; atomically.
         A refused entry leaves no trace. Retry-after: until the entry whose leaving brings the window under
-        the limit leaves it."""
+        the limit leaves it. First, in the same step, ``settle`` (entry -> weight) is applied as
+        ``sliding_window_settle`` would; and the value under ``peek`` is read in the same round trip (not
+        atomically with the window)."""
 
     @abstractmethod
-    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
-        """Replace an admitted entry's weight (a reservation made good); nothing once it has left the window."""
+    async def sliding_window_settle(self, settles: Mapping[str, Mapping[str, int]]) -> None:
+        """Replace admitted entries' weights (reservations made good), window key -> entry -> weight, all in one
+        round trip; nothing for an entry once it has left its window."""
 
     @abstractmethod
     async def log_append(
@@ -123,10 +145,32 @@ class Cache(ABC):
         await self.set(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), ttl_s)
 
 
+# Settles the (entry, weight) pairs in ARGV from index `first` on, in the window at KEYS[1], KEYS[2]: an entry
+# still in the log holds the new weight instead of its old one.
+_SETTLE_PAIRS = """
+local function settle(log, weights, first)
+  local kept = false
+  for i = first, #ARGV, 2 do
+    local entry, new = ARGV[i], tonumber(ARGV[i + 1])
+    if redis.call('ZSCORE', log, entry) then
+      local old = tonumber(redis.call('HGET', weights, entry)) or 0
+      if new > 0 then
+        redis.call('HSET', weights, entry, new)
+        kept = true
+      else
+        redis.call('HDEL', weights, entry)
+      end
+      if new ~= old then redis.call('HINCRBY', weights, 'total', new - old) end
+    end
+  end
+  if kept then redis.call('PEXPIRE', weights, redis.call('PTTL', log)) end
+end
+"""
 # A sliding window is a sorted set (entry -> admission time, Redis's clock, the same for every replica) and
 # a hash (entry -> weight, and their "total"); entries are trimmed as they leave, so a request costs O(1)
-# on average. KEYS: log, weights. ARGV: window_s, entry, weight, max_count, max_weight (0: no limit).
-_ADMIT = """
+# on average. KEYS: log, weights. ARGV: window_s, entry, weight, max_count, max_weight (0: no limit), then the
+# pairs to settle first.
+_ADMIT = _SETTLE_PAIRS + """
 local log, weights = KEYS[1], KEYS[2]
 local window, entry, weight = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local max_count, max_weight = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -145,6 +189,7 @@ if #gone > 0 then
   redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
   if freed > 0 then redis.call('HINCRBY', weights, 'total', -freed) end
 end
+settle(log, weights, 6)
 local wait, over = 0, false
 local count = redis.call('ZCARD', log)
 if max_count > 0 and count >= max_count then
@@ -174,20 +219,15 @@ if weight > 0 then
 end
 return {1}
 """
-# KEYS: log, weights. ARGV: entry, weight.
-_SETTLE = """
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 0
-local new = tonumber(ARGV[2])
-if new > 0 then
-  redis.call('HSET', KEYS[2], ARGV[1], new)
-  redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-if new ~= old then redis.call('HINCRBY', KEYS[2], 'total', new - old) end
+# KEYS: log, weights. ARGV: the (entry, weight) pairs.
+_SETTLE = _SETTLE_PAIRS + """
+settle(KEYS[1], KEYS[2], 1)
 return 1
 """
+
+
+def _pairs(settle: Mapping[str, int] | None) -> list[str | int]:
+    return [part for entry, weight in (settle or {}).items() for part in (entry, weight)]
 
 
 class RedisCache(Cache):
@@ -243,22 +283,64 @@ class RedisCache(Cache):
         # One hash tag: both keys in one slot, so the scripts also run on Redis Cluster.
         return [self.key(f"{{{key}}}:log"), self.key(f"{{{key}}}:weights")]
 
-    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
-        args: list[str | float] = [limits.seconds, entry, weight, limits.count or 0, limits.weight or 0]
+    async def sliding_window_admit(
+        self,
+        key: str,
+        entry: str,
+        limits: WindowLimits,
+        weight: int = 0,
+        *,
+        settle: Mapping[str, int] | None = None,
+        peek: str | None = None,
+    ) -> WindowVerdict:
+        args = [limits.seconds, entry, weight, limits.count or 0, limits.weight or 0, *_pairs(settle)]
         try:
-            admitted, *refusal = await self._admit(keys=self._window_keys(key), args=args)
+            if peek is None:
+                admitted, *refusal = await self._admit(keys=self._window_keys(key), args=args)
+                peeked = None
+            else:
+                (admitted, *refusal), value = await self._pipelined(
+                    [(self._admit, self._window_keys(key), args), ("GET", self.key(peek))]
+                )
+                peeked = Peeked(value)
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
         if admitted:
-            return WindowVerdict(True)
+            return WindowVerdict(True, peeked=peeked)
         over, wait = (v.decode() for v in refusal)
-        return WindowVerdict(False, "count" if over == "count" else "weight", float(wait))
+        return WindowVerdict(False, "count" if over == "count" else "weight", float(wait), peeked)
 
-    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
+    async def sliding_window_settle(self, settles: Mapping[str, Mapping[str, int]]) -> None:
         try:
-            await self._settle(keys=self._window_keys(key), args=[entry, weight])
+            await self._pipelined(
+                [(self._settle, self._window_keys(key), _pairs(entries)) for key, entries in settles.items() if entries]
+            )
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
+
+    async def _pipelined(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Commands sent together, one round trip, not a transaction (their keys may lie in different cluster
+        slots): a script as (script, keys, args), run by its hash; the scripts Redis lacks (after a restart or
+        a SCRIPT FLUSH) are loaded and the commands sent once more. redis-py's own pipelines ask whether the
+        scripts exist first, every time: one more round trip."""
+        for attempt in range(2):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    if isinstance(command[0], AsyncScript):
+                        script, keys, args = command
+                        pipe.evalsha(script.sha, len(keys), *keys, *args)
+                    else:
+                        pipe.execute_command(*command)
+                replies: list[Any] = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(reply, NoScriptError) for reply in replies):
+                for script in {command[0] for command in commands if isinstance(command[0], AsyncScript)}:
+                    script.sha = await self.client.script_load(script.script)
+                continue
+            break
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
     async def log_append(
         self,
@@ -412,13 +494,27 @@ class MemoryCache(Cache):
             self._windows.popitem(last=False)
         return window
 
-    async def sliding_window_admit(self, key: str, entry: str, limits: WindowLimits, weight: int = 0) -> WindowVerdict:
-        return self._window(key).admit(self.clock(), entry, limits, weight)
+    async def sliding_window_admit(
+        self,
+        key: str,
+        entry: str,
+        limits: WindowLimits,
+        weight: int = 0,
+        *,
+        settle: Mapping[str, int] | None = None,
+        peek: str | None = None,
+    ) -> WindowVerdict:
+        window = self._window(key)
+        for settled, settled_weight in (settle or {}).items():
+            window.settle(settled, settled_weight)
+        verdict = window.admit(self.clock(), entry, limits, weight)
+        return verdict if peek is None else replace(verdict, peeked=Peeked(self._live(self.key(peek))))
 
-    async def sliding_window_settle(self, key: str, entry: str, weight: int) -> None:
-        window = self._windows.get(self.key(key))
-        if window is not None:
-            window.settle(entry, weight)
+    async def sliding_window_settle(self, settles: Mapping[str, Mapping[str, int]]) -> None:
+        for key, entries in settles.items():
+            if (window := self._windows.get(self.key(key))) is not None:
+                for entry, weight in entries.items():
+                    window.settle(entry, weight)
 
     def _log(self, key: str) -> _MemoryLog | None:
         log = self._logs.get(key)

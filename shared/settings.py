@@ -223,6 +223,12 @@ class Settings(BaseSettings):
     gateway_rate_limit_window_s: float = Field(
         60.0, gt=0, description="The sliding window the *_per_minute rate limits count over; shorter only in tests"
     )
+    gateway_settle_delay_s: float = Field(
+        0.05,
+        ge=0,
+        description="How long the gateway gathers the token reservations it settles before writing them to the "
+        "cache in one round trip; the next request on the same key and route carries its window's at once",
+    )
     gateway_static_dir: Path = Field(
         PROJECT_ROOT / "gateway" / "tier1" / "static", description="The demo page: index.html at /, assets at /static/"
     )

@@ -17,6 +17,7 @@ import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from shared.cache import RedisCache
 from shared.engines.artefacts import models_dir
 from shared.engines.extraction import ExtractionModel
 from shared.engines.intent import IntentModel
@@ -27,6 +28,21 @@ from training import build
 # Two checkouts testing at once on one machine each take their own databases: SG_TEST_REDIS_DB and the one below.
 REDIS_DB = int(os.environ.get("SG_TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+
+
+def count_round_trips(cache: RedisCache) -> list[None]:
+    """One entry per connection the cache's client takes from its pool: a command, or a pipeline, each one
+    round trip to Redis."""
+    taken: list[None] = []
+    pool = cache.client.connection_pool
+    take = pool.get_connection
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        taken.append(None)
+        return await take(*args, **kwargs)
+
+    pool.get_connection = counted  # type: ignore[method-assign]
+    return taken
 
 
 def free_port() -> int:

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from shared.cache import Cache, CacheError, Log, MemoryCache, RedisCache, WindowLimits, open_cache
+from shared.cache import Cache, CacheError, Log, MemoryCache, Peeked, RedisCache, WindowLimits, open_cache
 from shared.settings import Settings
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, count_round_trips
 
 
 @pytest.fixture
@@ -109,8 +109,7 @@ async def _sliding_window(cache: Cache) -> None:
     assert (await cache.sliding_window_admit("t", "a", WindowLimits(60, weight=10), 6)).admitted
     assert (await cache.sliding_window_admit("t", "b", WindowLimits(60, weight=10), 6)).admitted
     assert (await cache.sliding_window_admit("t", "c", WindowLimits(60, weight=10), 6)).over == "weight"
-    await cache.sliding_window_settle("t", "b", 1)  # 6 + 1
-    await cache.sliding_window_settle("t", "never-admitted", 5)
+    await cache.sliding_window_settle({"t": {"b": 1, "never-admitted": 5}, "w": {}})  # 6 + 1
     assert (await cache.sliding_window_admit("t", "c", WindowLimits(60, weight=10), 6)).admitted
     assert not (await cache.sliding_window_admit("t", "d", WindowLimits(60, weight=10))).admitted  # 13 held
 
@@ -121,6 +120,54 @@ async def test_redis_sliding_window(redis_cache: RedisCache) -> None:
 
 async def test_memory_sliding_window() -> None:
     await _sliding_window(MemoryCache("t"))
+
+
+async def _admission_settles_and_peeks(cache: Cache) -> None:
+    limits = WindowLimits(60, weight=10)
+    assert (await cache.sliding_window_admit("t", "a", limits, 6)).admitted
+    assert (await cache.sliding_window_admit("t", "b", limits, 6)).admitted
+    assert not (await cache.sliding_window_admit("t", "c", limits, 6)).admitted  # 12 held
+    # Settled in the admission's own step: a gives its 6 back, b keeps 1 of its 6, so c fits (1 + 6).
+    assert (await cache.sliding_window_admit("t", "c", limits, 6, settle={"a": 0, "b": 1})).admitted
+    assert (await cache.sliding_window_admit("t", "d", limits, 3)).admitted  # 7 held: under the limit
+    await cache.set("answer", b"stored")
+    refused = await cache.sliding_window_admit("t", "e", limits, 1, peek="answer")  # 10 held
+    found = await cache.sliding_window_admit("t", "e", limits, 1, settle={"d": 0}, peek="answer")
+    missing = await cache.sliding_window_admit("u", "a", limits, peek="nothing-here")
+    assert (found.admitted, found.peeked) == (True, Peeked(b"stored"))
+    assert (refused.admitted, refused.peeked) == (False, Peeked(b"stored"))  # read whatever the verdict
+    assert missing.peeked == Peeked(None)
+    assert (await cache.sliding_window_admit("u", "b", limits)).peeked is None  # asked nothing
+
+
+async def test_redis_admission_settles_and_peeks(redis_cache: RedisCache) -> None:
+    await _admission_settles_and_peeks(redis_cache)
+
+
+async def test_memory_admission_settles_and_peeks() -> None:
+    await _admission_settles_and_peeks(MemoryCache("t"))
+
+
+async def test_redis_settles_many_windows_in_one_round_trip(redis_cache: RedisCache) -> None:
+    round_trips = count_round_trips(redis_cache)
+    for window in ("x", "y"):
+        for entry in ("a", "b"):
+            assert (await redis_cache.sliding_window_admit(window, entry, WindowLimits(60, weight=10), 5)).admitted
+    before = len(round_trips)
+    await redis_cache.sliding_window_settle({"x": {"a": 0, "b": 0}, "y": {"a": 2}})
+    assert len(round_trips) == before + 1
+    assert (await redis_cache.sliding_window_admit("x", "c", WindowLimits(60, weight=10), 9)).admitted  # 0 held
+    assert (await redis_cache.sliding_window_admit("y", "c", WindowLimits(60, weight=10), 9)).admitted  # 7 held
+    assert not (await redis_cache.sliding_window_admit("y", "d", WindowLimits(60, weight=10))).admitted
+
+
+async def test_a_redis_without_the_scripts_is_given_them_in_a_pipelined_admission(own_redis: RedisServer) -> None:
+    cache = RedisCache.from_url(own_redis.url, "t")  # a fresh server: it has loaded no script yet
+    verdict = await cache.sliding_window_admit("w", "a", WindowLimits(60, 1), peek="k")
+    assert (verdict.admitted, verdict.peeked) == (True, Peeked(None))
+    await cache.sliding_window_settle({"w": {"a": 0}})
+    assert not (await cache.sliding_window_admit("w", "b", WindowLimits(60, 1), peek="k")).admitted
+    await cache.aclose()
 
 
 async def test_memory_sliding_window_slides_by_the_clock() -> None:

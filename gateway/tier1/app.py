@@ -19,12 +19,12 @@ from starlette.types import Scope
 from gateway.tier1 import openai_facade
 from gateway.tier1.auth import Keyring, Principal, TenantsFile
 from gateway.tier1.cache import CACHE_HEADER, ResponseCache
-from gateway.tier1.dispatch import dispatch
+from gateway.tier1.dispatch import cache_key, dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.passthrough import Passthrough
 from gateway.tier1.pool import use_lean_pool
-from gateway.tier1.routes import Route, RouteTable
+from gateway.tier1.routes import Route, RouteMatch, RouteTable
 from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
 from shared.deps import cache_client
@@ -91,7 +91,8 @@ async def routed(
     admitted: Annotated[Admitted, Depends(admit)],
     body: Annotated[bytes, Depends(read_body)],
 ) -> Response:
-    return await dispatch(request, state, admitted, body)
+    found = RouteMatch(admitted.route, admitted.params)
+    return await dispatch(request, state, admitted, body, cache_key(request, state, found, body))
 
 
 for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each, so OpenAPI ids stay unique
@@ -115,7 +116,12 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     tenants = WatchedFile(tenants_file, TenantsFile.parse, interval) if tenants_file else None
     # The services' prompts as they run them (the same files and overrides): the response cache keys follow them.
     prompts = live_prompts(settings, *prompt_packages("services"))
-    async with create_http_client(settings, "gateway") as http, cache_client(settings) as cache, prompts as live:
+    async with (
+        create_http_client(settings, "gateway") as http,
+        cache_client(settings) as cache,
+        prompts as live,
+        RateLimiter(cache, settings) as limiter,  # closed before the cache: it writes its last settlements
+    ):
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
         use_lean_pool(http)
@@ -125,7 +131,7 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
             http=http,
             routes=routes,
             keyring=Keyring(settings.api_keys, tenants),
-            limiter=RateLimiter(cache, settings),
+            limiter=limiter,
             response_cache=ResponseCache(cache, settings, live),
             turns=TurnSlots(settings.max_inflight_turns),
             tokens={task: token_counter(settings, task, http) for task in Task},

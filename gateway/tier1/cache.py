@@ -34,7 +34,7 @@ from starlette.responses import Response
 
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import Route
-from shared.cache import Cache, CacheError
+from shared.cache import Cache, CacheError, Peeked
 from shared.events import StreamEvent
 from shared.live_prompts import PromptLibrary
 from shared.settings import Settings
@@ -162,13 +162,20 @@ class ResponseCache:
         ]
         return hashlib.sha256("\n".join(material).encode()).hexdigest()
 
-    async def begin(self, key: str, wait_s: float) -> Flight:
-        """The stored answer, or the lead on fetching it, or (after ``wait_s``) leave to fetch it too."""
+    @staticmethod
+    def stored(key: str) -> str:
+        """Where the answer of ``key`` is kept in the cache."""
+        return f"resp:{key}"
+
+    async def begin(self, key: str, wait_s: float, peeked: Peeked | None = None) -> Flight:
+        """The stored answer, or the lead on fetching it, or (after ``wait_s``) leave to fetch it too.
+        ``peeked``: what is stored under ``stored(key)``, read already (by the rate limit's round trip)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         while True:
             try:
-                raw = await self.cache.get(f"resp:{key}")
+                raw = peeked.value if peeked is not None else await self.cache.get(self.stored(key))
+                peeked = None  # a waiter looks again
                 if raw is not None:
                     try:
                         return Flight(key, hit=Entry.decode(raw))
@@ -200,7 +207,7 @@ class ResponseCache:
             entry = None
         try:
             if entry is not None and flight.store:
-                await self.cache.set(f"resp:{flight.key}", entry.encode(), ttl_s)
+                await self.cache.set(self.stored(flight.key), entry.encode(), ttl_s)
             if flight.leader:
                 await self.cache.delete(f"lock:{flight.key}")
         except CacheError as exc:

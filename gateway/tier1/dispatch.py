@@ -10,10 +10,21 @@ from gateway.tier1.cache import CACHE_HEADER, CACHE_LOOKUPS, Entry, Flight
 from gateway.tier1.gate import Admitted
 from gateway.tier1.limits import generated_tokens
 from gateway.tier1.proxy import Transcript, open_upstream, relay
+from gateway.tier1.routes import RouteMatch
 from gateway.tier1.state import GatewayState
 
 
-async def dispatch(request: Request, state: GatewayState, admitted: Admitted, body: bytes) -> Response:
+def cache_key(request: Request, state: GatewayState, found: RouteMatch, body: bytes) -> str | None:
+    """The response-cache key of this request; None when its route or the request itself is not cached."""
+    route = found.route
+    if route.cache is None:
+        return None
+    target = f"{route.upstream}:{route.target(found.params)}?{request.url.query}"
+    return state.response_cache.key(route, request.method, target, body)
+
+
+async def dispatch(request: Request, state: GatewayState, admitted: Admitted, body: bytes, key: str | None) -> Response:
+    """``key``: ``cache_key``'s; admission may have read its stored answer already."""
     responses = state.response_cache
     route = admitted.route
     url = admitted.upstream_url(state.settings, request.url.query)
@@ -21,9 +32,7 @@ async def dispatch(request: Request, state: GatewayState, admitted: Admitted, bo
     flight: Flight | None = None
     headers: dict[str, str] = {}
     if route.cache is not None:
-        target = f"{route.upstream}:{route.target(admitted.params)}?{request.url.query}"
-        key = responses.key(route, request.method, target, body)
-        flight = await responses.begin(key, route.timeout_s) if key else None
+        flight = await responses.begin(key, route.timeout_s, admitted.reservation.peeked) if key else None
         if flight is not None and flight.hit is not None:
             CACHE_LOOKUPS.labels(route.business, route.path, "hit").inc()
             return flight.hit.response()

@@ -1,19 +1,20 @@
 """What a request passes before it goes upstream, in order: a known key (401), a route (404/405), the
 tenant's permission for it (403), the key's rate limit (429), then the body: its size (413), a JSON media
-type (415) and its nesting (422, ``max_json_depth``)."""
+type (415) and its nesting (422, ``max_json_depth``). The pass-through path reads the body before the rate
+limit (its cache key rides on the limit's round trip) and refuses it after, in this order all the same."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, HTTPException, Request
 
 from gateway.tier1.auth import Principal
 from gateway.tier1.limits import Reservation
-from gateway.tier1.routes import RateLimit, Route
+from gateway.tier1.routes import RateLimit, Route, RouteMatch
 from gateway.tier1.state import GatewayStateDep
 from shared.bodies import check_json_body
 from shared.settings import Settings
@@ -47,21 +48,32 @@ async def authenticate(request: Request, state: GatewayStateDep) -> Principal:
     return principal
 
 
-async def admit(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)], state: GatewayStateDep
-) -> AsyncIterator[Admitted]:
+def route_for(request: Request, principal: Principal, state: GatewayStateDep) -> RouteMatch:
     found = state.routes.get().resolve(request.method, request.url.path)
-    tenant = principal.tenant
-    if not tenant.allows(found.route):
-        raise HTTPException(403, f"tenant {tenant.name!r} may not use {found.route.path}")
-    limit = tenant.limit_for(found.route)
-    reservation = await state.limiter.admit(principal, found.route, limit)
+    if not principal.tenant.allows(found.route):
+        raise HTTPException(403, f"tenant {principal.tenant.name!r} may not use {found.route.path}")
+    return found
+
+
+@asynccontextmanager
+async def admission(
+    principal: Principal, found: RouteMatch, state: GatewayStateDep, peek: str | None = None
+) -> AsyncIterator[Admitted]:
+    """The key's rate limit on the route (``peek``: see ``RateLimiter.admit``), its tokens settled once the
+    answer is out, or failed (413, upstream down): on every path, once."""
+    limit = principal.tenant.limit_for(found.route)
+    reservation = await state.limiter.admit(principal, found.route, limit, peek)
     try:
         yield Admitted(principal, found.route, found.params, limit, reservation)
     finally:
-        # Once the answer is out, or failed (413, upstream down): every path settles its tokens, once.
-        with anyio.CancelScope(shield=True):
-            await state.limiter.settle(reservation)
+        state.limiter.settle(reservation)
+
+
+async def admit(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)], state: GatewayStateDep
+) -> AsyncIterator[Admitted]:
+    async with admission(principal, route_for(request, principal, state), state) as admitted:
+        yield admitted
 
 
 async def read_body(request: Request, state: GatewayStateDep) -> bytes:

@@ -9,10 +9,16 @@ refusal is a 429 whose ``Retry-After`` is the time until the entry whose leaving
 
 Tokens: an admitted request holds ``tokens_per_request`` tokens (default: the largest ``max_tokens`` of the
 route's tasks) from admission until its answer has gone out; then the tokens the answer generated replace
-them (one more round trip, after the answer, when the two differ), counted at the request's admission time.
-Admission needs the window under the limit, so concurrent requests overrun it by one request's tokens at
-most, as long as no answer generates more than its reservation. A request that generated nothing (an
-error, a cached answer, a client gone) gives its reservation back.
+them (when the two differ), counted at the request's admission time. Admission needs the window under the
+limit, so concurrent requests overrun it by one request's tokens at most, as long as no answer generates
+more than its reservation. A request that generated nothing (an error, a cached answer, a client gone)
+gives its reservation back.
+
+Settling costs no round trip of its own: the next request of the same key on the same route carries the
+window's settlements in its admission script, and whatever none carried is written every
+``SG_GATEWAY_SETTLE_DELAY_S`` (all windows in one round trip, by a task of the limiter's own) and when the
+limiter closes. So this process admits against settled windows; other replicas may see a reservation held
+for up to that delay longer, which only errs on the strict side while answers stay within their reservations.
 
 When the cache fails, the route's ``rate_limit_on_cache_failure`` decides: ``open`` lets the request
 through, ``closed`` answers 503 with ``Retry-After``; both are logged and counted. With the in-process
@@ -21,12 +27,15 @@ cache (no Redis) every replica counts alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import math
 import uuid
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from fastapi import HTTPException
@@ -35,7 +44,7 @@ from prometheus_client import Counter
 from gateway.tier1.auth import Principal
 from gateway.tier1.proxy import Transcript
 from gateway.tier1.routes import RateLimit, Route
-from shared.cache import Cache, CacheError, WindowLimits
+from shared.cache import Cache, CacheError, Peeked, WindowLimits
 from shared.events import StreamEvent
 from shared.llm.tokens import TokenCounter
 from shared.settings import Settings, Task
@@ -91,35 +100,67 @@ class Reservation:
     entry: str
     held: int = 0  # 0: nothing to settle (no token limit here, or the cache did not answer)
     generated: int = 0
+    peeked: Peeked | None = None  # what admission's round trip read under the key it was asked to peek at
 
 
 class RateLimiter:
+    """The limits of one gateway process; an async context manager (the app's lifespan) that runs the task
+    writing settlements and writes the last of them when it closes."""
+
     def __init__(self, cache: Cache, settings: Settings) -> None:
         self.cache = cache
         self.window_s = settings.gateway_rate_limit_window_s
+        self.settle_delay_s = settings.gateway_settle_delay_s
         self.llm_tasks = settings.llm_tasks
         # Entries unique across replicas without a random draw (a syscall) per request: this limiter's own
         # prefix, then a serial number.
         self._entries = (f"{uuid.uuid4().hex[:16]}{n:x}" for n in itertools.count())
+        self._unsettled: dict[str, dict[str, int]] = {}  # window -> entry -> tokens generated, not yet written
+        self._due = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RateLimiter:
+        self._writer = asyncio.create_task(self._write_when_due())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        await self.write_settled()
 
     def _reservation_for(self, route: Route, limit: RateLimit) -> int:
         if limit.tokens_per_request is not None:
             return limit.tokens_per_request
         return max(self.llm_tasks[task].max_tokens for task in route.tasks or Task)
 
-    async def admit(self, principal: Principal, route: Route, limit: RateLimit) -> Reservation:
-        """Count this request in its window; 429 with Retry-After when that would break a limit."""
+    async def admit(
+        self, principal: Principal, route: Route, limit: RateLimit, peek: str | None = None
+    ) -> Reservation:
+        """Count this request in its window; 429 with Retry-After when that would break a limit. When the
+        window is in the cache, the value under ``peek`` comes back in the same round trip (``peeked``)."""
         reservation = Reservation(f"rl:{principal.key_id}:{route.path}", next(self._entries))
         max_tokens = limit.tokens_per_minute if route.llm else None
         if limit.requests_per_minute is None and max_tokens is None:
             return reservation
         held = self._reservation_for(route, limit) if max_tokens is not None else 0
         limits = WindowLimits(self.window_s, limit.requests_per_minute, max_tokens)
+        settle = self._unsettled.pop(reservation.window, None)
         try:
-            verdict = await self.cache.sliding_window_admit(reservation.window, reservation.entry, limits, weight=held)
-        except CacheError as exc:
+            verdict = await self.cache.sliding_window_admit(
+                reservation.window, reservation.entry, limits, weight=held, settle=settle, peek=peek
+            )
+        except (CacheError, asyncio.CancelledError) as exc:
+            if settle:  # unwritten, or written just before the cancel: the writer writes them (twice is harmless)
+                self._keep({reservation.window: settle})
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             self._unchecked(route, exc)
             return reservation
+        reservation.peeked = verdict.peeked
         if not verdict.admitted:
             kind, most = ("requests", limit.requests_per_minute) if verdict.over == "count" else ("tokens", max_tokens)
             RATE_LIMITED.labels(route.business, route.path, kind).inc()
@@ -133,14 +174,40 @@ class RateLimiter:
         reservation.held = held
         return reservation
 
-    async def settle(self, reservation: Reservation) -> None:
-        """Replace the tokens held with those generated; an answer that never came generated none."""
+    def settle(self, reservation: Reservation) -> None:
+        """Replace the tokens held with those generated (written later: see the module docstring); an answer
+        that never came generated none."""
         if reservation.held == 0 or reservation.generated == reservation.held:
             return
+        self._unsettled.setdefault(reservation.window, {})[reservation.entry] = reservation.generated
+        self._due.set()
+
+    async def write_settled(self) -> None:
+        """Write every settlement not yet written, in one round trip."""
+        settles, self._unsettled = self._unsettled, {}
+        if not settles:
+            return
         try:
-            await self.cache.sliding_window_settle(reservation.window, reservation.entry, reservation.generated)
+            await self.cache.sliding_window_settle(settles)
         except CacheError as exc:
-            log.warning("%d tokens stay held, not the %d generated: %s", reservation.held, reservation.generated, exc)
+            count = sum(len(entries) for entries in settles.values())
+            log.warning("%d reservations stay held, not the tokens their answers generated: %s", count, exc)
+        except asyncio.CancelledError:  # the limiter closing: its last write takes them
+            self._keep(settles)
+            raise
+
+    def _keep(self, settles: dict[str, dict[str, int]]) -> None:
+        """Settlements that were not written, for the next write (an entry settles once: none is overwritten)."""
+        for window, entries in settles.items():
+            self._unsettled.setdefault(window, {}).update(entries)
+        self._due.set()
+
+    async def _write_when_due(self) -> None:
+        while True:
+            await self._due.wait()
+            await asyncio.sleep(self.settle_delay_s)
+            self._due.clear()
+            await self.write_settled()
 
     def _per_window(self) -> str:
         return "a minute" if self.window_s == 60 else f"per {self.window_s:g}s"

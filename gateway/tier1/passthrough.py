@@ -1,27 +1,29 @@
 """Routed requests as pure ASGI: the gateway's hot path.
 
 The same steps and answers as the documented catch-all route (``app.py``'s ``routed``, kept for the OpenAPI):
-the key (``authenticate``), admission and the rate limits (``admit``), the body checks (``read_body``), the
-cache and the upstream (``dispatch``), the reservation settled once the answer is out. What it leaves out is
-FastAPI's routing, dependency solving and response handling, about half the gateway's CPU per proxied request
-when profiled at concurrency 32. Bodies and answers pass as bytes, never parsed into models or re-encoded.
+the key (``authenticate``), the route (``route_for``), the rate limits (``admission``), the body checks
+(``read_body``), the cache and the upstream (``dispatch``), the reservation settled once the answer is out.
+What it leaves out is FastAPI's routing, dependency solving and response handling, about half the gateway's
+CPU per proxied request when profiled at concurrency 32. Bodies and answers pass as bytes, never parsed into
+models or re-encoded.
+
+The body is read before the rate limit, so that on a cached route the stored answer is read in the limit's
+own round trip (one round trip to Redis for a hit); a refused body is answered after the limit all the same,
+as ``gate`` orders the refusals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from contextlib import asynccontextmanager
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.tier1.dispatch import dispatch
-from gateway.tier1.gate import admit, authenticate, read_body
+from gateway.tier1.dispatch import cache_key, dispatch
+from gateway.tier1.gate import admission, authenticate, read_body, route_for
 from gateway.tier1.state import GatewayState
 from shared.bodies import BodyRefused
 from shared.service import STATE_KEY, error_response
-
-_admission = asynccontextmanager(admit)
 
 
 class Passthrough:
@@ -40,9 +42,19 @@ class Passthrough:
         request = Request(scope, receive)
         try:
             principal = await authenticate(request, state)
-            async with _admission(request, principal, state) as admitted:
+            found = route_for(request, principal, state)
+            refusal: HTTPException | BodyRefused | None = None
+            try:
+                body = await read_body(request, state)
+            except (HTTPException, BodyRefused) as exc:
+                body, refusal = b"", exc
+            key = cache_key(request, state, found, body) if refusal is None else None
+            peek = state.response_cache.stored(key) if key else None
+            async with admission(principal, found, state, peek) as admitted:
+                if refusal is not None:
+                    raise refusal
                 scope["route"] = admitted.route  # its path template labels the request's metrics
-                response = await dispatch(request, state, admitted, await read_body(request, state))
+                response = await dispatch(request, state, admitted, body, key)
                 await response(scope, receive, send)
         except (HTTPException, BodyRefused) as exc:  # refused before any byte of the answer went out
             await error_response(exc)(scope, receive, send)

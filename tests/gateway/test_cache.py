@@ -14,14 +14,17 @@ import pytest
 
 from gateway.tier1.cache import Entry, ResponseCache
 from gateway.tier1.routes import CachePolicy, Route
-from shared.cache import MemoryCache
+from gateway.tier1.state import GatewayState
+from shared.cache import MemoryCache, RedisCache
 from shared.live_prompts import PromptLibrary, prompt_packages
 from shared.llm.chunking import split_chunks
 from shared.prompts import Prompt, load_prompt
+from shared.service import STATE_KEY
 from shared.settings import Settings, Task, TaskRoute
 from shared.sse import read_events
+from tests.conftest import count_round_trips
 
-from .conftest import asgi_post, gateway
+from .conftest import ROUTES, asgi_post, gateway
 from .fakes import COPY
 
 SUMMARY = {"conversation": "用户：屏幕碎了\n客服：免费换屏", "engine": "auto"}
@@ -50,6 +53,24 @@ async def test_hit_after_miss_with_a_normalised_key(redis_settings, upstream) ->
     assert hit.headers["content-type"] == "application/json"
     assert other.headers["x-cache"] == "miss"
     assert upstream.calls["/v1/summary"] == 2
+
+
+async def test_a_hit_on_a_limited_route_is_one_round_trip_to_redis_and_keeps_no_tokens(redis_settings, upstream) -> None:
+    # The stored answer is read in the rate limit's round trip; the hit's reservation (all of the route's 40
+    # tokens a minute) is given back with the next admission, in its round trip too.
+    limit = {"requests_per_minute": 100, "tokens_per_minute": 40, "tokens_per_request": 40}
+    routes = [{**r, "rate_limit": limit} if r["path"] == "/v1/summary" else r for r in ROUTES]
+    async with gateway(redis_settings(routes=routes, gateway_settle_delay_s=60)) as (client, manager):
+        state: GatewayState = manager._state[STATE_KEY]
+        assert isinstance(state.cache, RedisCache)
+        miss = await client.post("/v1/summary", json=SUMMARY)
+        round_trips = count_round_trips(state.cache)
+        hits = [await client.post("/v1/summary", json=SUMMARY) for _ in range(3)]
+        counted = len(round_trips)
+    assert miss.headers["x-cache"] == "miss"
+    assert [(h.status_code, h.headers["x-cache"]) for h in hits] == [(200, "hit")] * 3
+    assert counted == 3
+    assert upstream.calls["/v1/summary"] == 1
 
 
 async def test_copywriting_is_cached_only_at_temperature_zero_and_without_a_session(redis_settings, upstream) -> None:

@@ -20,12 +20,15 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from gateway.tier1.auth import hash_key
+from gateway.tier1.auth import Principal, Tenant, hash_key
+from gateway.tier1.limits import RateLimiter, Reservation
+from gateway.tier1.routes import RateLimit, Route
+from shared.cache import MemoryCache
 from shared.llm.chunking import count_tokens
 from shared.settings import Settings
 from tests.conftest import free_port
 
-from .conftest import AUTH, ROUTES, gateway, write_yaml
+from .conftest import AUTH, KEY, ROUTES, gateway, write_yaml
 from .fakes import chat_reply
 
 DIALOG_TOKENS = 6  # the fake dialog service's reply: "one two three four five six"
@@ -209,6 +212,72 @@ async def test_a_request_that_generated_nothing_gives_its_reservation_back(backe
         too_big = await client.post("/v1/dialog", content=b"x" * 4096, headers={"content-type": "application/json"})
         answered = await client.post("/v1/dialog", json={})
     assert (too_big.status_code, answered.status_code) == (413, 200)
+
+
+def _tokens_held(redis_url: str, namespace: str, route: str) -> int:
+    """The tokens the test key's window on ``route`` holds in Redis (``RedisCache``'s layout)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.hget(f"{namespace}:{{rl:{hash_key(KEY)[:16]}:{route}}}:weights", "total") or 0)
+    finally:
+        client.close()
+
+
+async def test_settlements_ride_on_the_next_admission_and_are_all_written_on_close(
+    redis_settings, upstream, redis_url: str, namespace: str
+) -> None:
+    routes = _routes({"/v1/dialog": {"rate_limit": {"tokens_per_minute": 1000, "tokens_per_request": 15}}})
+    async with gateway(redis_settings(routes=routes, gateway_settle_delay_s=60)) as (client, _):
+        for _ in range(3):
+            assert (await client.post("/v1/dialog", json={})).status_code == 200
+        # Each admission settled the one before it; the last still holds its 15.
+        after_three = _tokens_held(redis_url, namespace, "/v1/dialog")
+        burst = await asyncio.gather(*(client.post("/v1/dialog", json={}) for _ in range(5)))
+    assert after_three == 2 * DIALOG_TOKENS + 15
+    assert [r.status_code for r in burst] == [200] * 5
+    assert _tokens_held(redis_url, namespace, "/v1/dialog") == 8 * DIALOG_TOKENS  # the rest written on close
+
+
+async def test_settlements_no_admission_carried_are_written_after_the_delay(
+    redis_settings, upstream, redis_url: str, namespace: str
+) -> None:
+    routes = _routes({"/v1/dialog": {"rate_limit": {"tokens_per_minute": 1000, "tokens_per_request": 15}}})
+    async with gateway(redis_settings(routes=routes, gateway_settle_delay_s=0.05)) as (client, _):
+        assert (await client.post("/v1/dialog", json={})).status_code == 200
+        for _ in range(200):  # the gateway stays open: its writer, not its closing, settles
+            if _tokens_held(redis_url, namespace, "/v1/dialog") != 15:
+                break
+            await asyncio.sleep(0.05)
+        held = _tokens_held(redis_url, namespace, "/v1/dialog")
+    assert held == DIALOG_TOKENS
+
+
+class StallingCache(MemoryCache):
+    """Admissions hang (a Redis that stopped answering) until cancelled; settlements are recorded."""
+
+    def __init__(self) -> None:
+        super().__init__("t")
+        self.settled: list[dict[str, dict[str, int]]] = []
+
+    async def sliding_window_admit(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+    async def sliding_window_settle(self, settles: Any) -> None:
+        self.settled.append(settles)
+
+
+async def test_settlements_a_cancelled_admission_carried_are_written_all_the_same() -> None:
+    cache = StallingCache()
+    route = Route(path="/v1/dialog", upstream="dialog", llm=True)
+    principal = Principal(Tenant(name="t"), "key")
+    async with RateLimiter(cache, Settings(_env_file=None, gateway_settle_delay_s=60)) as limiter:
+        limiter.settle(Reservation("rl:key:/v1/dialog", "earlier", held=10, generated=4))
+        admission = asyncio.create_task(limiter.admit(principal, route, RateLimit(tokens_per_minute=100)))
+        await asyncio.sleep(0)  # it takes the window's settlement along, then waits on the cache
+        admission.cancel()  # its client hung up
+        with pytest.raises(asyncio.CancelledError):
+            await admission
+    assert cache.settled == [{"rl:key:/v1/dialog": {"earlier": 4}}]
 
 
 async def test_refused_requests_do_not_count(backend_settings, upstream) -> None:

@@ -4,12 +4,15 @@ real sockets to a keep-alive HTTP/1.1 server that counts its connections and can
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
-from gateway.tier1.pool import LeanPool, use_lean_pool
+from gateway.tier1.pool import HOLD_BYTES, LeanPool, LeanStream, use_lean_pool
 
 
 class Upstream:
@@ -98,3 +101,41 @@ async def test_a_client_with_its_own_transport_is_left_as_it_is() -> None:
     async with httpx.AsyncClient(transport=transport) as client:
         use_lean_pool(client)
         assert client._transport is transport
+
+
+class Recorded(httpcore.AsyncNetworkStream):
+    """A connection that records what is sent on it and answers every read at once."""
+
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        self.sent: list[bytes] = []
+        self.sock = sock
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.sent.append(buffer)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return b"answer"
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.sock if info == "socket" else None
+
+
+async def test_a_request_head_and_body_leave_in_one_send_and_a_large_body_as_it_comes() -> None:
+    inner = Recorded()
+    stream = LeanStream(inner)
+    await stream.write(b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\n")
+    await stream.write(b"{}")
+    assert inner.sent == []
+    assert await stream.read(65_536) == b"answer"
+    assert inner.sent == [b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}"]
+    await stream.write(b"x" * HOLD_BYTES)
+    assert inner.sent[1:] == [b"x" * HOLD_BYTES]
+
+
+async def test_a_connection_asks_its_own_socket_whether_the_server_spoke_or_closed() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        stream = LeanStream(Recorded(ours))
+        assert stream.get_extra_info("is_readable") is False
+        theirs.close()
+        assert stream.get_extra_info("is_readable") is True
