@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -50,6 +51,8 @@ def create_http_client(settings: Settings, service: str = "") -> httpx.AsyncClie
         # closing and reopening connections cost more CPU than idle sockets do.
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
         event_hooks={"request": [_propagate_request_id, _propagate_deadline(service, settings.deadline_margin_s)]},
+        # One client serves every caller: a cookie one upstream answer set must not ride on another tenant's calls.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     )
     return instrument_client(client, settings)
 

@@ -164,3 +164,24 @@ def test_the_lower_hop_gives_up_first_so_the_upper_still_answers(apps: Apps) -> 
     else:
         assert body == {"degraded": "timed out"}
     assert 0 < int(httpx.get(f"{apps.back}/seen").json()[-1]["budget"]) <= 800
+
+
+async def test_the_shared_client_keeps_no_cookie_an_upstream_set() -> None:
+    """One client carries every caller's requests (all tenants'): a Set-Cookie must not ride on the next call."""
+    app = FastAPI()
+
+    @app.get("/set")
+    async def set_cookie() -> StreamingResponse:
+        response = StreamingResponse(iter(["set"]), media_type="text/plain")
+        response.set_cookie("session", "tenant-a")
+        return response
+
+    @app.get("/cookies")
+    async def cookies(request: Request) -> dict[str, str]:
+        return dict(request.cookies)
+
+    with run_in_thread(app) as server:
+        async with create_http_client(Settings(_env_file=None)) as http:
+            first = await http.get(f"{server.url}/set")
+            assert first.headers["set-cookie"].startswith("session=tenant-a")
+            assert (await http.get(f"{server.url}/cookies")).json() == {}
