@@ -148,16 +148,13 @@ async def bench(
             (Task.SUMMARY, summaries, summary, Summary),
         ]
         plan = [entry for entry in plan if entry[0] in tasks]
-        # The tasks at once, `concurrency` requests each at a time: the server batches them in its slots.
-        for task, _, _, model in plan:
-            results[task] = (TaskStats(calls=timed.calls.setdefault(task, [])), model)
+        # One task after the other, `concurrency` requests at a time in the server's slots: each task's figures
+        # are its own, and a slot's attention does not also cover the other tasks' long prompts.
         progress = asyncio.create_task(_progress(results))  # a slow machine's partial figures are figures too
-        await asyncio.gather(
-            *(
-                _run(inputs[:: max(1, len(inputs) // calls)][:calls], answer, results[task][0], concurrency)
-                for task, inputs, answer, _ in plan  # spread over the data: both languages, every label
-            )
-        )
+        for task, inputs, answer, model in plan:
+            results[task] = (TaskStats(calls=timed.calls.setdefault(task, [])), model)
+            # Spread over the data: both languages, every label.
+            await _run(inputs[:: max(1, len(inputs) // calls)][:calls], answer, results[task][0], concurrency)
         progress.cancel()
     return results
 
@@ -223,7 +220,7 @@ def main() -> None:
     if unknown := [task for task in tasks if task not in MAX_TOKENS]:
         parser.error(f"--tasks: no bench for {', '.join(unknown)}; choose from {', '.join(MAX_TOKENS)}")
     started = time.perf_counter()
-    with _server(args.url, args.threads, len(tasks) * args.concurrency) as url:
+    with _server(args.url, args.threads, args.concurrency) as url:
         results = asyncio.run(bench(url, args.calls, tuple(tasks), args.concurrency))
     report(results)
     print(f"\n{args.calls} answers per task in {time.perf_counter() - started:.0f} s against {url}")
