@@ -72,7 +72,8 @@ async def score(url: str, name: str, shopping: list[realdata.ShoppingItem], turn
                 max_tokens: int) -> dict[str, Any]:
     settings = Settings(
         llm_pools={POOL: PoolSettings(endpoints=[url], model=name, read_timeout_s=900, max_retries=0)},
-        llm_tasks={Task.EXTRACTION: TaskRoute(backend="openai", pool=POOL, max_tokens=max_tokens)},
+        # A CPU model's reply takes tens of seconds; the route's 30 s default is for GPU pools.
+        llm_tasks={Task.EXTRACTION: TaskRoute(backend="openai", pool=POOL, max_tokens=max_tokens, timeout_s=900)},
     )
     directory = models_dir(get_settings())
     local = LocalExtractor(load_intent(directory), load_extraction(directory))
