@@ -50,6 +50,16 @@ def test_pick_takes_each_language_and_answer_kind_in_turn(built: Path) -> None:
     assert picked != cpu_data.pick(rows, 40, lambda row: True, seed=2)
 
 
+def test_pick_gives_calls_their_share_and_languages_equal_turns(built: Path) -> None:
+    rows = cpu_data.load_samples("train", built)
+    picked = cpu_data.pick(rows, 40, lambda row: True, seed=1, call_share=0.75)
+    got = Counter(map(cpu_data.stratum, picked))
+    assert sum(n for (_, call), n in got.items() if call) == 30, got
+    assert got[("en", True)] == got[("zh", True)] == 15 and got[("en", False)] == got[("zh", False)] == 5
+    only_calls = cpu_data.pick(rows, 40, lambda row: True, seed=1, call_share=1.0)
+    assert all(call for _, call in map(cpu_data.stratum, only_calls)) and len(only_calls) == 40
+
+
 def test_pick_keeps_only_what_fits_and_stops_when_none_is_left(built: Path) -> None:
     rows = cpu_data.load_samples("train", built)
 

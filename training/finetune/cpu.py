@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return len(encoded[id(row)][0]) - prefix_len <= args.max_length
 
     def samples(rows: list[dict[str, Any]], n: int) -> list[Encoded]:
-        return [Encoded(row, *encoded[id(row)], prefix_len) for row in cpu_data.pick(rows, n, fits, args.seed)]
+        return [Encoded(row, *encoded[id(row)], prefix_len) for row in cpu_data.pick(rows, n, fits, args.seed, args.call_share)]
 
     train, valid = samples(train_rows, args.train), samples(valid_rows, args.validation)
     _log(
@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rank", type=int, default=8, help="LoRA rank (alpha = 2 x rank)")
     parser.add_argument("--refresh", type=int, default=10, help="re-read the shared prefix every N updates")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--call-share", type=float, default=0.75, help="share of samples whose answer is a call (the rest: no call)"
+    )
     parser.add_argument("--recheck", action="store_true", help="measure the saved merged model's loss too")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

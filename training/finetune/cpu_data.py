@@ -10,6 +10,7 @@ the answer), so ``max_length`` bounds the part after the prefix.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -36,25 +37,44 @@ def stratum(row: dict[str, Any]) -> tuple[str, bool]:
     return row.get("lang", ""), '"call": null' not in row["conversations"][-1]["value"]
 
 
-def pick(rows: Sequence[dict[str, Any]], n: int, fits: Callable[[dict[str, Any]], bool], seed: int) -> list[dict[str, Any]]:
-    """Up to ``n`` rows that ``fits`` accepts, in equal turns from each stratum, shuffled by ``seed``."""
+def pick(
+    rows: Sequence[dict[str, Any]],
+    n: int,
+    fits: Callable[[dict[str, Any]], bool],
+    seed: int,
+    call_share: float = 0.5,
+) -> list[dict[str, Any]]:
+    """Up to ``n`` rows that ``fits`` accepts, shuffled by ``seed``: ``call_share`` of them with a call, the
+    languages in equal turns; a stratum that runs out leaves its place to the others."""
     groups: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(stratum(row), []).append(row)
     rng = random.Random(seed)
-    queues: list[Iterator[dict[str, Any]]] = []
+    queues: dict[tuple[str, bool], Iterator[dict[str, Any]]] = {}
     for key in sorted(groups):
         group = groups[key][:]
         rng.shuffle(group)
-        queues.append(iter(group))
+        queues[key] = iter(group)
+    kinds = {call: sum(1 for key in groups if key[1] == call) for call in (True, False)}
+    share = {True: call_share, False: 1 - call_share}
+    quota = {key: math.ceil(n * share[key[1]] / kinds[key[1]]) for key in groups}
     picked: list[dict[str, Any]] = []
-    while queues and len(picked) < n:
-        for queue in queues[:]:
-            found = next((r for r in queue if fits(r)), None)
-            if found is None:
-                queues.remove(queue)
-            elif len(picked) < n:
+    taken = dict.fromkeys(groups, 0)
+    for bounded in (True, False):  # within the quotas first, then whatever is left up to n
+        live = [key for key in queues if not bounded or taken[key] < quota[key]]
+        while live and len(picked) < n:
+            for key in live[:]:
+                found = next((r for r in queues[key] if fits(r)), None)
+                if found is None:
+                    live.remove(key)
+                    del queues[key]
+                    continue
                 picked.append(found)
+                taken[key] += 1
+                if (bounded and taken[key] >= quota[key]) or len(picked) >= n:
+                    live.remove(key)
+                    if len(picked) >= n:
+                        break
     rng.shuffle(picked)
     return picked
 
