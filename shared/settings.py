@@ -29,6 +29,9 @@ class Task(StrEnum):
     SUMMARY = "summary"
 
 
+StructuredOutput = Literal["json_schema", "json_object", "none"]
+
+
 class PoolSettings(BaseModel):
     """A logical model served by several OpenAI-compatible replicas (vLLM, llama.cpp, TGI, Ollama)."""
 
@@ -56,7 +59,7 @@ class PoolSettings(BaseModel):
         "without one (TGI, Ollama). A server that does not answer it is counted locally instead",
     )
 
-    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+    structured_output: StructuredOutput = Field(
         "json_schema",
         description="How a structured task (intent, extraction, summary) asks for its JSON: response_format "
         "json_schema (valid by construction: vLLM's guided decoding, llama.cpp's grammars, OpenAI), json_object "

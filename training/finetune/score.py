@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 
@@ -28,7 +28,7 @@ from services.extraction.engine import Extractor, LocalExtractor
 from shared.deps import llm_client
 from shared.engines.artefacts import load_extraction, load_intent, models_dir
 from shared.llm.base import ChatMessage
-from shared.settings import PoolSettings, Settings, Task, TaskRoute, get_settings
+from shared.settings import PoolSettings, Settings, StructuredOutput, Task, TaskRoute, get_settings
 from training import eval_realdata as realdata
 from training.finetune.cpu_data import OUT_DIR
 
@@ -69,9 +69,12 @@ async def _wait(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> 
 
 
 async def score(url: str, name: str, shopping: list[realdata.ShoppingItem], turns: list[realdata.ShoppingItem],
-                max_tokens: int) -> dict[str, Any]:
+                max_tokens: int, structured_output: StructuredOutput = "json_schema") -> dict[str, Any]:
+    pool = PoolSettings(
+        endpoints=[url], model=name, read_timeout_s=900, max_retries=0, structured_output=structured_output
+    )
     settings = Settings(
-        llm_pools={POOL: PoolSettings(endpoints=[url], model=name, read_timeout_s=900, max_retries=0)},
+        llm_pools={POOL: pool},
         # A CPU model's reply takes tens of seconds; the route's 30 s default is for GPU pools.
         llm_tasks={Task.EXTRACTION: TaskRoute(backend="openai", pool=POOL, max_tokens=max_tokens, timeout_s=900)},
     )
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="score about this many items, spread over the data")
     parser.add_argument("--max-tokens", type=int, default=160, help="the extraction route's max_tokens")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument(
+        "--structured-output",
+        choices=get_args(StructuredOutput),
+        default="json_schema",
+        help="how the extraction asks for its JSON (the pool setting): the schema, any JSON, or the prompt alone",
+    )
     args = parser.parse_args(argv)
     directory = args.data or get_settings().realdata_dir
     if reason := realdata.absent(directory):
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(_wait(url, server, 900))
         started = time.perf_counter()
-        result = asyncio.run(score(url, name, *items(directory, args.limit), args.max_tokens))
+        result = asyncio.run(score(url, name, *items(directory, args.limit), args.max_tokens, args.structured_output))
         result["seconds"] = time.perf_counter() - started
     finally:
         server.terminate()
