@@ -209,7 +209,9 @@ def _server(url: str | None, threads: int, slots: int) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=50, help="LLM calls per task at least (an answer makes one, or two with a repair round)")
+    parser.add_argument(
+        "--calls", type=int, default=50, help="LLM calls per task at least (an answer makes one, two with a repair)"
+    )
     parser.add_argument(
         "--threads", type=int, default=ServerOptions().threads, help="CPU threads of the server started here"
     )

@@ -7,9 +7,9 @@ What it leaves out is FastAPI's routing, dependency solving and response handlin
 CPU per proxied request when profiled at concurrency 32. Bodies and answers pass as bytes, never parsed into
 models or re-encoded.
 
-The body is read before the rate limit, so that on a cached route the stored answer is read in the limit's
+On a cached route the body is read before the rate limit, so that the stored answer is read in the limit's
 own round trip (one round trip to Redis for a hit); a refused body is answered after the limit all the same,
-as ``gate`` orders the refusals.
+as ``gate`` orders the refusals. Other routes read it once admitted, so a refused request's body is not read.
 """
 
 from __future__ import annotations
@@ -43,16 +43,20 @@ class Passthrough:
         try:
             principal = await authenticate(request, state)
             found = route_for(request, principal, state)
-            refusal: HTTPException | BodyRefused | None = None
-            try:
-                body = await read_body(request, state)
-            except (HTTPException, BodyRefused) as exc:
-                body, refusal = b"", exc
-            key = cache_key(request, state, found, body) if refusal is None else None
+            # A cached route's body comes first (its refusal kept for after the limit); any other route's is
+            # read only once the request is admitted.
+            early: bytes | HTTPException | BodyRefused | None = None
+            if found.route.cache is not None:
+                try:
+                    early = await read_body(request, state)
+                except (HTTPException, BodyRefused) as exc:
+                    early = exc
+            key = cache_key(request, state, found, early) if isinstance(early, bytes) else None
             peek = state.response_cache.stored(key) if key else None
             async with admission(principal, found, state, peek) as admitted:
-                if refusal is not None:
-                    raise refusal
+                if isinstance(early, Exception):
+                    raise early
+                body = early if isinstance(early, bytes) else await read_body(request, state)
                 scope["route"] = admitted.route  # its path template labels the request's metrics
                 response = await dispatch(request, state, admitted, body, key)
                 await response(scope, receive, send)
