@@ -47,13 +47,26 @@ class Peeked:
 
 @dataclass(frozen=True, slots=True)
 class WindowVerdict:
-    """A sliding-window admission: admitted, or which limit refused and how long until it would admit; and the
-    value it was asked to peek at (None when it was asked none)."""
+    """A sliding-window admission: admitted, and the room it left under each limit (None: no such limit), or
+    which limit refused and how long until it would admit; and the value it was asked to peek at (None when it
+    was asked none)."""
 
     admitted: bool
     over: Literal["count", "weight"] | None = None
     retry_after_s: float = 0.0
     peeked: Peeked | None = None
+    count_left: int | None = None
+    weight_left: int | None = None
+
+    @classmethod
+    def admitting(cls, limits: WindowLimits, count: int, total: int, peeked: Peeked | None = None) -> WindowVerdict:
+        """Admitted into a window that now holds ``count`` entries of ``total`` weight."""
+        return cls(
+            True,
+            peeked=peeked,
+            count_left=None if limits.count is None else limits.count - count,
+            weight_left=None if limits.weight is None else limits.weight - total,
+        )
 
 
 @dataclass(frozen=True)
@@ -169,7 +182,7 @@ end
 # A sliding window is a sorted set (entry -> admission time, Redis's clock, the same for every replica) and
 # a hash (entry -> weight, and their "total"); entries are trimmed as they leave, so a request costs O(1)
 # on average. KEYS: log, weights. ARGV: window_s, entry, weight, max_count, max_weight (0: no limit), then the
-# pairs to settle first.
+# pairs to settle first. Returns {1, entries, total weight} once admitted, {0, over, wait} when refused.
 _ADMIT = _SETTLE_PAIRS + """
 local log, weights = KEYS[1], KEYS[2]
 local window, entry, weight = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -217,7 +230,7 @@ if weight > 0 then
   redis.call('HINCRBY', weights, 'total', weight)
   redis.call('PEXPIRE', weights, ttl)
 end
-return {1}
+return {1, count + 1, left + weight}
 """
 # KEYS: log, weights. ARGV: the (entry, weight) pairs.
 _SETTLE = _SETTLE_PAIRS + """
@@ -296,18 +309,19 @@ class RedisCache(Cache):
         args = [limits.seconds, entry, weight, limits.count or 0, limits.weight or 0, *_pairs(settle)]
         try:
             if peek is None:
-                admitted, *refusal = await self._admit(keys=self._window_keys(key), args=args)
+                admitted, *rest = await self._admit(keys=self._window_keys(key), args=args)
                 peeked = None
             else:
-                (admitted, *refusal), value = await self._pipelined(
+                (admitted, *rest), value = await self._pipelined(
                     [(self._admit, self._window_keys(key), args), ("GET", self.key(peek))]
                 )
                 peeked = Peeked(value)
         except RedisError as exc:
             raise CacheError(str(exc)) from exc
         if admitted:
-            return WindowVerdict(True, peeked=peeked)
-        over, wait = (v.decode() for v in refusal)
+            count, total = rest
+            return WindowVerdict.admitting(limits, int(count), int(total), peeked)
+        over, wait = (v.decode() for v in rest)
         return WindowVerdict(False, "count" if over == "count" else "weight", float(wait), peeked)
 
     async def sliding_window_settle(self, settles: Mapping[str, Mapping[str, int]]) -> None:
@@ -420,7 +434,7 @@ class _Window:
         if weight > 0:
             self.weights[entry] = weight
             self.total += weight
-        return WindowVerdict(True)
+        return WindowVerdict.admitting(limits, len(self.log), self.total)
 
     def settle(self, entry: str, weight: int) -> None:
         if entry in self.log:

@@ -232,6 +232,11 @@ class Settings(BaseSettings):
         description="How long the gateway gathers the token reservations it settles before writing them to the "
         "cache in one round trip; the next request on the same key and route carries its window's at once",
     )
+    gateway_send_ahead: bool = Field(
+        True,
+        description="Send a rate-limited request upstream while its admission is checked, when its window had "
+        "room for it at the last check; answered only once admitted, cancelled upstream if refused after all",
+    )
     gateway_static_dir: Path = Field(
         PROJECT_ROOT / "gateway" / "tier1" / "static", description="The demo page: index.html at /, assets at /static/"
     )

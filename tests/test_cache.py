@@ -100,8 +100,10 @@ async def test_redis_errors_surface_as_cache_errors() -> None:
 
 
 async def _sliding_window(cache: Cache) -> None:
-    assert (await cache.sliding_window_admit("w", "a", WindowLimits(60, 2))).admitted
-    assert (await cache.sliding_window_admit("w", "b", WindowLimits(60, 2))).admitted
+    first = await cache.sliding_window_admit("w", "a", WindowLimits(60, 2))
+    second = await cache.sliding_window_admit("w", "b", WindowLimits(60, 2))
+    assert (first.admitted, first.count_left, first.weight_left) == (True, 1, None)  # the room each leaves
+    assert (second.admitted, second.count_left) == (True, 0)
     refused = await cache.sliding_window_admit("w", "c", WindowLimits(60, 2))
     assert (refused.admitted, refused.over) == (False, "count") and 0 < refused.retry_after_s <= 60
     assert (await cache.sliding_window_admit("w", "d", WindowLimits(60, 3))).admitted  # the refusal left no trace
@@ -129,7 +131,8 @@ async def _admission_settles_and_peeks(cache: Cache) -> None:
     assert not (await cache.sliding_window_admit("t", "c", limits, 6)).admitted  # 12 held
     # Settled in the admission's own step: a gives its 6 back, b keeps 1 of its 6, so c fits (1 + 6).
     assert (await cache.sliding_window_admit("t", "c", limits, 6, settle={"a": 0, "b": 1})).admitted
-    assert (await cache.sliding_window_admit("t", "d", limits, 3)).admitted  # 7 held: under the limit
+    fourth = await cache.sliding_window_admit("t", "d", limits, 3)  # 7 held: under the limit
+    assert (fourth.admitted, fourth.count_left, fourth.weight_left) == (True, None, 0)  # 10 held now
     await cache.set("answer", b"stored")
     refused = await cache.sliding_window_admit("t", "e", limits, 1, peek="answer")  # 10 held
     found = await cache.sliding_window_admit("t", "e", limits, 1, settle={"d": 0}, peek="answer")

@@ -30,8 +30,7 @@ class Admitted:
     reservation: Reservation
 
     def upstream_url(self, settings: Settings, query: str = "") -> str:
-        base: str = getattr(settings.services, self.route.upstream)
-        return f"{base}{self.route.target(self.params)}" + (f"?{query}" if query else "")
+        return RouteMatch(self.route, self.params).upstream_url(settings, query)
 
 
 async def authenticate(request: Request, state: GatewayStateDep) -> Principal:

@@ -20,6 +20,14 @@ window's settlements in its admission script, and whatever none carried is writt
 limiter closes. So this process admits against settled windows; other replicas may see a reservation held
 for up to that delay longer, which only errs on the strict side while answers stay within their reservations.
 
+Sending ahead (``SG_GATEWAY_SEND_AHEAD``, on by default): a request whose window had room for it at its
+last admission, less the requests this process sent it since (``room_for``), goes to its upstream while its
+admission is in flight, and is answered only once admitted; refused after all (another replica took the
+room), its upstream exchange is cancelled and the client gets the 429. So the limits stay exact for clients,
+the Redis round trip leaves the answer's critical path, and an upstream sees a request its limit refuses
+only in that race (``sg_gateway_sent_ahead_total{outcome="refused"}``). Off, or with the in-process cache,
+every request waits for its admission.
+
 When the cache fails, the route's ``rate_limit_on_cache_failure`` decides: ``open`` lets the request
 through, ``closed`` answers 503 with ``Retry-After``; both are logged and counted. With the in-process
 cache (no Redis) every replica counts alone.
@@ -33,6 +41,7 @@ import itertools
 import json
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
@@ -64,6 +73,10 @@ UNCHECKED = Counter(
 )
 
 
+def _left(room: int | None) -> float:
+    return math.inf if room is None else room
+
+
 def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -89,6 +102,22 @@ async def generated_tokens(transcript: Transcript, tokens: TokenCounter) -> int:
     if not isinstance(body, dict):
         return 0
     return sum([await tokens.count(text) for name in GENERATED_FIELDS for text in _texts(body.get(name))])
+
+
+@dataclass(slots=True)
+class _Room:
+    """A window as this process last saw it: the room its last admission left (``math.inf``: no such limit),
+    trusted until ``until``; and what this process asked of it since (requests not yet answered by Redis)."""
+
+    until: float = 0.0  # nothing known before the first admission
+    count: float = 0
+    weight: float = 0
+    asking: int = 0
+    asking_weight: int = 0
+
+
+# Windows whose room a limiter remembers; past this it forgets those with nothing in flight.
+MAX_ROOMS = 10_000
 
 
 @dataclass(slots=True)
@@ -118,6 +147,8 @@ class RateLimiter:
         self._unsettled: dict[str, dict[str, int]] = {}  # window -> entry -> tokens generated, not yet written
         self._due = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self.send_ahead = settings.gateway_send_ahead and cache.backend != "memory"
+        self._rooms: dict[str, _Room] = {}
 
     async def __aenter__(self) -> RateLimiter:
         self._writer = asyncio.create_task(self._write_when_due())
@@ -137,18 +168,37 @@ class RateLimiter:
             return limit.tokens_per_request
         return max(self.llm_tasks[task].max_tokens for task in route.tasks or Task)
 
+    @staticmethod
+    def _window(principal: Principal, route: Route) -> str:
+        return f"rl:{principal.key_id}:{route.path}"
+
+    def room_for(self, principal: Principal, route: Route, limit: RateLimit) -> bool:
+        """Whether to send this request ahead of its admission (see the module docstring): its window had room
+        for it when last admitted into, less what this process has asked of it since."""
+        if not self.send_ahead:
+            return False
+        room = self._rooms.get(self._window(principal, route))
+        if room is None or room.until < time.monotonic():
+            return False
+        held = self._reservation_for(route, limit) if route.llm and limit.tokens_per_minute is not None else 0
+        return room.count - room.asking >= 1 and room.weight - room.asking_weight >= held
+
     async def admit(
         self, principal: Principal, route: Route, limit: RateLimit, peek: str | None = None
     ) -> Reservation:
         """Count this request in its window; 429 with Retry-After when that would break a limit. When the
         window is in the cache, the value under ``peek`` comes back in the same round trip (``peeked``)."""
-        reservation = Reservation(f"rl:{principal.key_id}:{route.path}", next(self._entries))
+        reservation = Reservation(self._window(principal, route), next(self._entries))
         max_tokens = limit.tokens_per_minute if route.llm else None
         if limit.requests_per_minute is None and max_tokens is None:
             return reservation
         held = self._reservation_for(route, limit) if max_tokens is not None else 0
         limits = WindowLimits(self.window_s, limit.requests_per_minute, max_tokens)
         settle = self._unsettled.pop(reservation.window, None)
+        room = self._room(reservation.window) if self.send_ahead else None
+        if room is not None:
+            room.asking += 1
+            room.asking_weight += held
         try:
             verdict = await self.cache.sliding_window_admit(
                 reservation.window, reservation.entry, limits, weight=held, settle=settle, peek=peek
@@ -158,8 +208,18 @@ class RateLimiter:
                 self._keep({reservation.window: settle})
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            if room is not None:  # nothing known while the store fails: every request waits for its verdict
+                room.until = 0.0
             self._unchecked(route, exc)
             return reservation
+        finally:
+            if room is not None:
+                room.asking -= 1
+                room.asking_weight -= held
+        if room is not None:  # a refusal leaves no room: the next request waits for its own verdict
+            room.until = time.monotonic() + self.window_s
+            room.count = _left(verdict.count_left) if verdict.admitted else 0
+            room.weight = _left(verdict.weight_left) if verdict.admitted else 0
         reservation.peeked = verdict.peeked
         if not verdict.admitted:
             kind, most = ("requests", limit.requests_per_minute) if verdict.over == "count" else ("tokens", max_tokens)
@@ -173,6 +233,14 @@ class RateLimiter:
             )
         reservation.held = held
         return reservation
+
+    def _room(self, window: str) -> _Room:
+        room = self._rooms.get(window)
+        if room is None:
+            if len(self._rooms) >= MAX_ROOMS:
+                self._rooms = {w: r for w, r in self._rooms.items() if r.asking}
+            room = self._rooms[window] = _Room()
+        return room
 
     def settle(self, reservation: Reservation) -> None:
         """Replace the tokens held with those generated (written later: see the module docstring); an answer

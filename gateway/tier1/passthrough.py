@@ -8,18 +8,22 @@ CPU per proxied request when profiled at concurrency 32. Bodies and answers pass
 models or re-encoded.
 
 On a cached route the body is read before the rate limit, so that the stored answer is read in the limit's
-own round trip (one round trip to Redis for a hit); a refused body is answered after the limit all the same,
-as ``gate`` orders the refusals. Other routes read it once admitted, so a refused request's body is not read.
+own round trip (one round trip to Redis for a hit); on an uncached route whose key's window has room
+(``RateLimiter.room_for``) it is read first too, and the request sent upstream while its admission is in
+flight (``send_ahead``). A refused body is answered after the limit all the same, as ``gate`` orders the
+refusals. Other requests read it once admitted, so a refused request's body is not read.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 
+import httpx
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.tier1.dispatch import cache_key, dispatch
+from gateway.tier1.dispatch import abandon, cache_key, dispatch, send_ahead
 from gateway.tier1.gate import admission, authenticate, read_body, route_for
 from gateway.tier1.state import GatewayState
 from shared.bodies import BodyRefused
@@ -40,25 +44,36 @@ class Passthrough:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        ahead: asyncio.Task[httpx.Response] | None = None
         try:
             principal = await authenticate(request, state)
             found = route_for(request, principal, state)
-            # A cached route's body comes first (its refusal kept for after the limit); any other route's is
-            # read only once the request is admitted.
+            route, limit = found.route, principal.tenant.limit_for(found.route)
+            # A cached route's body comes first, and an uncached one's that may go ahead (a refusal kept for
+            # after the limit); any other is read only once the request is admitted.
             early: bytes | HTTPException | BodyRefused | None = None
-            if found.route.cache is not None:
+            if route.cache is not None or state.limiter.room_for(principal, route, limit):
                 try:
                     early = await read_body(request, state)
                 except (HTTPException, BodyRefused) as exc:
                     early = exc
             key = cache_key(request, state, found, early) if isinstance(early, bytes) else None
             peek = state.response_cache.stored(key) if key else None
+            if route.cache is None and isinstance(early, bytes) and state.limiter.room_for(principal, route, limit):
+                ahead = send_ahead(request, state, found, principal, early)
             async with admission(principal, found, state, peek) as admitted:
                 if isinstance(early, Exception):
                     raise early
                 body = early if isinstance(early, bytes) else await read_body(request, state)
                 scope["route"] = admitted.route  # its path template labels the request's metrics
-                response = await dispatch(request, state, admitted, body, key)
+                taken, ahead = ahead, None
+                response = await dispatch(request, state, admitted, body, key, taken)
                 await response(scope, receive, send)
         except (HTTPException, BodyRefused) as exc:  # refused before any byte of the answer went out
+            if ahead is not None:
+                await abandon(ahead, route, "refused")
+                ahead = None
             await error_response(exc)(scope, receive, send)
+        finally:
+            if ahead is not None:  # the client left, or admission failed unexpectedly
+                await abandon(ahead, route, "abandoned")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from shared.settings import ServiceUrls, Task
+from shared.settings import ServiceUrls, Settings, Task
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -115,6 +115,10 @@ class Route(BaseModel):
 class RouteMatch:
     route: Route
     params: dict[str, str]
+
+    def upstream_url(self, settings: Settings, query: str = "") -> str:
+        base: str = getattr(settings.services, self.route.upstream)
+        return f"{base}{self.route.target(self.params)}" + (f"?{query}" if query else "")
 
 
 class RouteTable(BaseModel):

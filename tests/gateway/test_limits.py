@@ -20,6 +20,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
+from gateway.tier1 import dispatch
 from gateway.tier1.auth import Principal, Tenant, hash_key
 from gateway.tier1.limits import RateLimiter, Reservation
 from gateway.tier1.routes import RateLimit, Route
@@ -43,10 +44,12 @@ def _routes(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.fixture
 def two_gateways(tmp_path: Path, upstream, redis_url: str, namespace: str) -> Iterator[StartGateways]:
     """Starts two gateway processes (`python -m shared.suite serve gateway`) over one Redis and the fake
-    upstream, with a route table and a rate-limit window of the test's choosing."""
+    upstream, with a route table and a rate-limit window of the test's choosing. Sending ahead is off unless
+    asked for: with it a replica may send upstream a request the other's admissions leave no room for (then
+    cancelled, the client refused), and these tests count what reaches the upstream."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(routes: list[dict[str, Any]] = ROUTES, window_s: float = 60) -> list[str]:
+    def start(routes: list[dict[str, Any]] = ROUTES, window_s: float = 60, send_ahead: bool = False) -> list[str]:
         urls = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
         env = {
             **os.environ,
@@ -59,6 +62,7 @@ def two_gateways(tmp_path: Path, upstream, redis_url: str, namespace: str) -> It
             "SG_GATEWAY_ROUTES_FILE": str(write_yaml(tmp_path / "routes.yaml", {"routes": routes})),
             "SG_GATEWAY_TENANTS_FILE": "",
             "SG_GATEWAY_RATE_LIMIT_WINDOW_S": str(window_s),
+            "SG_GATEWAY_SEND_AHEAD": str(send_ahead).lower(),
             "SG_LOG_LEVEL": "WARNING",
         }
         for url in urls:
@@ -130,6 +134,26 @@ async def test_fifty_concurrent_requests_over_two_gateways_admit_exactly_the_lim
     assert _statuses(responses) == [200] * 20 + [429] * 30
     assert upstream.calls["/v1/intent"] == 20
     assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in responses if r.status_code == 429)
+
+
+def _sent_ahead(url: str, outcome: str) -> float:
+    """A gateway process's ``sg_gateway_sent_ahead_total`` for ``outcome``, from its /metrics."""
+    text = httpx.get(f"{url}/metrics").text
+    samples = [line for line in text.splitlines() if line.startswith("sg_gateway_sent_ahead_total{")]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in samples if f'outcome="{outcome}"' in line)
+
+
+async def test_sending_ahead_over_two_gateways_admits_exactly_the_limit(two_gateways: StartGateways, upstream) -> None:
+    urls = two_gateways(_routes({"/v1/intent": {"rate_limit": {"requests_per_minute": 20}}}), send_ahead=True)
+    async with httpx.AsyncClient(headers=AUTH) as client:  # each gateway learns its window's room
+        for url in urls:
+            assert (await client.post(f"{url}/v1/intent", json={})).status_code == 200
+    responses = await _burst(urls, "/v1/intent", 48)
+    assert _statuses(responses) == [200] * 18 + [429] * 30
+    refused_after_all = sum(_sent_ahead(url, "refused") for url in urls)
+    assert sum(_sent_ahead(url, "admitted") for url in urls) >= 1  # the burst's first ones at least
+    # What reached the upstream beyond the limit was sent ahead and refused (cancelled there).
+    assert 20 <= upstream.calls["/v1/intent"] <= 20 + refused_after_all
 
 
 async def test_a_burst_across_a_window_boundary_stays_within_the_limit(two_gateways: StartGateways, upstream) -> None:
@@ -336,6 +360,66 @@ def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         client.close()
         proc.kill()
         proc.wait()
+
+
+def _ahead(route: str, outcome: str) -> float:
+    labels = {"business": "default", "route": route, "outcome": outcome}
+    return REGISTRY.get_sample_value("sg_gateway_sent_ahead_total", labels) or 0.0
+
+
+async def test_a_gateway_sends_ahead_only_what_its_window_has_room_for(redis_settings, upstream) -> None:
+    before = _ahead("/v1/intent", "admitted"), _ahead("/v1/intent", "refused")
+    async with gateway(redis_settings()) as (client, _):  # 3 a minute on /v1/intent
+        statuses = [(await client.post("/v1/intent", json={})).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    # The first waits for its verdict (nothing known yet), the next two go ahead; no refused one leaves.
+    assert (_ahead("/v1/intent", "admitted"), _ahead("/v1/intent", "refused")) == (before[0] + 2, before[1])
+    assert upstream.calls["/v1/intent"] == 3
+
+
+async def test_a_request_sent_ahead_and_refused_after_all_gets_its_429(redis_settings, upstream) -> None:
+    before = _ahead("/v1/chat", "refused")
+    routes = _routes({"/v1/chat": {"rate_limit": {"requests_per_minute": 2}}})
+    settings = redis_settings(routes=routes)
+    async with gateway(settings) as (first, _), gateway(settings) as (second, _):
+        assert (await first.post("/v1/chat", json={"message": "hi"})).status_code == 200  # room for 1 more
+        assert (await second.post("/v1/chat", json={"message": "hi"})).status_code == 200  # ... taken here
+        # The first gateway sends this one ahead; the upstream would hold it until its client hangs up.
+        refused = await first.post("/v1/chat", json={"message": "hold"})
+    assert refused.status_code == 429
+    assert "2 requests a minute on /v1/chat" in refused.json()["error"]["message"]
+    assert _ahead("/v1/chat", "refused") == before + 1
+
+
+async def test_abandoning_an_exchange_sent_ahead_stops_it_or_closes_its_answer() -> None:
+    route = Route(path="/v1/x", upstream="intent")
+    waiting = asyncio.ensure_future(asyncio.Event().wait())
+    await dispatch.abandon(waiting, route, "abandoned")  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert waiting.cancelled()
+
+    async def answered() -> httpx.Response:
+        return httpx.Response(200, content=b"{}")
+
+    done = asyncio.ensure_future(answered())
+    await asyncio.sleep(0)
+    await dispatch.abandon(done, route, "refused")
+    assert done.result().is_closed
+
+
+async def test_a_store_that_fails_stops_sending_ahead(make_settings, own_redis, upstream) -> None:
+    url, server = own_redis
+    routes = _routes({"/v1/intent": {"rate_limit": {"requests_per_minute": 100}, "rate_limit_on_cache_failure": "closed"}})
+    before = _ahead("/v1/intent", "refused")
+    async with gateway(make_settings(routes=routes, cache_backend="redis", redis_url=url)) as (client, _):
+        assert [(await client.post("/v1/intent", json={})).status_code for _ in range(2)] == [200, 200]
+        server.kill()
+        server.wait()
+        closed = [(await client.post("/v1/intent", json={})).status_code for _ in range(3)]
+    assert closed == [503, 503, 503]
+    # The first was sent ahead on the room known before, and cancelled; the others waited for their verdicts.
+    assert _ahead("/v1/intent", "refused") == before + 1
+    assert upstream.calls["/v1/intent"] <= 3
 
 
 def _unchecked(route: str, outcome: str) -> float:
