@@ -69,6 +69,21 @@ def instrument_client(client: httpx.AsyncClient, settings: Settings) -> httpx.As
     return client
 
 
+@contextmanager
+def client_span(on: bool, method: str, url: str, headers: dict[str, str]) -> Iterator[None]:
+    """A client span around a call made without httpx (the gateway's pass-through), its ``traceparent`` put in
+    ``headers``, ended once the answer's head is in; nothing when tracing is off (``on``)."""
+    if not on:
+        yield
+        return
+    from opentelemetry.propagate import inject
+
+    attributes = {"http.request.method": method, "url.full": url}
+    with trace.get_tracer(TRACER_NAME).start_as_current_span(method, kind=trace.SpanKind.CLIENT, attributes=attributes):
+        inject(headers)
+        yield
+
+
 def annotate_request(service: str, request_id: str) -> None:
     """The app and request id on the server span of the request being served."""
     span = trace.get_current_span()

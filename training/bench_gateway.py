@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 import yaml
@@ -46,7 +47,6 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 from tqdm import tqdm
 
-from gateway.tier1.pool import use_lean_pool
 from shared.settings import get_settings
 
 STREAM_TOKENS = 20
@@ -136,17 +136,26 @@ def _body(stream: bool, n: int = 0) -> dict[str, Any]:
     return {"model": MODEL, "messages": [{"role": "user", "content": f"hello {n}"}], "stream": stream}
 
 
-async def _latencies(client: httpx.AsyncClient, targets: list[Target], requests: int) -> dict[str, list[float]]:
+async def _post(client: aiohttp.ClientSession, target: Target, n: int) -> int:
+    """A whole JSON request and answer; its status."""
+    async with client.post(target.url, json=_body(False, n), headers=target.headers) as response:
+        await response.read()
+        return response.status
+
+
+async def _latencies(client: aiohttp.ClientSession, targets: list[Target], requests: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {t.name: [] for t in targets}
     for target in targets:  # warm-up: connections, first imports
         for n in range(10):
-            (await client.post(target.url, json=_body(False, n), headers=target.headers)).raise_for_status()
+            if (status := await _post(client, target, n)) != 200:
+                raise RuntimeError(f"{target.name} answered {status}")
     for n in tqdm(range(requests), desc="  latency at concurrency 1", unit="round", leave=False):
         for target in targets:  # interleaved: background load hits every target alike
             started = time.perf_counter()
-            response = await client.post(target.url, json=_body(False, n), headers=target.headers)
+            status = await _post(client, target, n)
             samples[target.name].append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
+            if status != 200:
+                raise RuntimeError(f"{target.name} answered {status}")
     return samples
 
 
@@ -162,7 +171,7 @@ def _cpu_s(pid: int) -> float:
     return total
 
 
-async def _load(client: httpx.AsyncClient, target: Target, seconds: float) -> tuple[int, float]:
+async def _load(client: aiohttp.ClientSession, target: Target, seconds: float) -> tuple[int, float]:
     """Requests answered at concurrency 32 for ``seconds``, and the time they took."""
     done = 0
     failed = 0
@@ -173,8 +182,7 @@ async def _load(client: httpx.AsyncClient, target: Target, seconds: float) -> tu
         n = 0
         while time.perf_counter() < stop:
             n += 1
-            response = await client.post(target.url, json=_body(False, w * 100_000 + n), headers=target.headers)
-            if response.status_code == 200:
+            if await _post(client, target, w * 100_000 + n) == 200:
                 done += 1
             else:
                 failed += 1
@@ -187,7 +195,7 @@ async def _load(client: httpx.AsyncClient, target: Target, seconds: float) -> tu
 
 
 async def _throughputs(
-    client: httpx.AsyncClient, targets: list[Target], seconds: float, rounds: int = 3
+    client: aiohttp.ClientSession, targets: list[Target], seconds: float, rounds: int = 3
 ) -> dict[str, tuple[float, float]]:
     """Requests per second at concurrency 32 and CPU milliseconds per request, per target: ``rounds`` slices
     of ``seconds / rounds`` each, taken in turn, so that load from elsewhere hits every target alike. Each
@@ -209,20 +217,20 @@ async def _throughputs(
     return {name: (done[name] / spent[name], cpu[name] * 1000 / done[name]) for name in done}
 
 
-async def _stream(client: httpx.AsyncClient, target: Target, n: int) -> tuple[float, float]:
+async def _stream(client: aiohttp.ClientSession, target: Target, n: int) -> tuple[float, float]:
     started = time.perf_counter()
     first = None
-    async with client.stream("POST", target.url, json=_body(True, n), headers=target.headers) as response:
+    async with client.post(target.url, json=_body(True, n), headers=target.headers) as response:
         response.raise_for_status()
-        async for line in response.aiter_lines():
-            if first is None and line.startswith("data:") and '"content"' in line:
+        async for line in response.content:
+            if first is None and line.startswith(b"data:") and b'"content"' in line:
                 first = time.perf_counter() - started
     if first is None:
         raise RuntimeError(f"{target.name}: a stream without content")
     return first * 1000, (time.perf_counter() - started) * 1000
 
 
-async def _streams(client: httpx.AsyncClient, targets: list[Target], count: int) -> dict[str, list[tuple[float, float]]]:
+async def _streams(client: aiohttp.ClientSession, targets: list[Target], count: int) -> dict[str, list[tuple[float, float]]]:
     samples: dict[str, list[tuple[float, float]]] = {t.name: [] for t in targets}
     for target in targets:
         await _stream(client, target, 0)
@@ -232,14 +240,12 @@ async def _streams(client: httpx.AsyncClient, targets: list[Target], count: int)
     return samples
 
 
-def _client() -> httpx.AsyncClient:
-    """The load generator, with the gateway's own connection pool: httpx's checks every idle connection each
-    time a request starts or ends, and with 32 clients it alone capped every target near 130 rps (the
-    simulator served 139 directly, 514 with this pool)."""
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
-    client = httpx.AsyncClient(timeout=30, limits=limits)
-    use_lean_pool(client)
-    return client
+def _client() -> aiohttp.ClientSession:
+    """The load generator: aiohttp, which costs the shared cores little. With httpx's client, which checks
+    every idle connection each time a request starts or ends, it alone capped every target near 130 rps at
+    concurrency 32 (the simulator served 139 directly, 514 with a leaner client)."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30))
 
 
 def _gateway_env(directory: Path, upstream: str) -> dict[str, str]:
@@ -358,7 +364,7 @@ def run(requests: int = 300, seconds: float = 3.0, streams: int = 60, workers: t
                     async def load() -> float:
                         async with _client() as client:
                             for n in range(20):
-                                await client.post(gateway.url, json=_body(False, n), headers=gateway.headers)
+                                await _post(client, gateway, n)
                             done, elapsed = await _load(client, gateway, seconds)
                             return done / elapsed
 

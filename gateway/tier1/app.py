@@ -23,10 +23,10 @@ from gateway.tier1.dispatch import cache_key, dispatch
 from gateway.tier1.gate import Admitted, admit, authenticate, read_body
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.passthrough import Passthrough
-from gateway.tier1.pool import use_lean_pool
 from gateway.tier1.routes import Route, RouteMatch, RouteTable
 from gateway.tier1.shed import ShedTurns, TurnSlots
 from gateway.tier1.state import GatewayState, GatewayStateDep
+from gateway.tier1.upstream import UpstreamClient
 from shared.deps import cache_client
 from shared.http import create_http_client
 from shared.live_prompts import live_prompts, prompt_packages
@@ -118,17 +118,18 @@ async def resources(settings: Settings) -> AsyncIterator[GatewayState]:
     prompts = live_prompts(settings, *prompt_packages("services"))
     async with (
         create_http_client(settings, "gateway") as http,
+        UpstreamClient(settings) as upstreams,
         cache_client(settings) as cache,
         prompts as live,
         RateLimiter(cache, settings) as limiter,  # closed before the cache: it writes its last settlements
     ):
         if cache.backend == "memory":
             log.warning("no shared cache: rate limits, the response cache and single-flight hold per gateway process")
-        use_lean_pool(http)
         yield GatewayState(
             settings=settings,
             cache=cache,
             http=http,
+            upstreams=upstreams,
             routes=routes,
             keyring=Keyring(settings.api_keys, tenants),
             limiter=limiter,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import anyio
-import httpx
 from fastapi import Request
 from prometheus_client import Counter
 from starlette.responses import Response
@@ -18,6 +17,7 @@ from gateway.tier1.limits import generated_tokens
 from gateway.tier1.proxy import Transcript, open_upstream, relay
 from gateway.tier1.routes import Route, RouteMatch
 from gateway.tier1.state import GatewayState
+from gateway.tier1.upstream import UpstreamResponse
 
 SENT_AHEAD = Counter(
     "sg_gateway_sent_ahead_total",
@@ -39,9 +39,9 @@ def cache_key(request: Request, state: GatewayState, found: RouteMatch, body: by
 
 async def _exchange(
     request: Request, state: GatewayState, found: RouteMatch, principal: Principal, body: bytes
-) -> httpx.Response:
+) -> UpstreamResponse:
     return await open_upstream(
-        state.http,
+        state.upstreams,
         request.method,
         found.upstream_url(state.settings, request.url.query),
         body,
@@ -53,13 +53,13 @@ async def _exchange(
 
 def send_ahead(
     request: Request, state: GatewayState, found: RouteMatch, principal: Principal, body: bytes
-) -> asyncio.Task[httpx.Response]:
+) -> asyncio.Task[UpstreamResponse]:
     """The upstream exchange of an uncached request not yet admitted (``RateLimiter.room_for``), under way:
     ``dispatch`` relays its answer once the request is admitted, else ``abandon`` stops it."""
     return asyncio.ensure_future(_exchange(request, state, found, principal, body))
 
 
-async def abandon(ahead: asyncio.Task[httpx.Response], route: Route, outcome: str) -> None:
+async def abandon(ahead: asyncio.Task[UpstreamResponse], route: Route, outcome: str) -> None:
     """An exchange sent ahead whose request was refused, or whose client left (``outcome``): cancelled while it
     waits (its connection closed, so the upstream stops too), its answer closed unread if it had come."""
     SENT_AHEAD.labels(route.business, route.path, outcome).inc()
@@ -75,7 +75,7 @@ async def dispatch(
     admitted: Admitted,
     body: bytes,
     key: str | None,
-    ahead: asyncio.Task[httpx.Response] | None = None,
+    ahead: asyncio.Task[UpstreamResponse] | None = None,
 ) -> Response:
     """``key``: ``cache_key``'s; admission may have read its stored answer already. ``ahead``: the exchange
     ``send_ahead`` started (an uncached route)."""

@@ -39,16 +39,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.responses import JSONResponse, Response
 
 from gateway.tier1.gate import Admitted
 from gateway.tier1.proxy import is_event_stream, open_upstream
 from gateway.tier1.state import GatewayState
+from gateway.tier1.upstream import UpstreamError, UpstreamResponse
 from shared.drain import SHUTDOWN, SHUTDOWN_MESSAGE
 from shared.events import StreamEvent
-from shared.http import describe_failure
 from shared.llm.tokens import TokenCounter
 from shared.service import error_body
 from shared.sessions import ConversationIndex
@@ -364,7 +363,7 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     if instructions:
         request["instructions"] = instructions
     upstream = await open_upstream(
-        state.http,
+        state.upstreams,
         "POST",
         admitted.upstream_url(state.settings),
         json.dumps(request, ensure_ascii=False).encode(),
@@ -397,9 +396,9 @@ async def chat_completions(state: GatewayState, admitted: Admitted, body: bytes)
     events = read_events(upstream.aiter_lines())
     try:
         first = await _first_answer(events)
-    except httpx.HTTPError as exc:
+    except UpstreamError as exc:
         await upstream.aclose()
-        return _error(502, "upstream_error", f"the guide's answer broke off: {describe_failure(exc)}")
+        return _error(502, "upstream_error", f"the guide's answer broke off: {exc.description}")
     if first is None or first[0] == StreamEvent.ERROR:
         await upstream.aclose()
         data = first[1] if first else {}
@@ -431,13 +430,13 @@ async def _first_answer(events: AsyncIterator[WireEvent]) -> WireEvent | None:
 
 
 async def _completion(
-    upstream: httpx.Response, turn: _Turn, settle: Callable[[], Awaitable[None]], headers: dict[str, str]
+    upstream: UpstreamResponse, turn: _Turn, settle: Callable[[], Awaitable[None]], headers: dict[str, str]
 ) -> Response:
     """The router's JSON answer as a ``chat.completion`` (or its error in OpenAI's shape)."""
     try:
         raw = await upstream.aread()
-    except httpx.HTTPError as exc:
-        return _error(502, "upstream_error", f"the guide's answer broke off: {describe_failure(exc)}")
+    except UpstreamError as exc:
+        return _error(502, "upstream_error", f"the guide's answer broke off: {exc.description}")
     finally:
         await upstream.aclose()
     if upstream.status_code != 200:
@@ -511,6 +510,6 @@ async def _chunks(
                     yield frame([], usage=await turn.usage())
                 yield "data: [DONE]\n\n"
                 return
-    except httpx.HTTPError as exc:
+    except UpstreamError as exc:
         log.warning("the router's stream broke off: %s", exc.__class__.__name__)
     yield _frame(error_body("upstream_error", "the guide stopped mid-answer; try again"))

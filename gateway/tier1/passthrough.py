@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 
-import httpx
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.tier1.dispatch import abandon, cache_key, dispatch, send_ahead
 from gateway.tier1.gate import admission, authenticate, read_body, route_for
 from gateway.tier1.state import GatewayState
+from gateway.tier1.upstream import UpstreamResponse
 from shared.bodies import BodyRefused
 from shared.service import STATE_KEY, error_response
 
@@ -44,7 +44,7 @@ class Passthrough:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        ahead: asyncio.Task[httpx.Response] | None = None
+        ahead: asyncio.Task[UpstreamResponse] | None = None
         try:
             principal = await authenticate(request, state)
             found = route_for(request, principal, state)

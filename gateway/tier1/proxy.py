@@ -8,21 +8,19 @@ stream the upstream cuts off still ends with an ``error`` event instead of just 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import anyio
-import httpx
 from fastapi import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.tier1.routes import Route
-from shared.deadline import DEADLINE_HEADER, DeadlineExceeded, timed_out
+from gateway.tier1.upstream import UpstreamClient, UpstreamError, UpstreamResponse, UpstreamTimeout
+from shared.deadline import DEADLINE_EXCEEDED, DEADLINE_HEADER
 from shared.events import StreamEvent
-from shared.http import TENANT_HEADER, describe_failure
+from shared.http import TENANT_HEADER
 from shared.service import error_body
 from shared.sse import ClosingStreamingResponse, WireEvent, error_event, read_events, shutdown_frame, sse_frame
 
@@ -32,64 +30,52 @@ log = logging.getLogger(__name__)
 _DROP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "x-request-id"}
 # JSON answers larger than this are relayed but not kept (for the cache or token counts).
 MAX_KEPT_BYTES = 1_000_000
-# A reachable upstream accepts a connection at once; more than this and it is down or swamped.
-CONNECT_TIMEOUT_S = 2.0
 
 
 async def open_upstream(
-    http: httpx.AsyncClient,
+    upstreams: UpstreamClient,
     method: str,
     url: str,
     body: bytes,
     content_type: str | None,
     route: Route,
     tenant: str,
-) -> httpx.Response:
+) -> UpstreamResponse:
     """The upstream's response, headers read and body not yet; 504 when one of the route's deadlines (or the
     caller's, ``X-Timeout-Ms``) fires, 502 when unreachable. The client learns the upstream's name (``route.upstream``), the log its address."""
     headers = {TENANT_HEADER: tenant, **({"content-type": content_type} if content_type else {})}
-    timeout = httpx.Timeout(route.timeout_s, connect=CONNECT_TIMEOUT_S)
-    request = http.build_request(method, url, content=body or None, headers=headers, timeout=timeout)
-    started = time.monotonic()
     try:
-        return await http.send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        log.warning("%s %s timed out: %s", method, url, exc.__class__.__name__)
-        timed_out("gateway", exc)
-        raise HTTPException(504, _timed_out(exc, route, time.monotonic() - started)) from exc
-    except httpx.HTTPError as exc:
-        log.warning("%s %s failed: %s %s", method, url, exc.__class__.__name__, exc)
-        raise HTTPException(502, f"{route.upstream} unavailable: {describe_failure(exc)}") from exc
+        return await upstreams.send(method, url, body, headers, route.timeout_s)
+    except UpstreamTimeout as exc:
+        log.warning("%s %s timed out: %s", method, url, exc.stage)
+        if exc.stage != "deadline":
+            DEADLINE_EXCEEDED.labels("gateway", "upstream").inc()
+        raise HTTPException(504, _timed_out(exc, route)) from exc
+    except UpstreamError as exc:
+        log.warning("%s %s failed: %s", method, url, exc)
+        raise HTTPException(502, f"{route.upstream} unavailable: {exc.description}") from exc
 
 
-# Which of httpx's deadlines fired: what the gateway was doing, and the key of its limit in the request's timeouts.
-_STAGES: tuple[tuple[type[httpx.TimeoutException], str, str], ...] = (
-    (httpx.PoolTimeout, "waiting for a free connection (the gateway's pool is full)", "pool"),
-    (httpx.ConnectTimeout, "connecting", "connect"),
-    (httpx.WriteTimeout, "sending the request", "write"),
-    (httpx.ReadTimeout, "waiting for the answer", "read"),
-)
+# What the gateway was doing when each of its deadlines fired.
+_STAGES = {"connect": "connecting", "read": "waiting for the answer"}
 
 
-def _timed_out(exc: httpx.TimeoutException, route: Route, elapsed_s: float) -> str:
+def _timed_out(exc: UpstreamTimeout, route: Route) -> str:
     """Which deadline fired on which hop, its configured limit, and the time really spent: a 504 under load
     can come from a short deadline (connect) long before the route's own."""
-    if isinstance(exc, DeadlineExceeded):
+    if exc.stage == "deadline":
         return f"gateway -> {route.upstream}: not sent: the caller's deadline ({DEADLINE_HEADER}) had passed"
-    stage, key = next(((stage, key) for kind, stage, key in _STAGES if isinstance(exc, kind)), ("", ""))
-    limit = exc.request.extensions.get("timeout", {}).get(key)
-    source = "the gateway's connect timeout" if key == "connect" else f"the route's timeout_s ({route.path})"
-    if limit is not None and limit < min(route.timeout_s, CONNECT_TIMEOUT_S if key == "connect" else math.inf):
-        source = f"the caller's deadline ({DEADLINE_HEADER})"  # shorter than the gateway's own (shared.http)
+    source = "the gateway's connect timeout" if exc.stage == "connect" else f"the route's timeout_s ({route.path})"
+    if exc.by_caller:
+        source = f"the caller's deadline ({DEADLINE_HEADER})"
     return (
-        f"gateway -> {route.upstream}: {stage or 'the request'} timed out: limit {limit or route.timeout_s:g}s, "
-        f"{source}; gave up after {elapsed_s:.2f}s"
+        f"gateway -> {route.upstream}: {_STAGES[exc.stage]} timed out: limit {exc.limit_s:g}s, "
+        f"{source}; gave up after {exc.elapsed_s:.2f}s"
     )
 
 
-def is_event_stream(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")  # httpx types Headers.get as Any
-    return content_type.startswith("text/event-stream")
+def is_event_stream(response: UpstreamResponse) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
 
 
 @dataclass
@@ -128,7 +114,7 @@ class WholeAnswer(Response):
 
     def __init__(
         self,
-        upstream: httpx.Response,
+        upstream: UpstreamResponse,
         transcript: Transcript,
         on_end: Callable[[Transcript], Awaitable[None]],
         headers: Mapping[str, str],
@@ -143,8 +129,8 @@ class WholeAnswer(Response):
         try:
             try:
                 body = await self.upstream.aread()
-            except httpx.HTTPError as exc:
-                log.warning("upstream %s cut its answer: %s", self.upstream.request.url, exc.__class__.__name__)
+            except UpstreamError as exc:
+                log.warning("upstream %s cut its answer: %s", self.upstream.url, exc)
                 failed = error_body("upstream_error", "the upstream stopped while it answered; try again")
                 await JSONResponse(failed, status_code=502)(scope, receive, send)
                 return
@@ -160,7 +146,7 @@ class WholeAnswer(Response):
 
 
 def relay(
-    upstream: httpx.Response,
+    upstream: UpstreamResponse,
     on_end: Callable[[Transcript], Awaitable[None]],
     headers: Mapping[str, str] | None = None,
     keep_body: bool = False,
@@ -176,7 +162,7 @@ def relay(
     length: str = upstream.headers.get("content-length", "")
     if not transcript.event_stream and length.isdigit() and int(length) <= MAX_KEPT_BYTES:
         return WholeAnswer(upstream, transcript, on_end, {**kept, **(headers or {})})
-    url = str(upstream.request.url)
+    url = upstream.url
 
     async def events() -> AsyncGenerator[str, None]:
         try:
@@ -184,8 +170,8 @@ def relay(
                 transcript.events.append(event)
                 yield sse_frame(*event)
             transcript.finished = True
-        except httpx.HTTPError as exc:
-            log.warning("upstream %s cut its event stream: %s", url, exc.__class__.__name__)
+        except UpstreamError as exc:
+            log.warning("upstream %s cut its event stream: %s", url, exc)
             yield sse_frame(*error_event("upstream_error", "the upstream stopped mid-stream; try again"))
 
     async def raw() -> AsyncGenerator[bytes, None]:
@@ -194,9 +180,9 @@ def relay(
                 transcript.keep(chunk)
                 yield chunk
             transcript.finished = True
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             # Headers are gone already: all a proxy can do is end the body early, and log why.
-            log.warning("upstream %s cut its answer: %s", url, exc.__class__.__name__)
+            log.warning("upstream %s cut its answer: %s", url, exc)
 
     async def close() -> None:
         await upstream.aclose()

@@ -14,6 +14,7 @@ from gateway.tier1.cache import ResponseCache
 from gateway.tier1.limits import RateLimiter
 from gateway.tier1.routes import Route, RouteTable
 from gateway.tier1.shed import TurnSlots
+from gateway.tier1.upstream import UpstreamClient
 from shared.deps import CachedState
 from shared.llm.tokens import TokenCounter
 from shared.service import app_state
@@ -23,10 +24,11 @@ from shared.watch import WatchedFile
 
 @dataclass(frozen=True, kw_only=True)
 class GatewayState(CachedState):
-    """The upstream client, the (re-read) route table and keyring, rate limits, the response cache, and the
+    """The upstream clients (``upstreams`` for routed requests and the facade, ``http`` for the rest), the (re-read) route table and keyring, rate limits, the response cache, and the
     slots of the turns in flight."""
 
     http: httpx.AsyncClient
+    upstreams: UpstreamClient
     routes: WatchedFile[RouteTable]
     keyring: Keyring
     limiter: RateLimiter

@@ -20,7 +20,6 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from gateway.tier1 import dispatch
 from gateway.tier1.auth import Principal, Tenant, hash_key
 from gateway.tier1.limits import RateLimiter, Reservation
 from gateway.tier1.routes import RateLimit, Route
@@ -389,22 +388,6 @@ async def test_a_request_sent_ahead_and_refused_after_all_gets_its_429(redis_set
     assert refused.status_code == 429
     assert "2 requests a minute on /v1/chat" in refused.json()["error"]["message"]
     assert _ahead("/v1/chat", "refused") == before + 1
-
-
-async def test_abandoning_an_exchange_sent_ahead_stops_it_or_closes_its_answer() -> None:
-    route = Route(path="/v1/x", upstream="intent")
-    waiting = asyncio.ensure_future(asyncio.Event().wait())
-    await dispatch.abandon(waiting, route, "abandoned")  # type: ignore[arg-type]
-    await asyncio.sleep(0)
-    assert waiting.cancelled()
-
-    async def answered() -> httpx.Response:
-        return httpx.Response(200, content=b"{}")
-
-    done = asyncio.ensure_future(answered())
-    await asyncio.sleep(0)
-    await dispatch.abandon(done, route, "refused")
-    assert done.result().is_closed
 
 
 async def test_a_store_that_fails_stops_sending_ahead(make_settings, own_redis, upstream) -> None:
