@@ -57,7 +57,11 @@ async def open_upstream(
 
 
 # What the gateway was doing when each of its deadlines fired.
-_STAGES = {"connect": "connecting", "read": "waiting for the answer"}
+_STAGES = {
+    "pool": "waiting for a free connection (the gateway's pool is full)",
+    "connect": "connecting",
+    "read": "waiting for the answer",
+}
 
 
 def _timed_out(exc: UpstreamTimeout, route: Route) -> str:

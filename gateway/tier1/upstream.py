@@ -32,7 +32,7 @@ CONNECT_TIMEOUT_S = 2.0
 MAX_CONNECTIONS = 200
 READ_BYTES = 65_536
 
-Stage = Literal["connect", "read", "deadline"]
+Stage = Literal["pool", "connect", "read", "deadline"]
 
 
 class UpstreamError(Exception):
@@ -44,8 +44,8 @@ class UpstreamError(Exception):
 
 
 class UpstreamTimeout(UpstreamError):
-    """A deadline fired: ``stage`` (connect, read, or ``deadline``: the caller's had passed before sending),
-    after ``limit_s`` (the route's, or the caller's when shorter: ``by_caller``)."""
+    """A deadline fired: ``stage`` (pool: waiting for a free connection, connect, read, or ``deadline``: the
+    caller's had passed before sending), after ``limit_s`` (the route's, or the caller's when shorter: ``by_caller``)."""
 
     def __init__(self, stage: Stage, limit_s: float, by_caller: bool, elapsed_s: float = 0.0) -> None:
         super().__init__("not asked: the caller's deadline had passed" if stage == "deadline" else "timed out")
@@ -151,7 +151,9 @@ class UpstreamClient:
         sent = {**headers, DEADLINE_HEADER: format_budget(limit)}
         if (request_id := request_id_var.get()) and REQUEST_ID_HEADER not in sent:
             sent[REQUEST_ID_HEADER] = request_id
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(CONNECT_TIMEOUT_S, limit), sock_read=limit)
+        connect = min(CONNECT_TIMEOUT_S, limit)
+        # ``connect`` bounds the wait for a free connection too (all MAX_CONNECTIONS busy), as httpx's pool timeout did.
+        timeout = aiohttp.ClientTimeout(total=None, connect=limit, sock_connect=connect, sock_read=limit)
         started = time.monotonic()
         try:
             with client_span(self.traced, method, url, sent):
@@ -167,8 +169,9 @@ class UpstreamClient:
         except (TimeoutError, aiohttp.ClientError) as exc:
             elapsed = time.monotonic() - started
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                limit = min(CONNECT_TIMEOUT_S, limit)
-                raise UpstreamTimeout("connect", limit, limit < CONNECT_TIMEOUT_S, elapsed) from exc
+                if connect < limit <= elapsed:  # past the connect timeout: queued for a connection all along
+                    raise UpstreamTimeout("pool", limit, by_caller, elapsed) from exc
+                raise UpstreamTimeout("connect", connect, connect < CONNECT_TIMEOUT_S, elapsed) from exc
             if isinstance(exc, asyncio.TimeoutError):
                 raise UpstreamTimeout("read", limit, by_caller, elapsed) from exc
             raise UpstreamError(_failure(exc), f"{exc.__class__.__name__}: {exc}") from exc

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from gateway.tier1 import upstream
 from gateway.tier1.dispatch import abandon
 from gateway.tier1.routes import Route as RouteEntry
 from gateway.tier1.upstream import UpstreamClient, UpstreamError, UpstreamTimeout
@@ -132,6 +133,20 @@ async def test_a_passed_deadline_is_not_sent_and_a_slow_answer_times_out(server:
             await client.send("GET", f"{url}/slow", b"", {}, 0.2)
     assert (not_sent.value.stage, not_sent.value.description) == ("deadline", "not asked: the caller's deadline had passed")
     assert (slow.value.stage, slow.value.limit_s, slow.value.by_caller) == ("read", 0.2, False)
+
+
+async def test_a_full_pool_times_out_waiting_for_a_connection(
+    server: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = server
+    monkeypatch.setattr(upstream, "MAX_CONNECTIONS", 1)
+    monkeypatch.setattr(upstream, "CONNECT_TIMEOUT_S", 0.1)
+    async with UpstreamClient(_settings()) as client:
+        busy = await client.send("GET", f"{url}/endless", b"", {}, 5)  # holds the one connection
+        with pytest.raises(UpstreamTimeout) as queued:
+            await client.send("POST", f"{url}/echo", b"{}", {}, 0.3)
+        await busy.aclose()
+    assert (queued.value.stage, queued.value.limit_s) == ("pool", 0.3)
 
 
 async def test_redirects_are_passed_on_not_followed(server: tuple[str, Seen]) -> None:
