@@ -102,8 +102,10 @@ async def dispatch(
     if ahead is not None:
         SENT_AHEAD.labels(route.business, route.path, "admitted").inc()
     try:
-        found = RouteMatch(route, admitted.params)
-        upstream = await (ahead or _exchange(request, state, found, admitted.principal, body))
+        if ahead is None:
+            upstream = await _exchange(request, state, RouteMatch(route, admitted.params), admitted.principal, body)
+        else:
+            upstream = await ahead
     except BaseException:
         if flight is not None and route.cache is not None:
             with anyio.CancelScope(shield=True):  # waiters must not wait out the lock's TTL

@@ -1,8 +1,8 @@
 """What a request passes before it goes upstream, in order: a known key (401), a route (404/405), the
 tenant's permission for it (403), the key's rate limit (429), then the body: its size (413), a JSON media
-type (415) and its nesting (422, ``max_json_depth``). On a cached route the pass-through path reads the body
-before the rate limit (its cache key rides on the limit's round trip) and refuses it after, in this order
-all the same."""
+type (415) and its nesting (422, ``max_json_depth``). On a cached route, and on one whose request goes
+upstream while its limit is checked (``RateLimiter.room_for``), the pass-through path reads the body before
+the rate limit and refuses it after, in this order all the same."""
 
 from __future__ import annotations
 

@@ -163,7 +163,10 @@ class RateLimiter:
                 await self._writer
         await self.write_settled()
 
-    def _reservation_for(self, route: Route, limit: RateLimit) -> int:
+    def _held(self, route: Route, limit: RateLimit) -> int:
+        """The tokens an admitted request holds until its answer is counted: none where no token limit applies."""
+        if not route.llm or limit.tokens_per_minute is None:
+            return 0
         if limit.tokens_per_request is not None:
             return limit.tokens_per_request
         return max(self.llm_tasks[task].max_tokens for task in route.tasks or Task)
@@ -180,7 +183,7 @@ class RateLimiter:
         room = self._rooms.get(self._window(principal, route))
         if room is None or room.until < time.monotonic():
             return False
-        held = self._reservation_for(route, limit) if route.llm and limit.tokens_per_minute is not None else 0
+        held = self._held(route, limit)
         return room.count - room.asking >= 1 and room.weight - room.asking_weight >= held
 
     async def admit(
@@ -192,7 +195,7 @@ class RateLimiter:
         max_tokens = limit.tokens_per_minute if route.llm else None
         if limit.requests_per_minute is None and max_tokens is None:
             return reservation
-        held = self._reservation_for(route, limit) if max_tokens is not None else 0
+        held = self._held(route, limit)
         limits = WindowLimits(self.window_s, limit.requests_per_minute, max_tokens)
         settle = self._unsettled.pop(reservation.window, None)
         room = self._room(reservation.window) if self.send_ahead else None

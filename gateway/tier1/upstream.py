@@ -30,7 +30,6 @@ from shared.tracing import enabled as tracing_enabled
 CONNECT_TIMEOUT_S = 2.0
 # Every connection a burst opened stays open for the next request (as shared.http's pool).
 MAX_CONNECTIONS = 200
-READ_BYTES = 65_536
 
 Stage = Literal["pool", "connect", "read", "deadline"]
 
@@ -68,12 +67,13 @@ class UpstreamResponse:
     it; a body left unread closes its connection (so the upstream sees the client leave), a read one is
     reused."""
 
-    def __init__(self, raw: aiohttp.ClientResponse, read_timeout_s: float) -> None:
+    def __init__(self, raw: aiohttp.ClientResponse, read_timeout_s: float, by_caller: bool) -> None:
         self.raw = raw
         self.status_code = raw.status
         self.headers: Mapping[str, str] = raw.headers
         self.url = str(raw.url)
         self._read_timeout_s = read_timeout_s
+        self._by_caller = by_caller
 
     async def aread(self) -> bytes:
         try:
@@ -108,7 +108,7 @@ class UpstreamResponse:
 
     def _broken(self, exc: BaseException) -> UpstreamError:
         if isinstance(exc, asyncio.TimeoutError):
-            return UpstreamTimeout("read", self._read_timeout_s, by_caller=False)
+            return UpstreamTimeout("read", self._read_timeout_s, self._by_caller)
         assert isinstance(exc, aiohttp.ClientError)
         return UpstreamError(_failure(exc), f"{exc.__class__.__name__}: {exc}")
 
@@ -175,4 +175,4 @@ class UpstreamClient:
             if isinstance(exc, asyncio.TimeoutError):
                 raise UpstreamTimeout("read", limit, by_caller, elapsed) from exc
             raise UpstreamError(_failure(exc), f"{exc.__class__.__name__}: {exc}") from exc
-        return UpstreamResponse(raw, limit)
+        return UpstreamResponse(raw, limit, by_caller)
